@@ -1,0 +1,232 @@
+"""params.yaml loaded into typed, validated objects.
+
+Every key must be present and known: the committed profiles list them all, so a
+misspelt key is caught instead of silently falling back to a default. Each problem
+stops with one sentence that names the key and says what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from emo.errors import ConfigError
+
+PARAMS_FILE = Path("params.yaml")
+
+# Turns a field name into the full key for messages, e.g. "params.yaml: extract.frames".
+KeyName = typing.Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class DataParams:
+    root: Path
+    """Dataset folder: CK+ (holding cohn-kanade-images/ and Emotion/) or a folder layout."""
+    layout: Literal["ckplus", "folder"]
+    subject_pattern: str
+    """Folder layout only: regex whose first group, applied to a video's name, is its subject."""
+
+    def check(self, key: KeyName) -> None:
+        import re
+
+        try:
+            pattern = re.compile(self.subject_pattern)
+        except re.error as e:
+            raise ConfigError(f"{key('subject_pattern')} is not a valid regular expression ({e}); fix it.") from None
+        if pattern.groups < 1:
+            raise ConfigError(f"{key('subject_pattern')} needs one capturing group (the subject), e.g. '^([^_]+)'.")
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    out: Path
+    seed: int
+    subjects: int
+    frames: tuple[int, int]
+    """Fewest and most frames of a sequence (CK+ has 10 to 60)."""
+    intensity: tuple[float, float]
+    """Range of a subject's expression intensity (1 = the action units' nominal size)."""
+    distractor: float
+    """Largest intensity of one unrelated action unit added to each sequence."""
+    contempt: int
+    unlabeled: int
+    colour_fraction: float
+    workers: int
+
+    def check(self, key: KeyName) -> None:
+        _positive(self.subjects, key("subjects"))
+        _ordered_range(self.frames, key("frames"), low=2)
+        _ordered_range(self.intensity, key("intensity"), low=0.0)
+        _fraction(self.distractor, key("distractor"), upper=2.0)
+        _non_negative(self.contempt, key("contempt"))
+        _non_negative(self.unlabeled, key("unlabeled"))
+        _fraction(self.colour_fraction, key("colour_fraction"))
+        _non_negative(self.workers, key("workers"))
+
+
+@dataclass(frozen=True)
+class ExtractParams:
+    face_model: Path
+    """face_landmarker.task; the default path is filled by the face_model stage."""
+    frames: int
+    """P: every sequence is resampled to this many frames."""
+    crop_size: int
+    box: Literal["sequence", "frame"]
+    """'sequence': one face box per sequence, so landmarks move only with the face (ours);
+    'frame': a box per frame, the paper's literal per-frame crop."""
+    box_margin: float
+    min_frames: int
+    min_face_fraction: float
+    max_skipped_fraction: float
+    workers: int
+    """Processes; 0 uses every core."""
+
+    def check(self, key: KeyName) -> None:
+        _positive(self.frames, key("frames"), low=2)
+        _positive(self.crop_size, key("crop_size"), low=32)
+        _fraction(self.box_margin, key("box_margin"), upper=1.0)
+        _positive(self.min_frames, key("min_frames"), low=2)
+        _fraction(self.min_face_fraction, key("min_face_fraction"))
+        _fraction(self.max_skipped_fraction, key("max_skipped_fraction"))
+        _non_negative(self.workers, key("workers"))
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams
+    demo: DemoParams
+    extract: ExtractParams
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Read and validate a params file; raise ConfigError naming the first bad key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path} not found; run from the project root or copy a profile from profiles/ to {path}.")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path} is not valid YAML{where}; fix its syntax.") from None
+    return parse_params(raw, str(path))
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    return _build(Params, raw, source, "")
+
+
+def _build(cls: type, raw: Any, source: str, prefix: str):
+    where = f"'{prefix}'" if prefix else "the top level"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {where} must be a mapping of keys; see profiles/paper.yaml for its shape.")
+    names = [f.name for f in fields(cls)]
+    for k in raw:
+        if k not in names:
+            full = f"{prefix}.{k}" if prefix else str(k)
+            raise ConfigError(
+                f"{source}: unknown key '{full}'; remove it or use one of: {', '.join(names)}."
+            )
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name in names:
+        full = f"{prefix}.{name}" if prefix else name
+        if name not in raw:
+            raise ConfigError(f"{source}: key '{full}' is missing; add it (profiles/paper.yaml lists every key).")
+        values[name] = _convert(hints[name], raw[name], source, full)
+    obj = cls(**values)
+    check = getattr(obj, "check", None)
+    if check is not None:
+        check(lambda k: f"{source}: {prefix}.{k}")
+    return obj
+
+
+def _convert(hint: Any, value: Any, source: str, key: str):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+
+    def fail(expected: str):
+        raise ConfigError(f"{source}: '{key}' must be {expected}, not {value!r}; fix its value.")
+
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, key)
+    if origin is Literal:
+        if value not in args:
+            fail("one of " + ", ".join(repr(a) for a in args))
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _convert(arg, value, source, key)
+            except ConfigError:
+                continue
+        fail(" or ".join(_describe(a) for a in args))
+    if origin is tuple:
+        if not isinstance(value, list) or len(value) != len(args):
+            fail(f"a list of {len(args)} values")
+        return tuple(_convert(a, v, f"{source}", f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if origin is list:
+        if not isinstance(value, list):
+            fail(f"a list of {_describe(args[0])}")
+        return [_convert(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            fail("a mapping")
+        return {_convert(args[0], k, source, key): _convert(args[1], v, source, f"{key}.{k}") for k, v in value.items()}
+    if hint is type(None):
+        if value is not None:
+            fail("null")
+        return None
+    if hint is bool:
+        if not isinstance(value, bool):
+            fail("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail("an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail("a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            fail("a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            fail("a path")
+        return Path(value)
+    raise TypeError(f"unsupported params type {hint!r} for {key}")
+
+
+def _describe(hint: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null"}.get(
+        hint, str(hint)
+    )
+
+
+def _positive(value: int | float, key: str, low: int | float = 1) -> None:
+    if value < low:
+        raise ConfigError(f"{key} is {value}; it must be at least {low}.")
+
+
+def _non_negative(value: int | float, key: str) -> None:
+    if value < 0:
+        raise ConfigError(f"{key} is {value}; it must not be negative.")
+
+
+def _fraction(value: float, key: str, upper: float = 1.0) -> None:
+    if not 0.0 <= value <= upper:
+        raise ConfigError(f"{key} is {value}; it must lie between 0 and {upper}.")
+
+
+def _ordered_range(pair: tuple, key: str, low: int | float) -> None:
+    if pair[0] < low or pair[1] < pair[0]:
+        raise ConfigError(f"{key} is {list(pair)}; give [lowest, highest] with {low} <= lowest <= highest.")

@@ -1,0 +1,167 @@
+"""The extract stage: every sequence of a dataset to a fixed-size landmark tensor.
+
+Output (DESIGN.md): landmarks.npz with X [N, P, 2, 468] float32 (x, y in the face crop,
+in [0, 1]), y [N] (index into EMOTIONS), subject [N], sequence [N]; and manifest.csv,
+one row per sequence found, saying what became of it and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from emo.config import DataParams, ExtractParams
+from emo.data import SequenceSource, find_sequences, prefetch
+from emo.emotions import EMOTIONS
+from emo.errors import EmoError
+from emo.files import atomic_file
+from emo.parallel import process_pool, worker_count
+from emo.sequences import fill_gaps, resample
+
+MANIFEST_COLUMNS = [
+    "sequence", "path", "subject", "label", "frames_total", "frames_read", "frames_with_face",
+    "frames_filled", "status", "reason",
+]
+
+
+@dataclass
+class SequenceOutcome:
+    frames_total: int = 0
+    frames_read: int = 0
+    frames_with_face: int = 0
+    frames_filled: int = 0
+    reason: str = ""  # "" when the sequence was kept
+    points: np.ndarray | None = None  # [P, 2, 468]
+
+
+@dataclass(frozen=True)
+class _Settings:
+    frames: int
+    min_frames: int
+    min_face_fraction: float
+
+
+_detector = None  # one FaceLandmarker per worker process
+
+
+def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
+    global _detector
+    from emo.landmarks import LandmarkDetector
+
+    _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
+
+
+def _extract_one(args: tuple[SequenceSource, _Settings]) -> SequenceOutcome:
+    source, s = args
+    import cv2
+
+    out = SequenceOutcome()
+
+    def counted(frames):
+        for frame in frames:
+            out.frames_total += 1
+            out.frames_read += frame is not None
+            yield frame
+
+    try:
+        points = _detector.sequence(counted(prefetch(source.frames())))
+    except (cv2.error, OSError, ValueError) as e:
+        out.reason = f"unreadable: {e}"
+        return out
+    found = ~np.isnan(points).any(axis=(1, 2))
+    out.frames_with_face = int(found.sum())
+    if out.frames_total == 0:
+        out.reason = "unreadable: no frame could be decoded"
+    elif out.frames_read == 0:
+        out.reason = f"unreadable: none of its {out.frames_total} frames could be decoded"
+    elif out.frames_total < s.min_frames:
+        out.reason = f"too short: {out.frames_total} frames, fewer than extract.min_frames = {s.min_frames}"
+    elif out.frames_with_face < s.min_face_fraction * out.frames_total or out.frames_with_face == 0:
+        out.reason = (f"no face: found in {out.frames_with_face} of {out.frames_total} frames, "
+                      f"fewer than extract.min_face_fraction = {s.min_face_fraction}")
+    else:
+        filled, out.frames_filled = fill_gaps(points)
+        out.points = resample(filled, s.frames).transpose(0, 2, 1)  # [P, 2, 468]
+    return out
+
+
+def extract_sequences(
+    sources: list[SequenceSource], params: ExtractParams, model_path: Path, progress: bool = True
+) -> list[SequenceOutcome]:
+    """Landmarks of each usable source, in a pool of worker processes, in the sources' order."""
+    settings = _Settings(params.frames, params.min_frames, params.min_face_fraction)
+    workers = worker_count(params.workers, len(sources))
+    init_args = (str(model_path), params.crop_size, params.box, params.box_margin)
+    with process_pool(workers, _init_worker, init_args) as pool:
+        results = pool.map(_extract_one, [(s, settings) for s in sources])
+        return list(tqdm(results, total=len(sources), desc="extract", unit="seq", disable=not progress))
+
+
+def run_extract(
+    data: DataParams, params: ExtractParams, model_path: Path, out_dir: Path, progress: bool = True
+) -> pd.DataFrame:
+    """Extract the dataset at data.root into out_dir/landmarks.npz and out_dir/manifest.csv."""
+    if not data.root.exists():
+        raise EmoError(f"data.root '{data.root}' does not exist; put the dataset there or change data.root in params.yaml.")
+    sources = find_sequences(data.root, data.layout, data.subject_pattern)
+    usable = [s for s in sources if s.usable]
+    if not usable:
+        raise EmoError(
+            f"no usable sequence under {data.root} ({len(sources)} found: {_summary(s.problem for s in sources)}); "
+            f"check data.root and data.layout."
+        )
+    outcomes = dict(zip((s.sequence for s in usable), extract_sequences(usable, params, model_path, progress)))
+
+    rows, kept = [], []
+    for s in sources:
+        o = outcomes.get(s.sequence, SequenceOutcome(reason=s.problem))
+        row = {"sequence": s.sequence, "path": str(s.path.relative_to(data.root)), "subject": s.subject,
+               "label": s.label, "status": "ok" if o.points is not None else "skipped"}
+        row.update({k: v for k, v in asdict(o).items() if k != "points"})
+        rows.append(row)
+        if o.points is not None:
+            kept.append((s, o.points))
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+
+    failed = [o.reason for o in outcomes.values() if o.points is None]
+    if not kept:
+        raise EmoError(f"no sequence of {data.root} gave landmarks ({_summary(failed)}); check that the videos show a face.")
+    if len(failed) > params.max_skipped_fraction * len(usable):
+        raise EmoError(
+            f"{len(failed)} of {len(usable)} labelled sequences were skipped ({_summary(failed)}), more than "
+            f"extract.max_skipped_fraction = {params.max_skipped_fraction}; check the data or raise that limit."
+        )
+
+    X = np.stack([p for _, p in kept]).astype(np.float32)
+    y = np.array([EMOTIONS.index(s.label) for s, _ in kept], dtype=np.int64)
+    subject = np.array([s.subject for s, _ in kept])
+    sequence = np.array([s.sequence for s, _ in kept])
+    with atomic_file(out_dir / "landmarks.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, X=X, y=y, subject=subject, sequence=sequence)
+    with atomic_file(out_dir / "manifest.csv") as tmp:
+        manifest.to_csv(tmp, index=False)
+    return manifest
+
+
+def manifest_summary(manifest: pd.DataFrame) -> str:
+    """A few lines a user reads after the stage: kept per emotion, skipped per reason, frames filled."""
+    ok = manifest[manifest.status == "ok"]
+    skipped = manifest[manifest.status == "skipped"]
+    per_emotion = ", ".join(f"{e} {int((ok.label == e).sum())}" for e in EMOTIONS)
+    lines = [
+        f"{len(manifest)} sequences found, {len(ok)} kept ({per_emotion}), {len(skipped)} skipped"
+        + (f" ({_summary(skipped.reason)})" if len(skipped) else ""),
+        f"{int(ok.frames_filled.sum())} of {int(ok.frames_total.sum())} frames in kept sequences were filled "
+        f"from neighbours (no face or unreadable)",
+    ]
+    return "\n".join(lines)
+
+
+def _summary(reasons) -> str:
+    counts = Counter(r.split(":")[0] for r in reasons if r)
+    return ", ".join(f"{n} {k}" for k, n in counts.most_common())

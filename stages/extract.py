@@ -1,0 +1,18 @@
+"""DVC stage extract: data.root -> data/landmarks/landmarks.npz and manifest.csv."""
+
+from pathlib import Path
+
+from emo.cli import run_stage
+from emo.extraction import manifest_summary, run_extract
+from emo.face_model import resolve_face_model
+
+OUT = Path("data/landmarks")
+
+
+def main(params) -> None:
+    manifest = run_extract(params.data, params.extract, resolve_face_model(params.extract.face_model), OUT)
+    print(manifest_summary(manifest))
+
+
+if __name__ == "__main__":
+    run_stage(main)
