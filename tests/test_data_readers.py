@@ -1,0 +1,116 @@
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from emo.data import find_sequences
+from emo.errors import EmoError
+
+
+def _png(path: Path, shape=(490, 640), colour=False):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = np.full((*shape, 3) if colour else shape, 128, np.uint8)
+    cv2.imwrite(str(path), img)
+
+
+def _label(root: Path, seq: str, text: str):
+    subject, number = seq.split("/")
+    d = root / "Emotion" / subject / number
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{subject}_{number}_00000003_emotion.txt").write_text(text)
+
+
+@pytest.fixture
+def ck_tree(tmp_path):
+    root = tmp_path / "ck"
+    images = root / "cohn-kanade-images"
+    for seq in ["S005/001", "S005/002", "S010/001", "S010/002", "S010/003", "S011/001", "S011/002"]:
+        for i in range(1, 4):
+            _png(images / seq / f"{seq.replace('/', '_')}_{i:08d}.png", shape=(480, 640) if "S011" in seq else (490, 640),
+                 colour=seq == "S010/001")
+    (images / "S012" / "001").mkdir(parents=True)  # empty sequence folder
+    (images / "S005" / "001" / "S005_001_00000002.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")  # corrupt frame
+    _label(root, "S005/001", "   3.0000000e+00\n")  # disgust
+    _label(root, "S005/002", "   2.0000000e+00\n")  # contempt
+    _label(root, "S010/001", "   5.0000000e+00")  # happiness, colour frames
+    _label(root, "S010/002", "not a number")
+    _label(root, "S010/003", "   9.0000000e+00")  # no such code
+    _label(root, "S011/001", "7")  # surprise, 640x480
+    _label(root, "S012/001", "1")  # anger but no frames
+    return root  # S011/002 has no label
+
+
+def test_ckplus_reader_labels_and_problems(ck_tree):
+    found = {s.sequence: s for s in find_sequences(ck_tree, "ckplus")}
+    assert sorted(found) == ["S005/001", "S005/002", "S010/001", "S010/002", "S010/003", "S011/001", "S011/002", "S012/001"]
+    assert found["S005/001"].label == "disgust" and found["S005/001"].usable
+    assert found["S005/001"].subject == "S005"
+    assert found["S005/002"].problem.startswith("contempt")
+    assert found["S010/001"].label == "happiness" and found["S010/001"].usable
+    assert found["S010/002"].problem.startswith("bad label") and "not a number" in found["S010/002"].problem
+    assert found["S010/003"].problem.startswith("bad label")
+    assert found["S011/001"].label == "surprise" and found["S011/001"].usable
+    assert found["S011/002"].problem.startswith("unlabeled")
+    assert found["S012/001"].problem.startswith("no frames")
+
+
+def test_ckplus_frames_are_grayscale_and_corrupt_ones_none(ck_tree):
+    found = {s.sequence: s for s in find_sequences(ck_tree, "ckplus")}
+    frames = list(found["S005/001"].frames())
+    assert frames[1] is None
+    assert frames[0].shape == (490, 640) and frames[0].dtype == np.uint8
+    colour = list(found["S010/001"].frames())
+    assert colour[0].ndim == 2
+    assert list(found["S011/001"].frames())[0].shape == (480, 640)
+
+
+def test_ckplus_root_without_images_folder(tmp_path):
+    with pytest.raises(EmoError, match="has no cohn-kanade-images/ folder"):
+        find_sequences(tmp_path, "ckplus")
+
+
+def _video(path: Path, frames: int, shape=(120, 160)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (shape[1], shape[0]))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((*shape, 3), 20 * i % 255, np.uint8))
+    writer.release()
+
+
+def test_folder_reader_videos_and_frame_folders(tmp_path):
+    root = tmp_path / "videos"
+    _video(root / "happy" / "P01_take1.mp4", 7)
+    _video(root / "Sad" / "P02-x.avi", 5)
+    for i in range(4):
+        _png(root / "surprise" / "P03_seq" / f"{i:03d}.png", shape=(60, 80))
+    _video(root / "contempt" / "P04_a.mp4", 3)
+    _video(root / "bored" / "P05_a.mp4", 3)
+    (root / "happy" / "notes.txt").write_text("ignored")
+    (root / "fear" / "P06_empty").mkdir(parents=True)
+    found = {s.sequence: s for s in find_sequences(root, "folder", r"^([^_]+)")}
+    assert set(found) == {"happy/P01_take1.mp4", "Sad/P02-x.avi", "surprise/P03_seq", "contempt/P04_a.mp4",
+                          "bored/P05_a.mp4", "fear/P06_empty"}
+    happy = found["happy/P01_take1.mp4"]
+    assert happy.label == "happiness" and happy.subject == "P01" and happy.usable
+    frames = list(happy.frames())
+    assert len(frames) == 7 and frames[0].shape == (120, 160) and frames[0].ndim == 2
+    assert found["Sad/P02-x.avi"].label == "sadness" and found["Sad/P02-x.avi"].subject == "P02-x"
+    assert len(list(found["surprise/P03_seq"].frames())) == 4
+    assert found["contempt/P04_a.mp4"].problem.startswith("contempt")
+    assert found["bored/P05_a.mp4"].problem.startswith("bad label")
+    assert found["fear/P06_empty"].problem.startswith("no frames")
+
+
+def test_unreadable_video_yields_no_frames(tmp_path):
+    root = tmp_path / "videos"
+    (root / "anger").mkdir(parents=True)
+    (root / "anger" / "P01_broken.mp4").write_bytes(b"not a video at all")
+    (source,) = find_sequences(root, "folder")
+    assert list(source.frames()) == []
+
+
+def test_folder_root_missing(tmp_path):
+    with pytest.raises(EmoError, match="is not a folder"):
+        find_sequences(tmp_path / "nope", "folder")

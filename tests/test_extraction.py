@@ -1,0 +1,116 @@
+import dataclasses
+import shutil
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from emo.config import DataParams
+from emo.emotions import EMOTIONS
+from emo.errors import EmoError
+from emo.extraction import MANIFEST_COLUMNS, run_extract
+
+pytestmark = pytest.mark.slow
+
+
+def _data(root, layout="ckplus"):
+    return DataParams(root=root, layout=layout, subject_pattern=r"^([^_]+)")
+
+
+def _params(smoke_params, **changes):
+    return dataclasses.replace(smoke_params.extract, workers=2, **changes)
+
+
+def test_tiny_demo_extracts_to_the_design_shapes(tmp_path, tiny_demo, smoke_params, face_model):
+    manifest = run_extract(_data(tiny_demo), _params(smoke_params), face_model, tmp_path, progress=False)
+    z = np.load(tmp_path / "landmarks.npz")
+    P = smoke_params.extract.frames
+    assert z["X"].shape == (12, P, 2, 468) and z["X"].dtype == np.float32
+    assert sorted(z["y"]) == sorted(list(range(6)) * 2)
+    assert set(z["subject"]) == {"S001", "S002"} and len(set(z["sequence"])) == 12
+    assert np.isfinite(z["X"]).all() and 0.0 < z["X"].min() and z["X"].max() < 1.0
+    assert list(manifest.columns) == MANIFEST_COLUMNS
+    assert (manifest.status == "ok").sum() == 12
+    assert set(manifest[manifest.status == "skipped"].reason.str.split(":").str[0]) == {"contempt", "unlabeled"}
+    on_disk = pd.read_csv(tmp_path / "manifest.csv")
+    assert len(on_disk) == 14 and (on_disk.frames_with_face[on_disk.status == "ok"] == 10).all()
+
+    # Landmark motion from the first to the last frame follows each emotion's action units
+    # (image y grows downwards): surprise opens the jaw, happiness lifts and widens the mouth corners.
+    X, y = z["X"], z["y"]
+    motion = X[:, -1] - X[:, 0]  # [N, 2, 468]
+    chin_drop = {e: motion[y == i, 1, 152].mean() for i, e in enumerate(EMOTIONS)}
+    corners_up = {e: -motion[y == i, 1][:, [61, 291]].mean() for i, e in enumerate(EMOTIONS)}
+    assert chin_drop["surprise"] > 0.01 and chin_drop["surprise"] > 3 * abs(chin_drop["happiness"])
+    assert corners_up["happiness"] > 0.005 and corners_up["happiness"] > corners_up["sadness"] + 0.005
+    # The emotions' mean motions differ from each other far more than zero.
+    means = np.stack([motion[y == i].mean(0).ravel() for i in range(6)])
+    distances = np.linalg.norm(means[:, None] - means[None], axis=-1)[np.triu_indices(6, 1)]
+    assert distances.min() > 0.005
+
+
+def test_damaged_frames_are_filled_and_counted(tmp_path, ckplus_copy, smoke_params, face_model):
+    seq = sorted((ckplus_copy / "cohn-kanade-images" / "S001").iterdir())[0]
+    frames = sorted(seq.glob("*.png"))
+    frames[3].write_bytes(frames[3].read_bytes()[:200])  # truncated PNG
+    blank = np.full((490, 640), 90, np.uint8)
+    cv2.imwrite(str(frames[5]), blank)  # no face
+    colour = cv2.cvtColor(cv2.imread(str(frames[7]), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+    cv2.imwrite(str(frames[7]), cv2.resize(colour, (640, 490)))  # colour and 640x490 among the rest
+    manifest = run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path, progress=False)
+    row = manifest.set_index("sequence").loc[f"S001/{seq.name}"]
+    assert row.status == "ok"
+    assert (row.frames_total, row.frames_read, row.frames_with_face, row.frames_filled) == (10, 9, 8, 2)
+
+
+def test_sequence_without_faces_is_skipped_with_reason(tmp_path, ckplus_copy, smoke_params, face_model):
+    seq = sorted((ckplus_copy / "cohn-kanade-images" / "S002").iterdir())[0]
+    for f in seq.glob("*.png"):
+        cv2.imwrite(str(f), np.full((490, 640), 200, np.uint8))
+    manifest = run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path, progress=False)
+    row = manifest.set_index("sequence").loc[f"S002/{seq.name}"]
+    assert row.status == "skipped" and row.reason.startswith("no face: found in 0 of 10 frames")
+    assert len(np.load(tmp_path / "landmarks.npz")["y"]) == 11
+
+
+def test_too_many_skipped_stops_and_writes_nothing(tmp_path, ckplus_copy, smoke_params, face_model):
+    for f in (ckplus_copy / "cohn-kanade-images").rglob("*.png"):
+        if f.parent.parent.name == "S001":
+            f.write_bytes(b"")
+    out = tmp_path / "out"
+    with pytest.raises(EmoError, match=r"6 of 12 labelled sequences were skipped \(6 unreadable\).*max_skipped_fraction"):
+        run_extract(_data(ckplus_copy), _params(smoke_params, max_skipped_fraction=0.25), face_model, out, progress=False)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_no_labelled_sequence_is_one_clear_error(tmp_path, ckplus_copy, smoke_params, face_model):
+    shutil.rmtree(ckplus_copy / "Emotion")
+    with pytest.raises(EmoError, match=r"no usable sequence under .* unlabeled"):
+        run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_root_is_one_clear_error(tmp_path, smoke_params, face_model):
+    with pytest.raises(EmoError, match="does not exist; put the dataset there or change data.root"):
+        run_extract(_data(tmp_path / "nope"), _params(smoke_params), face_model, tmp_path, progress=False)
+
+
+def test_video_and_frame_folder_give_the_same_landmarks(tmp_path, tiny_demo, smoke_params, face_model):
+    """The folder layout reads a video file and a folder of frames the same way (lossless AVI)."""
+    seq = sorted((tiny_demo / "cohn-kanade-images" / "S001").iterdir())[0]
+    frames = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in sorted(seq.glob("*.png"))]
+    root = tmp_path / "videos"
+    (root / "happy" / "P01_frames").mkdir(parents=True)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(root / "happy" / "P01_frames" / f"{i:03d}.png"), f)
+    h, w = frames[0].shape
+    writer = cv2.VideoWriter(str(root / "happy" / "P01_video.avi"), cv2.VideoWriter_fourcc(*"FFV1"), 10, (w, h))
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    manifest = run_extract(_data(root, "folder"), _params(smoke_params, max_skipped_fraction=0.0), face_model, tmp_path,
+                           progress=False)
+    assert (manifest.status == "ok").all() and set(manifest.subject) == {"P01"}
+    X = np.load(tmp_path / "landmarks.npz")["X"]
+    np.testing.assert_allclose(X[0], X[1], atol=1e-6)

@@ -1,0 +1,36 @@
+import pytest
+
+from emo.errors import EmoError
+from emo.files import atomic_dir, atomic_file, write_json
+
+
+def test_atomic_file_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_file(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_dir_replaces_whole(tmp_path):
+    target = tmp_path / "models"
+    (target / "stale").mkdir(parents=True)
+    with atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("x")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_dir(target) as tmp:
+            (tmp / "partial").write_text("x")
+            raise KeyboardInterrupt
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+
+
+def test_unwritable_folder_is_one_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(EmoError, match="cannot create the folder"):
+        write_json(blocker / "sub" / "out.json", {})
