@@ -26,7 +26,7 @@ from emo.config import load_params
 from emo.data import find_sequences
 from emo.extraction import extract_sequences
 from emo.face_model import resolve_face_model
-from emo.landmarks import FaceBox, LandmarkDetector
+from emo.landmarks import LandmarkDetector
 
 
 def bare_detector_fps(detector: LandmarkDetector, frames: list[np.ndarray]) -> float:
@@ -59,7 +59,7 @@ def main() -> None:
     with LandmarkDetector(model, crop_size=params.extract.crop_size, margin=params.extract.box_margin) as detector:
         for s in sources:
             seq = list(s.frames())
-            box = FaceBox.around(detector.detect_in_frame(seq[0]), params.extract.box_margin)
+            box = detector.find_face(seq[0])
             frames += seq
             crops += [box.crop(f, params.extract.crop_size) for f in seq]
         bare_crop = bare_detector_fps(detector, crops)

@@ -16,7 +16,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.config import DataParams, ExtractParams
-from emo.data import SequenceSource, find_sequences, prefetch
+from emo.data import SequenceSource, find_sequences
 from emo.emotions import EMOTIONS
 from emo.errors import EmoError
 from emo.files import atomic_file
@@ -69,7 +69,7 @@ def _extract_one(args: tuple[SequenceSource, _Settings]) -> SequenceOutcome:
             yield frame
 
     try:
-        points = _detector.sequence(counted(prefetch(source.frames())))
+        points = _detector.sequence(counted(source.frames()))
     except (cv2.error, OSError, ValueError) as e:
         out.reason = f"unreadable: {e}"
         return out

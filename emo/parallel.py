@@ -1,10 +1,12 @@
-"""Process pools for CPU-bound stages: one single-threaded worker per core."""
+"""Process pools for CPU-bound stages (one single-threaded worker per core), and a prefetching iterator."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -33,3 +35,44 @@ def process_pool(workers: int, initializer: Callable | None = None, initargs: tu
         initializer=_single_threaded,
         initargs=(initializer, initargs),
     )
+
+
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Iterate `items` in a background thread, `depth` ahead: frame decoding (which releases the
+    GIL) then overlaps with landmark detection instead of adding to it."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+        except Exception as e:  # handed to the consumer, raised there
+            put((done, e))
+            return
+        put((done, None))
+
+    thread = threading.Thread(target=fill, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = q.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,47 +54,6 @@ class SequenceSource:
                 yield frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         finally:
             cap.release()
-
-
-def prefetch(items: Iterable, depth: int = 4) -> Iterator:
-    """Iterate `items` in a background thread, `depth` ahead: frame decoding (which releases the
-    GIL) then overlaps with landmark detection instead of adding to it."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def put(entry) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fill() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-        except Exception as e:  # handed to the consumer, raised there
-            put((done, e))
-            return
-        put((done, None))
-
-    thread = threading.Thread(target=fill, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = q.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def image_files(folder: Path) -> list[Path]:
