@@ -3,7 +3,7 @@
 import os
 
 # TensorFlow and MediaPipe log C++ banners at start-up; keep the console for our own messages.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 __version__ = "0.1.0"

@@ -98,10 +98,95 @@ class ExtractParams:
 
 
 @dataclass(frozen=True)
+class SplitParams:
+    seeds: list[int]
+    """One train/validation/test partition per seed (the paper: 10)."""
+    mode: Literal["subject", "random"]
+    """'subject' keeps every person in one part (ours); 'random' is the paper's plain split."""
+    test_fraction: float
+    val_fraction: float
+
+    def check(self, key: KeyName) -> None:
+        if not self.seeds:
+            raise ConfigError(f"{key('seeds')} is empty; give at least one seed, e.g. [0, 1, 2].")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"{key('seeds')} repeats a seed; each partition needs its own.")
+        _fraction(self.test_fraction, key("test_fraction"), upper=0.5)
+        _fraction(self.val_fraction, key("val_fraction"), upper=0.5)
+        if self.test_fraction == 0 or self.val_fraction == 0:
+            raise ConfigError(f"{key('test_fraction')} and val_fraction must be above 0; both parts are needed.")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    input: Literal["displacement", "coordinates"]
+    """'displacement': each frame minus the first, in % of the face box (ours); 'coordinates': as extracted (paper)."""
+    kernel: tuple[int, int]
+    """Convolution kernel over (x/y, landmarks); the paper does not give it."""
+    dropout: float
+    fc1_activation: Literal["relu", "tanh", "sigmoid", "elu", "gelu"]
+
+    def check(self, key: KeyName) -> None:
+        if self.kernel[0] not in (1, 2) or self.kernel[1] < 1:
+            raise ConfigError(f"{key('kernel')} is {list(self.kernel)}; the first size must be 1 or 2 (x/y), the second at least 1.")
+        _fraction(self.dropout, key("dropout"), upper=0.95)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    patience: int
+    """Early stopping on validation loss; the best epoch's weights are kept."""
+    flip: Literal["horizontal", "vertical", "none"]
+    """Training-time augmentation: 'horizontal' mirrors the face with the mesh's left/right
+    pairs (ours); 'vertical' is the paper's literal wording; 'none' turns it off."""
+    class_weight: Literal["none", "balanced"]
+    workers: int
+    """Training processes; 0 = one per core, or one when TensorFlow sees a GPU."""
+
+    def check(self, key: KeyName) -> None:
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"{key('learning_rate')} is {self.learning_rate}; it must lie between 0 and 1 (the paper: 0.0001).")
+        _positive(self.batch_size, key("batch_size"))
+        _positive(self.epochs, key("epochs"))
+        _positive(self.patience, key("patience"))
+        _non_negative(self.workers, key("workers"))
+
+
+@dataclass(frozen=True)
+class TuneParams:
+    filters: list[int]
+    """F values of the grid (conv filters)."""
+    units: list[int]
+    """Q values (LSTM units)."""
+    neurons: list[int]
+    """R values (FC1 neurons)."""
+    objective: Literal["val_loss", "val_accuracy", "val_auc"]
+    directory: Path
+    """Keras Tuner's working folder: trial state that lets an interrupted search resume."""
+
+    def check(self, key: KeyName) -> None:
+        for name in ("filters", "units", "neurons"):
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(f"{key(name)} is empty; the grid needs at least one value.")
+            if min(values) <= 0:
+                raise ConfigError(f"{key(name)} holds {min(values)}; every value must be a positive integer.")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{key(name)} repeats a value; list each once.")
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     demo: DemoParams
     extract: ExtractParams
+    split: SplitParams
+    model: ModelParams
+    train: TrainParams
+    tune: TuneParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

@@ -65,3 +65,9 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def write_json(path: str | Path, data: Any) -> None:
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_csv(path: str | Path, table) -> None:
+    """A pandas DataFrame as CSV, atomically."""
+    with atomic_file(path) as tmp:
+        table.to_csv(tmp, index=False)
