@@ -82,6 +82,33 @@ def search_job(
     )
 
 
+def resumable_grid_oracle(objective, seed: int):
+    """Keras Tuner's GridSearchOracle, with the walk through the grid saved in its state.
+
+    Keras Tuner 1.4.8 saves the trials but not the grid oracle's ordered list of them, so a
+    search resumed in a new process fails with a KeyError (keras-team/keras-tuner#1055).
+    """
+    import keras_tuner
+    from keras_tuner.src.tuners.gridsearch import LinkedList
+
+    class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
+        def get_state(self):
+            order, index = [], self._ordered_ids._next_index[None]
+            while index is not None:
+                order.append(self._ordered_ids._memory[index])
+                index = self._ordered_ids._next_index[index]
+            return {**super().get_state(), "grid_order": order, "populate_next": list(self._populate_next)}
+
+        def set_state(self, state):
+            super().set_state(state)
+            self._ordered_ids = LinkedList()
+            for trial_id in state["grid_order"]:
+                self._ordered_ids.insert(trial_id)
+            self._populate_next = list(state["populate_next"])
+
+    return ResumableGridSearchOracle(objective=objective, seed=seed)
+
+
 def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:
     """Run (or resume) one emotion's grid search and return every trial's scores."""
     import keras_tuner
@@ -101,7 +128,7 @@ def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition],
         return build_model(X_train.shape[1], X_train.shape[3], hyperparameters(hp), "temo", context.model,
                            context.train.learning_rate, part.seed)
 
-    class LandmarkGridSearch(keras_tuner.GridSearch):
+    class LandmarkGridSearch(keras_tuner.Tuner):
         # Our own trial: train with early stopping, score the kept weights on validation.
         # It also skips Keras Tuner's per-trial checkpoint (megabytes per trial) and its
         # TensorBoard hook (which imports tensorboard in every trial).
@@ -113,9 +140,8 @@ def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition],
             return {**scores, "epochs": float(fitted.epochs), "seconds": fitted.seconds}
 
     tuner = LandmarkGridSearch(
+        oracle=resumable_grid_oracle(keras_tuner.Objective(job.objective, DIRECTION[job.objective]), part.seed),
         hypermodel=build,
-        objective=keras_tuner.Objective(job.objective, DIRECTION[job.objective]),
-        seed=part.seed,
         directory=job.directory,
         project_name=job.project,
         overwrite=False,

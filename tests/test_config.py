@@ -110,3 +110,23 @@ def test_check_params_command_exits_with_one_line(tmp_path, raw, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "extract.workers is -1" in err
+
+
+@pytest.mark.parametrize(
+    "section,key,value,expected",
+    [
+        ("tune", "filters", [0, 4], "tune.filters holds 0; every value must be a positive integer"),
+        ("tune", "units", [], "tune.units is empty; the grid needs at least one value"),
+        ("tune", "neurons", [8, 8], "tune.neurons repeats a value"),
+        ("tune", "objective", "accuracy", "'tune.objective' must be one of"),
+        ("train", "flip", "diagonal", "'train.flip' must be one of 'horizontal', 'vertical', 'none'"),
+        ("train", "learning_rate", 0, "train.learning_rate is 0"),
+        ("split", "seeds", [], "split.seeds is empty"),
+        ("split", "seeds", [1, 1], "split.seeds repeats a seed"),
+        ("split", "mode", "people", "'split.mode' must be one of 'subject', 'random'"),
+        ("model", "kernel", [3, 1], "model.kernel is [3, 1]"),
+    ],
+)
+def test_training_params_are_checked(raw, section, key, value, expected):
+    raw[section][key] = value
+    assert expected in _error(raw)

@@ -1,5 +1,6 @@
 """The whole pipeline through real DVC, on the smoke profile, in a scratch git repository."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emo.emotions import EMOTIONS
 from tests.conftest import REPO, SMOKE
 
 pytestmark = pytest.mark.slow
@@ -44,6 +46,16 @@ def test_repro_builds_every_artifact(smoke_repo):
     z = np.load(smoke_repo / "data/landmarks/landmarks.npz")
     assert z["X"].shape[1:] == (8, 2, 468) and len(z["y"]) == 36
     assert (smoke_repo / "data/landmarks/manifest.csv").is_file()
+    assert len(json.loads((smoke_repo / "data/splits.json").read_text())["partitions"]) == 2
+    assert set(json.loads((smoke_repo / "models/tune/hparams.json").read_text())["best"]) == set(EMOTIONS)
+    assert set(json.loads((smoke_repo / "models/full/metrics.json").read_text())) == set(EMOTIONS)
+    assert len(list((smoke_repo / "models/full/models").glob("*/*/*.keras"))) == 6 * 2 * 2
+    assert (smoke_repo / "mlflow.db").is_file()
+
+
+def test_dvc_metrics_show_reads_the_summary(smoke_repo):
+    out = _run([f"{Path(sys.executable).parent}/dvc", "metrics", "show"], smoke_repo)
+    assert "models/full/metrics.json" in out and "anger.temo.accuracy_mean" in out
 
 
 def test_second_repro_does_nothing(smoke_repo):

@@ -1,0 +1,103 @@
+"""tune and train_full on a small planted dataset: artifacts, MLflow rows, parallel workers."""
+
+import dataclasses
+import json
+
+import pandas as pd
+import pytest
+
+from emo.config import TuneParams, load_params
+from emo.emotions import EMOTIONS
+from emo.experiments import run_train_full
+from emo.tuning import run_tune
+from tests.conftest import REPO
+from tests.synthetic import write_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("training")
+    landmarks, splits = write_dataset(root / "data", subjects=8, seeds=(0, 1))
+    base = load_params(REPO / "profiles" / "smoke.yaml")
+    params = dataclasses.replace(
+        base,
+        train=dataclasses.replace(base.train, epochs=2, patience=1, workers=2),
+        tune=TuneParams(filters=[2, 3], units=[3], neurons=[3], objective="val_loss", directory=root / "tuner"),
+    )
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", uri)
+    table = run_tune(params, landmarks, splits, root / "models" / "tune", progress=False)
+    summary = run_train_full(params, landmarks, splits, root / "models" / "tune" / "hparams.json",
+                             root / "models" / "full", progress=False)
+    mp.undo()
+    return root, uri, table, summary
+
+
+def test_tune_writes_the_best_and_every_trial(trained):
+    root, _, table, _ = trained
+    doc = json.loads((root / "models/tune/hparams.json").read_text())
+    assert set(doc["best"]) == set(EMOTIONS) and doc["K"] == 468 and doc["objective"] == "val_loss"
+    assert len(doc["trials"]) == 12 and len(table) == 12
+    assert table.groupby("emotion").chosen.sum().eq(1).all()
+    assert pd.read_csv(root / "models/tune/trials.csv").shape[0] == 12
+    assert not (root / "tuner").exists() or not any((root / "tuner").iterdir())  # resume state cleaned up
+
+
+def test_train_full_writes_models_runs_and_summary(trained):
+    root, _, _, summary = trained
+    full = root / "models/full"
+    models = sorted(full.glob("models/*/*/*.keras"))
+    assert len(models) == 6 * 2 * 2
+    runs = pd.read_csv(full / "runs.csv")
+    assert len(runs) == 24 and set(runs.variant) == {"temo", "remo"} and set(runs.seed) == {0, 1}
+    for column in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy", "seconds_per_epoch"):
+        assert runs[column].notna().all(), column
+    assert (runs.majority_accuracy >= 0.5).all()
+    metrics = json.loads((full / "metrics.json").read_text())
+    assert set(metrics) == set(EMOTIONS)
+    assert {"accuracy_mean", "accuracy_std", "roc_auc_mean"} <= set(metrics["anger"]["temo"])
+    assert len(summary) == 12 and (summary.runs == 2).all()
+    probabilities = pd.read_csv(full / "test_probabilities.csv")
+    assert len(probabilities) == runs.n_test.sum()
+
+
+def test_saved_model_reloads_and_predicts_like_the_run(trained):
+    import keras
+    import numpy as np
+
+    from emo.dataset import load_landmarks, load_partitions
+    from emo.training import model_input
+
+    root, _, _, _ = trained
+    model = keras.models.load_model(root / "models/full/models/fear/remo/partition1.keras")
+    data = load_landmarks(root / "data/landmarks.npz")
+    part = load_partitions(root / "data/splits.json")[1]
+    p = model.predict(model_input(data.X[part.test]), verbose=0)[:, 1]
+    table = pd.read_csv(root / "models/full/test_probabilities.csv")
+    logged = table[(table.emotion == "fear") & (table.variant == "remo") & (table.seed == 1)]
+    np.testing.assert_allclose(p, logged.probability.to_numpy(), atol=1e-5)
+
+
+def test_mlflow_holds_parents_and_children(trained):
+    from mlflow.tracking import MlflowClient
+
+    _, uri, _, _ = trained
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("emo")
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = {r.data.tags["stage"]: r for r in runs if "kind" not in r.data.tags}
+    assert set(parents) == {"tune", "train_full"}
+    assert parents["train_full"].data.tags["git_commit"]
+    children = [r for r in runs if r.data.tags.get("kind") == "model"]
+    assert len(children) == 24
+    child = children[0]
+    assert child.data.tags["mlflow.parentRunId"] == parents["train_full"].info.run_id
+    assert {"emotion", "variant", "L", "P", "seed", "filters", "units", "neurons"} <= set(child.data.params)
+    assert {"accuracy", "balanced_accuracy", "roc_auc", "majority_accuracy"} <= set(child.data.metrics)
+    assert len(client.get_metric_history(child.info.run_id, "epoch_loss")) == int(child.data.metrics["epochs"])
+    assert "anger.temo.accuracy_mean" in parents["train_full"].data.metrics
+    assert {a.path for a in client.list_artifacts(parents["train_full"].info.run_id)} == {"summary.csv", "summary.md"}
+    assert len([r for r in runs if r.data.tags.get("kind") == "trial"]) == 12
