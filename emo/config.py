@@ -179,6 +179,31 @@ class TuneParams:
 
 
 @dataclass(frozen=True)
+class AttributeParams:
+    steps: int
+    """m, the number of points on the path from baseline to input."""
+    method: Literal["riemann_right", "trapezoid", "gauss_legendre"]
+    """'riemann_right' is the paper's equation 2."""
+    typical: Literal["medoid", "confident"]
+    """How each emotion's typical video (the baselines) is chosen: the training video nearest
+    its emotion's mean motion, or the one its own T-EMO model is surest of."""
+    samples: Literal["all", "positives"]
+    """IG over every training video (the paper), or only the emotion's own."""
+    models: Literal["all", "first"]
+    """Average over the T-EMO models of every seed, or use the first seed's only."""
+    mask: Literal["group_abs", "abs_sum"]
+    """Per-landmark value of a sample's IG: 'abs_sum' is the paper's (|IG| summed over frames
+    and x/y); 'group_abs' is |IG summed over the landmark's trajectory| (ours: it ignores
+    where two faces sit, as a model of motion does)."""
+    budget_mb: int
+    """Memory for one batched gradient call; larger is faster, the numbers do not change."""
+
+    def check(self, key: KeyName) -> None:
+        _positive(self.steps, key("steps"), low=2 if self.method == "trapezoid" else 1)
+        _positive(self.budget_mb, key("budget_mb"))
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     demo: DemoParams
@@ -187,6 +212,7 @@ class Params:
     model: ModelParams
     train: TrainParams
     tune: TuneParams
+    attribute: AttributeParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

@@ -1,0 +1,124 @@
+"""Integrated Gradients speed and accuracy on the demo's trained models (prints figures; not a test).
+
+    python bench/attribution.py [--samples 24] [--steps 50] [--landmarks 468]
+
+Speed, in samples x baselines per second, for the same model, inputs and m:
+  (a) the textbook loop: one eager GradientTape call per sample per alpha;
+  (b) one batched call per sample over its m alphas;
+  (c) emo.attribution: every alpha of many samples in one compiled call.
+The three results are checked equal (float tolerance) before any ratio is printed.
+Then the completeness error |sum(IG) - (F(x) - F(x'))| at m = 20, 50, 300 on the T-EMO
+models of partition 0, every emotion, against each other emotion's typical video.
+Targets (CPU): (c) at least 50x (a) and 3x (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
+from emo.attribution import IntegratedGradients, integration_points, positive_probability
+from emo.config import load_params
+from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
+from emo.emotions import EMOTIONS
+from emo.global_attribution import medoid_videos, model_file
+from emo.model import Architecture, build_model
+from emo.training import model_input
+
+MODELS = Path("models/full/models")
+
+
+def textbook(model, x, baseline, steps):
+    """Sundararajan et al.'s formula, literally: one gradient per sample per alpha."""
+    import tensorflow as tf
+
+    alphas, weights = integration_points("riemann_right", steps)
+    out = []
+    for sample in x:
+        total = np.zeros_like(sample)
+        for a, w in zip(alphas, weights):
+            point = tf.convert_to_tensor((baseline + a * (sample - baseline))[None])
+            with tf.GradientTape() as tape:
+                tape.watch(point)
+                p = model(point, training=False)[:, 1]
+            total += w * tape.gradient(p, point).numpy()[0]
+        out.append(total * (sample - baseline))
+    return np.stack(out)
+
+
+def per_sample(ig: IntegratedGradients, x, baseline):
+    """One call per sample: its m alphas batched, samples one after another."""
+    return ig.attributions(x, baseline, chunk=1)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def main() -> None:
+    import keras
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=24, help="training videos in the speed test")
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--emotion", default="happiness")
+    parser.add_argument("--landmarks", type=int, default=468, help="L for the speed test (K < 468: top-K of the ranking)")
+    args = parser.parse_args()
+    params = load_params()
+    data = load_landmarks(LANDMARKS_FILE)
+    part = load_partitions(SPLITS_FILE, len(data.y))[0]
+    typical = medoid_videos(data, part, params.model.input == "displacement")
+    e = EMOTIONS.index(args.emotion)
+    model = keras.models.load_model(model_file(MODELS, e, 0))
+    subset = None
+    if args.landmarks != 468:
+        # Speed does not depend on the weights: the tuned architecture on the top-K landmarks.
+        arch = Architecture(*(model.get_layer(n).get_config()[k] for n, k in
+                              (("conv", "filters"), ("lstm", "units"), ("fc1", "units"))))
+        model = build_model(data.frames, args.landmarks, arch, "temo", params.model)
+        subset = np.load("data/attributions.npz")["ranking"][e, : args.landmarks]
+    baseline = model_input(data.X[[typical[(e + 1) % 6]]], subset)[0]
+    x = model_input(data.X[part.train[: args.samples]], subset)
+    ig = IntegratedGradients(positive_probability(model), args.steps)
+    ig.attributions(x, baseline)  # trace once, outside the timings
+    per_sample(ig, x[:1], baseline)
+
+    fast, t_fast = timed(lambda: ig.attributions(x, baseline))
+    batched, t_batched = timed(lambda: per_sample(ig, x, baseline))
+    slow, t_slow = timed(lambda: textbook(model, x, baseline, args.steps))
+    scale = np.abs(slow).max()
+    for name, other in (("per-sample batched", batched), ("vectorized", fast)):
+        # ReLU kinks: a path point within float noise of a kink may take the other side.
+        np.testing.assert_allclose(other, slow, atol=5e-4 * scale, rtol=1e-3, err_msg=name)
+    n = len(x)
+    print(f"{args.emotion} T-EMO, partition 0, m = {args.steps}, {n} samples x 1 baseline, input {x.shape[1:]}")
+    print(f"(a) textbook loop        {n / t_slow:9.2f} samples x baselines / s")
+    print(f"(b) one call per sample  {n / t_batched:9.2f} samples x baselines / s")
+    print(f"(c) vectorized           {n / t_fast:9.2f} samples x baselines / s")
+    print(f"(c) / (a) = {t_slow / t_fast:.1f}x (target >= 50x);  (c) / (b) = {t_batched / t_fast:.1f}x (target >= 3x)")
+    print("all three agree within float tolerance")
+
+    if args.landmarks != 468:
+        return
+    print("\ncompleteness error |sum(IG) - (F(x) - F(x'))|, partition 0, 24 training videos x 5 baselines:")
+    print(f"{'emotion':10s} " + " ".join(f"{'m=' + str(m) + ' mean':>12s} {'max':>8s}" for m in (20, 50, 300)))
+    sample = model_input(data.X[part.train[:24]])
+    for e, emotion in enumerate(EMOTIONS):
+        model = keras.models.load_model(model_file(MODELS, e, 0))
+        cells = []
+        for m in (20, 50, 300):
+            ig = IntegratedGradients(positive_probability(model), m)
+            d = np.abs(np.concatenate([ig(sample, model_input(data.X[[typical[b]]])[0]).delta
+                                       for b in range(6) if b != e]))
+            cells.append(f"{d.mean():12.5f} {d.max():8.5f}")
+        print(f"{emotion:10s} " + " ".join(cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The paper's dataset-wide Integrated Gradients: one ranking of the 468 landmarks per emotion.
+
+For emotion e and its T-EMO model F_e: IG of every training sample against the typical
+video of each of the five other emotions; per sample, |IG| summed over frames and x/y gives
+one value per landmark (the attribution mask); masks are averaged over samples, then over
+the five baselines, then over the models of every seed. Sorting gives the ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from emo.dataset import LandmarkData, Partition
+from emo.emotions import EMOTIONS
+from emo.mesh import N_LANDMARKS
+from emo.training import TrainingContext, model_input
+
+ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
+STABILITY_TOP = 64
+
+
+def model_file(model_dir: Path, emotion: int, partition: int, variant: str = "temo") -> Path:
+    return Path(model_dir) / EMOTIONS[emotion] / variant / f"partition{partition}.keras"
+
+
+def medoid_videos(data: LandmarkData, part: Partition, displacement: bool) -> np.ndarray:
+    """Per emotion, the training video nearest that emotion's mean sequence, measured in what
+    the model sees (the motion from the first frame, or the raw coordinates)."""
+    X = data.X - data.X[:, :1] if displacement else data.X
+    chosen = []
+    for e in range(len(EMOTIONS)):
+        idx = part.train[data.y[part.train] == e]
+        flat = X[idx].reshape(len(idx), -1)
+        chosen.append(idx[np.argmin(((flat - flat.mean(axis=0)) ** 2).sum(axis=1))])
+    return np.array(chosen)
+
+
+@dataclass(frozen=True)
+class ConfidenceJob:
+    emotion: int
+    partition: int
+    model_path: str
+
+
+def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: list[Partition],
+                         context: TrainingContext) -> tuple[ConfidenceJob, int]:
+    """The training video of the emotion that its own T-EMO model is surest of."""
+    import keras
+
+    part = partitions[job.partition]
+    idx = part.train[data.y[part.train] == job.emotion]
+    model = keras.models.load_model(job.model_path)
+    p = np.asarray(model.predict(model_input(data.X[idx]), verbose=0))[:, 1]
+    return job, int(idx[np.argmax(p)])
+
+
+@dataclass(frozen=True)
+class AttributionJob:
+    emotion: int
+    partition: int
+    model_path: str
+    typical: tuple[int, ...]  # per emotion, the index of its typical video in this partition
+    steps: int
+    method: str
+    samples: str  # "all" training samples, or only the emotion's "positives"
+    budget_bytes: int
+
+
+@dataclass
+class AttributionResult:
+    job: AttributionJob
+    baselines: np.ndarray  # [5] the other emotions, in order
+    masks: dict[str, np.ndarray]  # mask kind -> [5, 468]: mean mask over samples, per baseline
+    delta: np.ndarray  # [5, n] completeness error of every sample and baseline
+    curves: np.ndarray  # [5, len(ALPHAS)] F_e along the path from each baseline's typical video to e's
+
+
+def attribute_one(job: AttributionJob, data: LandmarkData, partitions: list[Partition],
+                  context: TrainingContext) -> AttributionResult:
+    import keras
+
+    from emo.attribution import MASKS, IntegratedGradients, landmark_mask, positive_probability
+
+    part = partitions[job.partition]
+    idx = part.train if job.samples == "all" else part.train[data.y[part.train] == job.emotion]
+    model = keras.models.load_model(job.model_path)
+    ig = IntegratedGradients(positive_probability(model), job.steps, job.method, job.budget_bytes)
+    x = model_input(data.X[idx])
+    baselines = np.array([b for b in range(len(EMOTIONS)) if b != job.emotion])
+    masks, deltas, curves = {how: [] for how in MASKS}, [], []
+    target = model_input(data.X[[job.typical[job.emotion]]])[0]
+    for b in baselines:
+        reference = model_input(data.X[[job.typical[b]]])[0]
+        result = ig(x, reference)
+        for how in MASKS:
+            masks[how].append(landmark_mask(result.values, how).mean(axis=0))
+        deltas.append(result.delta)
+        curves.append(ig.along_path(target, reference, ALPHAS))
+    return AttributionResult(job, baselines, {k: np.stack(v) for k, v in masks.items()}, np.stack(deltas),
+                             np.stack(curves))
+
+
+def stability(per_model: np.ndarray, top: int = STABILITY_TOP) -> tuple[float, float]:
+    """Agreement of the rankings from different seeds' models: mean pairwise Spearman
+    correlation of the attribution vectors, and mean share of a shared top-`top`."""
+    pairs = list(combinations(range(len(per_model)), 2))
+    if not pairs:
+        return float("nan"), float("nan")
+    rho = [spearmanr(per_model[a], per_model[b]).statistic for a, b in pairs]
+    tops = [set(np.argsort(-v, kind="stable")[:top]) for v in per_model]
+    overlap = [len(tops[a] & tops[b]) / top for a, b in pairs]
+    return float(np.mean(rho)), float(np.mean(overlap))
+
+
+def ranking_of(attribution: np.ndarray) -> np.ndarray:
+    """Landmark indices from most to least important (ties keep index order)."""
+    return np.argsort(-attribution, axis=-1, kind="stable")
+
+
+def combine(results: list[AttributionResult], mask: str) -> dict[str, np.ndarray]:
+    """Average masks over samples, baselines and models into the arrays of data/attributions.npz.
+    `mask` picks the kind that makes the ranking; the other is kept beside it for comparison."""
+    E, B = len(EMOTIONS), len(EMOTIONS) - 1
+    partitions = sorted({r.job.partition for r in results})
+    S = len(partitions)
+    kinds = list(results[0].masks)
+    masks = {k: np.zeros((E, S, B, N_LANDMARKS)) for k in kinds}
+    curves = np.zeros((E, S, B, len(ALPHAS)))
+    width = max(r.delta.shape[1] for r in results)
+    delta = np.full((E, S, B, width), np.nan)
+    baselines = np.zeros((E, B), dtype=np.int64)
+    for r in results:
+        e, s = r.job.emotion, partitions.index(r.job.partition)
+        for k in kinds:
+            masks[k][e, s] = r.masks[k]
+        curves[e, s] = r.curves
+        delta[e, s, :, : r.delta.shape[1]] = r.delta
+        baselines[e] = r.baselines
+    per_model = masks[mask].mean(axis=2)  # [E, S, 468]
+    attribution = per_model.mean(axis=1)  # [E, 468]
+    rho, overlap = zip(*(stability(per_model[e]) for e in range(E)))
+    others = {f"attribution_{k}": masks[k].mean(axis=(1, 2)) for k in kinds if k != mask}
+    return {
+        "emotions": np.array(EMOTIONS),
+        "mask": np.array(mask),
+        "attribution": attribution,
+        **others,
+        "per_baseline": masks[mask].mean(axis=1),  # [E, 5, 468]
+        "baseline_emotions": baselines,  # [E, 5]
+        "per_model": per_model,
+        "partitions": np.array(partitions),
+        "ranking": ranking_of(attribution),
+        "completeness_delta": delta,  # [E, S, 5, n], NaN-padded
+        "alphas": ALPHAS,
+        "alpha_curves": curves.mean(axis=1),  # [E, 5, A]
+        "spearman": np.array(rho),
+        "top64_overlap": np.array(overlap),
+    }
+
+
+def summary_document(arrays: dict[str, np.ndarray], top: int = 16) -> dict:
+    """The numbers a reader checks first: completeness error, seed stability, the top landmarks."""
+    doc = {}
+    for e, emotion in enumerate(EMOTIONS):
+        d = np.abs(arrays["completeness_delta"][e])
+        d = d[~np.isnan(d)]
+        if not d.size:  # no model of this emotion was attributed
+            continue
+        doc[emotion] = {
+            "completeness_abs_mean": round(float(d.mean()), 5),
+            "completeness_abs_median": round(float(np.median(d)), 5),
+            "completeness_abs_p95": round(float(np.percentile(d, 95)), 5),
+            "completeness_abs_max": round(float(d.max()), 5),
+            "seed_spearman": _maybe(arrays["spearman"][e]),
+            "seed_top64_overlap": _maybe(arrays["top64_overlap"][e]),
+            f"top{top}": [int(i) for i in arrays["ranking"][e, :top]],
+        }
+    return doc
+
+
+def _maybe(x: float) -> float | None:
+    return None if x != x else round(float(x), 4)
+
+
+def run_attribute(params, landmarks_file: Path, splits_file: Path, model_dir: Path, out_file: Path,
+                  summary_file: Path, progress: bool = True) -> dict:
+    """The attribute stage: data/attributions.npz and a JSON summary of it."""
+    from tqdm import tqdm
+
+    from emo.dataset import load_landmarks, load_partitions
+    from emo.errors import EmoError
+    from emo.files import atomic_file, write_json
+    from emo.tracking import stage_run
+    from emo.training import run_many
+
+    a = params.attribute
+    data = load_landmarks(landmarks_file)
+    partitions = load_partitions(splits_file, len(data.y))
+    used = [0] if a.models == "first" else list(range(len(partitions)))
+    paths = {(e, p): model_file(model_dir, e, p) for e in range(len(EMOTIONS)) for p in used}
+    missing = [str(f) for f in paths.values() if not f.is_file()]
+    if missing:
+        raise EmoError(f"{missing[0]} is missing ({len(missing)} T-EMO models in all); run `dvc repro train_full` first.")
+    context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
+    with stage_run("attribute", {"attribute": a, "model": params.model}) as run:
+        if a.typical == "medoid":
+            typical = {p: medoid_videos(data, partitions[p], params.model.input == "displacement") for p in used}
+        else:
+            typical = {p: np.zeros(len(EMOTIONS), dtype=np.int64) for p in used}
+            jobs = [ConfidenceJob(e, p, str(f)) for (e, p), f in paths.items()]
+            for job, index in run_many(jobs, context, params.train.workers, task=most_confident_video):
+                typical[job.partition][job.emotion] = index
+        jobs = [AttributionJob(e, p, str(f), tuple(int(i) for i in typical[p]), a.steps, a.method, a.samples,
+                               a.budget_mb * 2**20) for (e, p), f in paths.items()]
+        results = list(tqdm(run_many(jobs, context, params.train.workers, task=attribute_one), total=len(jobs),
+                            desc="attribute", unit="model", disable=not progress))
+        arrays = combine(results, a.mask)
+        arrays["typical"] = np.stack([typical[p] for p in used])  # [S, 6] sample indices
+        with atomic_file(out_file) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        summary = summary_document(arrays)
+        write_json(summary_file, summary)
+        run.log_metrics({f"{emotion}.{k}": v for emotion, d in summary.items() for k, v in d.items()
+                         if isinstance(v, float)})
+        run.log_file(out_file)
+        run.log_file(summary_file)
+    return summary

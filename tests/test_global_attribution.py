@@ -1,0 +1,101 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from emo.config import load_params
+from emo.dataset import load_landmarks, load_partitions
+from emo.global_attribution import (AttributionJob, attribute_one, combine, medoid_videos, ranking_of, stability,
+                                    summary_document)
+from emo.model import Architecture
+from emo.training import TrainingContext, fit_binary, model_input
+from tests.conftest import REPO
+from tests.synthetic import write_dataset
+
+pytestmark = pytest.mark.slow
+PARAMS = load_params(REPO / "params.yaml")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """A T-EMO model for 'anger' on data where only landmarks 10..19 move."""
+    root = tmp_path_factory.mktemp("planted")
+    landmarks, splits = write_dataset(root / "data", subjects=10, frames=4, signal=slice(10, 20))
+    data = load_landmarks(landmarks)
+    partitions = load_partitions(splits, len(data.y))
+    part = partitions[0]
+    train = dataclasses.replace(PARAMS.train, epochs=15, patience=15, learning_rate=0.01, flip="none")
+    positive = data.y == 0
+    fitted = fit_binary(model_input(data.X[part.train]), positive[part.train], model_input(data.X[part.val]),
+                        positive[part.val], Architecture(4, 8, 8), "temo", 0, PARAMS.model, train)
+    path = root / "anger.keras"
+    fitted.model.save(path)
+    context = TrainingContext(landmarks, splits, PARAMS.model, train)
+    return data, partitions, context, path
+
+
+def _job(data, partitions, path, **changes):
+    typical = medoid_videos(data, partitions[0], displacement=True)
+    job = AttributionJob(emotion=0, partition=0, model_path=str(path), typical=tuple(int(i) for i in typical),
+                         steps=16, method="riemann_right", samples="all", budget_bytes=64 * 2**20)
+    return dataclasses.replace(job, **changes)
+
+
+def test_planted_landmarks_rank_first(planted):
+    data, partitions, context, path = planted
+    result = attribute_one(_job(data, partitions, path), data, partitions, context)
+    assert result.masks["group_abs"].shape == (5, 468) and list(result.baselines) == [1, 2, 3, 4, 5]
+    arrays = combine([result], "group_abs")
+    top = arrays["ranking"][0][:10]
+    assert set(top) == set(range(10, 20)), top
+    # Each baseline alone agrees, and the planted landmarks stand well above the rest.
+    for mask in result.masks["group_abs"]:
+        assert set(ranking_of(mask)[:10]) == set(range(10, 20))
+    attribution = arrays["attribution"][0]
+    assert attribution[10:20].min() > 3 * np.delete(attribution, range(10, 20)).max()
+    # The paper's abs_sum mask is kept beside it; it also counts the two faces' different positions.
+    assert arrays["attribution_abs_sum"].shape == (6, 468)
+    # The path curve runs from F(baseline) to F(input), and completeness holds to a few percent.
+    curves = result.curves
+    assert curves.shape == (5, 51)
+    assert np.all(curves[:, -1] > 0.5) and np.all(curves[:, 0] < 0.5)
+
+
+def test_completeness_error_shrinks_with_more_steps(planted):
+    data, partitions, context, path = planted
+    errors = [np.abs(attribute_one(_job(data, partitions, path, steps=m, samples="positives"), data, partitions,
+                                   context).delta).mean() for m in (4, 16, 128)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.01
+
+
+def test_positives_only_uses_fewer_samples(planted):
+    data, partitions, context, path = planted
+    every = attribute_one(_job(data, partitions, path), data, partitions, context)
+    own = attribute_one(_job(data, partitions, path, samples="positives"), data, partitions, context)
+    n_train = len(partitions[0].train)
+    assert every.delta.shape == (5, n_train)
+    assert own.delta.shape == (5, int((data.y[partitions[0].train] == 0).sum()))
+
+
+def test_medoid_is_a_training_video_of_each_emotion(planted):
+    data, partitions, _, _ = planted
+    typical = medoid_videos(data, partitions[0], displacement=True)
+    assert all(i in partitions[0].train for i in typical)
+    assert list(data.y[typical]) == list(range(6))
+
+
+def test_stability_of_identical_and_reversed_rankings():
+    v = np.arange(468, dtype=float)
+    assert stability(np.stack([v, v])) == pytest.approx((1.0, 1.0))
+    rho, overlap = stability(np.stack([v, -v]))
+    assert rho == pytest.approx(-1.0) and overlap == 0.0
+    assert all(np.isnan(stability(v[None])))
+
+
+def test_summary_document_lists_top_landmarks(planted):
+    data, partitions, context, path = planted
+    arrays = combine([attribute_one(_job(data, partitions, path), data, partitions, context)], "group_abs")
+    doc = summary_document(arrays)
+    assert set(doc) == {"anger"} and set(doc["anger"]["top16"][:10]) == set(range(10, 20))
+    assert doc["anger"]["completeness_abs_max"] >= doc["anger"]["completeness_abs_mean"]
