@@ -204,6 +204,37 @@ class AttributeParams:
 
 
 @dataclass(frozen=True)
+class RetrainParams:
+    ks: list[int]
+    """Landmark counts to retrain on (the paper: 234, 128, 64, 32, 16); 468 is train_full."""
+    controls: list[Literal["random", "bottom"]]
+    """T-EMO on K random landmarks (fresh per seed) and on the bottom K, same hyperparameters."""
+    search: bool
+    """Grid-search F, Q, R again for every K and emotion (the paper), or reuse tune's."""
+
+    def check(self, key: KeyName) -> None:
+        if not self.ks:
+            raise ConfigError(f"{key('ks')} is empty; give at least one landmark count, e.g. [128, 32].")
+        for k in self.ks:
+            if not 1 <= k <= 468:
+                raise ConfigError(f"{key('ks')} holds {k}; K must lie between 1 and 468 landmarks.")
+        if len(set(self.ks)) != len(self.ks) or len(set(self.controls)) != len(self.controls):
+            raise ConfigError(f"{key('ks')} or controls repeats a value; list each once.")
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    C: float
+    """SVM regularisation."""
+    gamma: Literal["scale", "auto"]
+    """RBF kernel width, as scikit-learn names it."""
+
+    def check(self, key: KeyName) -> None:
+        if self.C <= 0:
+            raise ConfigError(f"{key('C')} is {self.C}; it must be above 0.")
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     demo: DemoParams
@@ -213,6 +244,8 @@ class Params:
     train: TrainParams
     tune: TuneParams
     attribute: AttributeParams
+    retrain_k: RetrainParams
+    baselines: BaselineParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

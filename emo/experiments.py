@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from emo.emotions import EMOTIONS
 from emo.model import VARIANTS, Architecture
+from emo.selection import select
 from emo.training import METRICS, RunResult, RunSpec, TrainingContext, run_many
 
-SUMMARY_COLUMNS = [*METRICS, "seconds_per_epoch", "epochs", "parameters"]
+SUMMARY_COLUMNS = [*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "epochs", "parameters"]
 
 
 def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run, desc: str,
@@ -53,7 +55,8 @@ def runs_table(results: list[RunResult]) -> pd.DataFrame:
             "emotion": EMOTIONS[s.emotion], "variant": s.variant, "K": s.k, "selection": s.selection,
             "seed": r.seed, **s.arch.as_dict(), **r.metrics, "val_loss": r.extra.get("val_loss"),
             "epochs": r.epochs, "seconds": r.seconds, "seconds_per_epoch": r.seconds_per_epoch,
-            "parameters": r.parameters, "n_test": len(r.test_index), "n_test_positive": int(r.extra["n_test_positive"]),
+            "parameters": r.parameters, "inference_ms": r.extra["inference_ms"], "n_test": len(r.test_index),
+            "n_test_positive": int(r.extra["n_test_positive"]),
         })
     return pd.DataFrame(rows)
 
@@ -133,3 +136,74 @@ def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
                                   for m, s in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"])])
     return cells.pivot(index="emotion", columns="variant", values="value").reindex(EMOTIONS).reset_index()
 
+
+
+def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarray, ks: list[int],
+                  controls: list[str], partitions, model_dir: Path) -> list[RunSpec]:
+    """T-EMO and R-EMO on each emotion's top K (models kept), and T-EMO controls with the
+    same hyperparameters on K random landmarks (a fresh draw per seed) and on the bottom K."""
+    specs = []
+    for k in ks:
+        for e, emotion in enumerate(EMOTIONS):
+            top = tuple(int(i) for i in select("top", rankings[e], k, 0))
+            specs += [RunSpec(e, v, p, best[(k, e)], landmarks=top, selection="top",
+                              save_to=str(model_dir / f"K{k}" / emotion / v / f"partition{p}.keras"))
+                      for v in VARIANTS for p in range(len(partitions))]
+            specs += [RunSpec(e, "temo", p, best[(k, e)], selection=control,
+                              landmarks=tuple(int(i) for i in select(control, rankings[e], k, part.seed, e)))
+                      for control in controls for p, part in enumerate(partitions)]
+    return specs
+
+
+def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_file: Path, tune_file: Path,
+                  out_dir: Path, progress: bool = True) -> pd.DataFrame:
+    """The retrain_k stage: for each K, grid search on each emotion's top K, then every run."""
+    from emo.dataset import load_landmarks, load_partitions
+    from emo.errors import EmoError
+    from emo.files import atomic_dir, write_csv, write_json
+    from emo.tracking import stage_run
+    from emo.tuning import grid_search, load_hparams, log_trials, remove_search_state, search_job, trials_table
+
+    data = load_landmarks(landmarks_file)
+    partitions = load_partitions(splits_file, len(data.y))
+    if not attributions_file.is_file():
+        raise EmoError(f"{attributions_file} is missing; run `dvc repro attribute` first.")
+    with np.load(attributions_file) as z:
+        rankings = z["ranking"]
+    r = params.retrain_k
+    context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
+    with stage_run("retrain_k", {"retrain_k": r, "model": params.model, "train": params.train,
+                                 "tune": params.tune}) as run:
+        searches = []
+        if r.search:
+            jobs = [search_job(e, params.tune, data, partitions[0], context,
+                               landmarks=tuple(int(i) for i in select("top", rankings[e], k, 0)), stage="retrain_k")
+                    for k in r.ks for e in range(len(EMOTIONS))]
+            with tqdm(total=len(jobs), desc="retrain_k search", unit="grid", disable=not progress) as bar:
+                for result in run_many(jobs, context, params.train.workers, task=grid_search):
+                    searches.append(result)
+                    log_trials(run, result, data.frames)
+                    bar.update()
+            searches.sort(key=lambda s: (-s.job.k, s.job.emotion))
+            best = {(s.job.k, s.job.emotion): s.best for s in searches}
+        else:
+            tuned = load_hparams(tune_file)
+            best = {(k, e): tuned[emotion] for k in r.ks for e, emotion in enumerate(EMOTIONS)}
+        with atomic_dir(out_dir / "models") as model_dir:
+            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir)
+            results = run_specs(specs, context, data.frames, params.train.workers, run, "retrain_k", progress)
+        runs = runs_table(results)
+        summary = summarize(runs)
+        write_csv(out_dir / "runs.csv", runs)
+        write_csv(out_dir / "test_probabilities.csv", predictions_table(results))
+        write_json(out_dir / "metrics.json", summary_document(summary))
+        write_json(out_dir / "hparams.json", {
+            "searched": r.search,
+            "best": {f"K{k}": {EMOTIONS[e]: a.as_dict() for (kk, e), a in best.items() if kk == k} for k in r.ks},
+            "trials": trials_table(searches).to_dict(orient="records") if searches else [],
+            "landmarks": {f"K{k}": {emotion: [int(i) for i in select("top", rankings[e], k, 0)]
+                                    for e, emotion in enumerate(EMOTIONS)} for k in r.ks},
+        })
+        run.log_table(summary, "summary")
+    remove_search_state(searches)
+    return summary

@@ -8,7 +8,8 @@ one row per sequence found, saying what became of it and why.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +38,24 @@ class SequenceOutcome:
     frames_filled: int = 0
     reason: str = ""  # "" when the sequence was kept
     points: np.ndarray | None = None  # [P, 2, 468]
+    frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's gap-filled landmarks, on request
 
 
 @dataclass(frozen=True)
-class _Settings:
+class SequenceSettings:
     frames: int
     min_frames: int
     min_face_fraction: float
 
 
-_detector = None  # one FaceLandmarker per worker process
+def settings_of(params: ExtractParams) -> SequenceSettings:
+    return SequenceSettings(params.frames, params.min_frames, params.min_face_fraction)
 
 
-def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
-    global _detector
-    from emo.landmarks import LandmarkDetector
-
-    _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
-
-
-def _extract_one(args: tuple[SequenceSource, _Settings]) -> SequenceOutcome:
-    source, s = args
+def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceSettings,
+                     keep_frames: bool = False) -> SequenceOutcome:
+    """One sequence's landmark tensor, or the reason it cannot have one: the extract stage's
+    code path, used as well by `emo predict`."""
     import cv2
 
     out = SequenceOutcome()
@@ -69,7 +67,7 @@ def _extract_one(args: tuple[SequenceSource, _Settings]) -> SequenceOutcome:
             yield frame
 
     try:
-        points = _detector.sequence(counted(source.frames()))
+        points = detector.sequence(counted(frames))
     except (cv2.error, OSError, ValueError) as e:
         out.reason = f"unreadable: {e}"
         return out
@@ -87,14 +85,31 @@ def _extract_one(args: tuple[SequenceSource, _Settings]) -> SequenceOutcome:
     else:
         filled, out.frames_filled = fill_gaps(points)
         out.points = resample(filled, s.frames).transpose(0, 2, 1)  # [P, 2, 468]
+        if keep_frames:
+            out.frame_points = filled
     return out
+
+
+_detector = None  # one FaceLandmarker per worker process
+
+
+def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
+    global _detector
+    from emo.landmarks import LandmarkDetector
+
+    _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
+
+
+def _extract_one(args: tuple[SequenceSource, SequenceSettings]) -> SequenceOutcome:
+    source, settings = args
+    return extract_sequence(_detector, source.frames(), settings)
 
 
 def extract_sequences(
     sources: list[SequenceSource], params: ExtractParams, model_path: Path, progress: bool = True
 ) -> list[SequenceOutcome]:
     """Landmarks of each usable source, in a pool of worker processes, in the sources' order."""
-    settings = _Settings(params.frames, params.min_frames, params.min_face_fraction)
+    settings = settings_of(params)
     workers = worker_count(params.workers, len(sources))
     init_args = (str(model_path), params.crop_size, params.box, params.box_margin)
     with process_pool(workers, _init_worker, init_args) as pool:
@@ -122,7 +137,7 @@ def run_extract(
         o = outcomes.get(s.sequence, SequenceOutcome(reason=s.problem))
         row = {"sequence": s.sequence, "path": str(s.path.relative_to(data.root)), "subject": s.subject,
                "label": s.label, "status": "ok" if o.points is not None else "skipped"}
-        row.update({k: v for k, v in asdict(o).items() if k != "points"})
+        row.update({k: getattr(o, k) for k in MANIFEST_COLUMNS if hasattr(o, k)})
         rows.append(row)
         if o.points is not None:
             kept.append((s, o.points))

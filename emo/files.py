@@ -24,6 +24,12 @@ def _writable_parent(path: Path) -> None:
         raise EmoError(f"the folder {path.parent} is not writable; fix its permissions or choose another output.")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
@@ -32,6 +38,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; outputs are ordinary files
     try:
         yield tmp
         os.replace(tmp, path)
@@ -49,6 +56,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     _writable_parent(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         if path.exists():

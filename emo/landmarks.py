@@ -153,13 +153,20 @@ class LandmarkDetector:
             return np.zeros((0, N_LANDMARKS, 2), dtype=np.float32)
         return np.stack(out)
 
-    def _crops(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
-        """(frame, face box, landmarker input of the crop) per frame; None where there is none."""
+    def face_crops(self, frames: Iterable[np.ndarray | None]) -> list[np.ndarray | None]:
+        """Every frame's crop_size x crop_size face crop, boxed as `sequence` boxes it, so that
+        the landmarks it returned fall on the face; None where there is no box or frame."""
+        return [None if box is None else box.crop(frame, self.crop_size) for frame, box in self._boxes(frames)]
+
+    def _boxes(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
+        """(frame, its face box or None), the box found as `sequence` documents."""
         box = None
         for frame in frames:
             if frame is not None and (box is None or self.box == "frame"):
                 box = self.find_face(frame) or box
-            if frame is None or box is None:
-                yield frame, None, None
-            else:
-                yield frame, box, self._image(box.crop(frame, self.crop_size))
+            yield frame, (None if frame is None else box)
+
+    def _crops(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
+        """(frame, face box, landmarker input of the crop) per frame; None where there is none."""
+        for frame, box in self._boxes(frames):
+            yield frame, box, None if box is None else self._image(box.crop(frame, self.crop_size))

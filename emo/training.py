@@ -207,6 +207,9 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
     )
     X_test = model_input(data.X[part.test], subset)
     probability = predict_positive(fitted.model, X_test)
+    start = time.perf_counter()  # the first call traced the predict step; time a second one
+    predict_positive(fitted.model, X_test)
+    inference_ms = (time.perf_counter() - start) * 1000 / len(X_test)
     if spec.save_to:
         Path(spec.save_to).parent.mkdir(parents=True, exist_ok=True)
         fitted.model.save(spec.save_to)
@@ -215,7 +218,7 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
         history=fitted.history, seconds=fitted.seconds, parameters=int(fitted.model.count_params()),
         test_index=part.test, test_probability=probability,
         extra={**validation_scores(fitted, model_input(data.X[part.val], subset), positive[part.val]),
-               "n_test_positive": int(positive[part.test].sum())},
+               "n_test_positive": int(positive[part.test].sum()), "inference_ms": inference_ms},
     )
 
 

@@ -34,3 +34,18 @@ def test_unwritable_folder_is_one_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(EmoError, match="cannot create the folder"):
         write_json(blocker / "sub" / "out.json", {})
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "a.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

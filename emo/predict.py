@@ -1,0 +1,240 @@
+"""`emo predict` and `emo explain`: the pipeline's models on new videos, and why they decide.
+
+Landmarks come from the extract stage's own code path (same face box, crop, landmarker,
+gap filling and resampling to P); each emotion's models (one per seed, averaged) gather
+their own landmarks; the highest probability names the emotion.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emo.emotions import EMOTIONS
+from emo.errors import EmoError
+from emo.mesh import face_mesh
+
+FULL = Path("models/full")
+RETRAIN = Path("models/retrain_k")
+ATTRIBUTIONS = Path("data/attributions.npz")
+LANDMARKS = Path("data/landmarks/landmarks.npz")
+# Regions a reader names; the face oval stands for the jaw line and cheeks' outline.
+REGIONS = {"lips": "lips", "left eyebrow": "left_eyebrow", "right eyebrow": "right_eyebrow",
+           "left eye": "left_eye", "right eye": "right_eye", "nose": "nose", "jaw and face outline": "face_oval"}
+
+
+@dataclass
+class EmotionModels:
+    emotion: str
+    k: int
+    landmarks: np.ndarray | None  # the gathered subset; None = all 468
+    files: list[Path]
+
+
+def runs_table() -> pd.DataFrame:
+    from emo.report.tables import all_runs
+
+    if not (FULL / "runs.csv").is_file():
+        raise EmoError(f"{FULL / 'runs.csv'} is missing: there are no trained models yet; run `dvc repro` first.")
+    retrain = pd.read_csv(RETRAIN / "runs.csv") if (RETRAIN / "runs.csv").is_file() else None
+    return all_runs(pd.read_csv(FULL / "runs.csv"), retrain)
+
+
+def choose_models(variant: str = "temo", k: int | None = None) -> list[EmotionModels]:
+    """Each emotion's models: at K = `k`, or (None) at the K with the lowest mean validation
+    loss in the pipeline's runs, which is 468 when retrain_k has not run."""
+    from emo.report import best_k_per_emotion
+
+    runs = runs_table()
+    available = sorted(runs.K.unique())
+    if k is not None and k not in available:
+        raise EmoError(f"no models were trained at K = {k}; the pipeline has K = {', '.join(map(str, available))}.")
+    best = best_k_per_emotion(runs) if k is None else {e: k for e in EMOTIONS}
+    chosen = []
+    for emotion in EMOTIONS:
+        kk = best[emotion]
+        if kk == 468:
+            folder, subset = FULL / "models" / emotion / variant, None
+        else:
+            folder = RETRAIN / "models" / f"K{kk}" / emotion / variant
+            subset = np.array(json.loads((RETRAIN / "hparams.json").read_text())["landmarks"][f"K{kk}"][emotion])
+        files = sorted(folder.glob("partition*.keras"))
+        if not files:
+            raise EmoError(f"no {variant} models in {folder}; run `dvc repro` to train them.")
+        chosen.append(EmotionModels(emotion, kk, subset, files))
+    return chosen
+
+
+@dataclass
+class VideoResult:
+    path: str
+    probabilities: np.ndarray | None = None  # [6], mean over seeds
+    error: str = ""
+    landmarks: np.ndarray | None = None  # [P, 2, 468]
+    frames: list | None = None  # decoded grayscale frames, kept for `explain`
+    timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
+
+    @property
+    def emotion(self) -> str | None:
+        return None if self.probabilities is None else EMOTIONS[int(np.argmax(self.probabilities))]
+
+
+def video_source(path: Path):
+    """A video file, a folder of frames, or a CK+ sequence folder, as the extract stage reads it."""
+    from emo.data import VIDEO_SUFFIXES, SequenceSource
+
+    if not path.exists():
+        raise EmoError(f"{path} does not exist.")
+    if path.is_file() and path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise EmoError(f"{path} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames.")
+    return SequenceSource(sequence=path.name, subject="", path=path, label="")
+
+
+class Predictor:
+    """The face model and every chosen binary model, loaded once for many videos."""
+
+    def __init__(self, params, models: list[EmotionModels]):
+        import keras
+
+        import emo.model  # noqa: F401  (registers the models' custom layer)
+        from emo.face_model import resolve_face_model
+        from emo.landmarks import LandmarkDetector
+
+        e = params.extract
+        self.params = params
+        self.models = models
+        self.keras = {m.emotion: [keras.models.load_model(f) for f in m.files] for m in models}
+        self.detector = LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, e.box, e.box_margin)
+
+    def close(self) -> None:
+        self.detector.close()
+
+    def landmarks(self, path: Path) -> VideoResult:
+        from emo.extraction import extract_sequence, settings_of
+
+        result = VideoResult(str(path))
+        try:
+            source = video_source(path)
+            start = time.perf_counter()
+            result.frames = list(source.frames())
+            result.timing["decode"] = time.perf_counter() - start
+            start = time.perf_counter()
+            outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract))
+            result.timing["landmarks"] = time.perf_counter() - start
+        except EmoError as err:
+            result.error = str(err)
+            return result
+        if outcome.points is None:
+            result.error = f"{path}: {outcome.reason}"
+        result.landmarks = outcome.points
+        return result
+
+    def classify(self, results: list[VideoResult]) -> None:
+        """Fill in the six probabilities of every video that has landmarks, in one batch per model."""
+        from emo.training import model_input, predict_positive
+
+        ok = [r for r in results if r.landmarks is not None]
+        if not ok:
+            return
+        X = np.stack([r.landmarks for r in ok])
+        start = time.perf_counter()
+        columns = []
+        for m in self.models:
+            inputs = model_input(X, m.landmarks)
+            columns.append(np.mean([predict_positive(k, inputs) for k in self.keras[m.emotion]], axis=0))
+        elapsed = (time.perf_counter() - start) / len(ok)
+        for r, p in zip(ok, np.stack(columns, axis=1)):
+            r.probabilities = p
+            r.timing["model"] = elapsed
+
+
+def predict(params, paths: list[Path], variant: str = "temo", k: int | None = None) -> tuple[list[VideoResult], list[EmotionModels]]:
+    models = choose_models(variant, k)
+    predictor = Predictor(params, models)
+    try:
+        results = [predictor.landmarks(p) for p in paths]
+        predictor.classify(results)
+    finally:
+        predictor.close()
+    return results, models
+
+
+def results_table(results: list[VideoResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        row = {"video": r.path}
+        if r.probabilities is not None:
+            row.update({e: round(float(p), 3) for e, p in zip(EMOTIONS, r.probabilities)})
+            row["emotion"] = r.emotion
+        else:
+            row["emotion"] = "error"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def results_json(results: list[VideoResult], models: list[EmotionModels]) -> dict:
+    return {
+        "models": {m.emotion: {"K": m.k, "files": [str(f) for f in m.files]} for m in models},
+        "videos": [
+            {"path": r.path, "emotion": r.emotion,
+             "probabilities": None if r.probabilities is None else {e: float(p) for e, p in zip(EMOTIONS, r.probabilities)},
+             "error": r.error or None, "timing_s": {k: round(v, 4) for k, v in r.timing.items()}}
+            for r in results
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------ explain
+
+
+def region_shares(attribution: np.ndarray) -> dict[str, float]:
+    """The share of a landmark attribution [468] that falls in each named face region."""
+    regions = face_mesh().regions
+    total = float(attribution.sum()) or 1.0
+    shares = {name: float(attribution[regions[key]].sum()) / total for name, key in REGIONS.items()}
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
+@dataclass
+class Explanation:
+    emotion: str
+    attribution: np.ndarray  # [468] mean over baselines and seeds (0 outside a model's subset)
+    per_frame: np.ndarray  # [P, 468]
+    probability: float
+
+
+def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps: int, method: str) -> Explanation:
+    """IG of one video for one emotion's models, against the typical videos of the five other
+    emotions that the attribute stage chose; per-landmark values made as the attribute stage
+    makes them (its `mask`), averaged over baselines and seeds."""
+    from emo.attribution import IntegratedGradients, landmark_mask, positive_probability
+    from emo.dataset import load_landmarks
+    from emo.training import model_input
+
+    if not ATTRIBUTIONS.is_file():
+        raise EmoError(f"{ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
+    with np.load(ATTRIBUTIONS) as z:
+        typical, mask = z["typical"][0], str(z["mask"])
+    data = load_landmarks(LANDMARKS)
+    m = next(m for m in predictor.models if m.emotion == emotion)
+    e = EMOTIONS.index(emotion)
+    subset = np.arange(468) if m.landmarks is None else m.landmarks
+    x = model_input(result.landmarks[None], m.landmarks)
+    whole, frames, runs = np.zeros(len(subset)), np.zeros((data.frames, len(subset))), 0
+    start = time.perf_counter()
+    for model in predictor.keras[emotion]:
+        ig = IntegratedGradients(positive_probability(model), steps, method)
+        for b in (b for b in range(len(EMOTIONS)) if b != e):
+            values = ig.attributions(x, model_input(data.X[[typical[b]]], m.landmarks))  # [1, P, 2, L, 1]
+            whole += landmark_mask(values, mask)[0]
+            frames += landmark_mask(values[0][:, None], mask)  # each frame on its own: [P, L]
+            runs += 1
+    result.timing["ig"] = time.perf_counter() - start
+    attribution, per_frame = np.zeros(468), np.zeros((data.frames, 468))
+    attribution[subset], per_frame[:, subset] = whole / runs, frames / runs
+    return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]))

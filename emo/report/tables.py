@@ -1,0 +1,220 @@
+"""The report's tables, computed from the stages' artifacts only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from emo import paper
+from emo.emotions import EMOTIONS
+from emo.training import METRICS
+
+VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
+
+
+def cell(mean: float, std: float, digits: int = 3) -> str:
+    if mean != mean:
+        return "n/a"
+    return f"{mean:.{digits}f} +- {std:.{digits}f}" if std == std else f"{mean:.{digits}f}"
+
+
+def paper_cell(mean: float, std: float) -> str:
+    return f"{mean:.3f} +- {std:.3f}".replace("0.", ".")
+
+
+def all_runs(full: pd.DataFrame, retrain: pd.DataFrame | None) -> pd.DataFrame:
+    """train_full's runs (K = 468, counted as the top 468) with retrain_k's."""
+    full = full.assign(selection="top")
+    return pd.concat([full, retrain], ignore_index=True) if retrain is not None else full
+
+
+def summary(runs: pd.DataFrame, keys=("emotion", "variant", "K", "selection")) -> pd.DataFrame:
+    columns = [c for c in (*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "parameters") if c in runs]
+    grouped = runs.groupby(list(keys), sort=False)[columns]
+    return grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std")).reset_index()
+
+
+def ks_of(runs: pd.DataFrame) -> list[int]:
+    return sorted(runs.K.unique(), reverse=True)
+
+
+def hyperparameter_table(best: dict[int, dict[str, dict]], ks: list[int]) -> pd.DataFrame:
+    """Tables 1-5 analogue: our F/Q/R per emotion and K, the paper's beside it."""
+    rows = []
+    for emotion in EMOTIONS:
+        row = {"emotion": emotion}
+        for k in ks:
+            ours = best.get(k, {}).get(emotion)
+            mine = f"{ours['filters']}/{ours['units']}/{ours['neurons']}" if ours else "n/a"
+            published = paper.HYPERPARAMETERS.get(k, {}).get(emotion)
+            row[f"L={k}"] = mine + (f" (paper {'/'.join(map(str, published))})" if published else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def metric_table(s: pd.DataFrame, variant: str, metric: str, ks: list[int], with_paper: bool) -> pd.DataFrame:
+    """Tables 6/7 analogue: metric mean +- std per emotion (rows) and K (columns), best K in
+    bold; the paper's accuracy in each cell beside ours; a last row with the majority-class
+    accuracy of the same test parts."""
+    top = s[(s.variant == variant) & (s.selection == "top")].set_index(["emotion", "K"])
+    rows = []
+    for emotion in EMOTIONS:
+        means = {k: top.loc[(emotion, k), f"{metric}_mean"] for k in ks if (emotion, k) in top.index}
+        best = max(means, key=lambda k: means[k]) if means else None
+        row = {"emotion": emotion}
+        for k in ks:
+            if k not in means:
+                row[f"L={k}"] = "n/a"
+                continue
+            text = cell(means[k], top.loc[(emotion, k), f"{metric}_std"])
+            if k == best:
+                text = f"**{text}**"
+            published = paper.ACCURACY.get(variant, {}).get(emotion, {}).get(k)
+            if with_paper and published:
+                text += f" (paper {paper_cell(*published)})"
+            row[f"L={k}"] = text
+        rows.append(row)
+    majority = {"emotion": "majority class"}
+    for k in ks:
+        at_k = top.xs(k, level="K") if k in top.index.get_level_values("K") else None
+        majority[f"L={k}"] = cell(at_k["majority_accuracy_mean"].mean(), float("nan")) if at_k is not None else "n/a"
+    rows.append(majority)
+    return pd.DataFrame(rows)
+
+
+def paired_difference(runs: pd.DataFrame, k: int, emotion: str, other: str, metric: str) -> tuple[float, float, int]:
+    """Mean and std over seeds of (top-K minus `other`-K) T-EMO `metric`, paired by seed."""
+    sel = runs[(runs.K == k) & (runs.emotion == emotion) & (runs.variant == "temo")]
+    a = sel[sel.selection == "top"].set_index("seed")[metric]
+    b = sel[sel.selection == other].set_index("seed")[metric]
+    d = (a - b).dropna()
+    return float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else float("nan"), len(d)
+
+
+def controls_table(runs: pd.DataFrame, controls: list[str], metric: str = "accuracy") -> pd.DataFrame:
+    """IG top-K against random-K and bottom-K (T-EMO, same F/Q/R), with the paired differences."""
+    s = summary(runs[runs.variant == "temo"])
+    rows = []
+    for k in [k for k in ks_of(runs) if k < 468]:
+        for emotion in EMOTIONS:
+            row = {"K": k, "emotion": emotion}
+            for sel in ["top", *controls]:
+                m = s[(s.K == k) & (s.emotion == emotion) & (s.selection == sel)]
+                row[f"{sel}-K"] = cell(m[f"{metric}_mean"].iloc[0], m[f"{metric}_std"].iloc[0]) if len(m) else "n/a"
+            for other in controls:
+                mean, std, n = paired_difference(runs, k, emotion, other, metric)
+                row[f"top - {other}"] = f"{mean:+.3f} +- {std:.3f}" if n else "n/a"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def controls_verdict(runs: pd.DataFrame, controls: list[str], metric: str) -> list[str]:
+    """One sentence per K and control: in how many emotions top-K beats it by more than the
+    seeds' spread of the paired difference, how many lose by that much, how many are ties."""
+    out = []
+    for k in [k for k in ks_of(runs) if k < 468]:
+        for other in controls:
+            wins = losses = ties = 0
+            for emotion in EMOTIONS:
+                mean, std, n = paired_difference(runs, k, emotion, other, metric)
+                if not n:
+                    continue
+                spread = std if std == std else 0.0
+                if mean > spread:
+                    wins += 1
+                elif mean < -spread:
+                    losses += 1
+                else:
+                    ties += 1
+            out.append(f"K = {k}, top-K against {other}-K ({metric}): better in {wins} of {wins + losses + ties} "
+                       f"emotions by more than the seeds' spread of the paired difference, worse in {losses}, "
+                       f"within the spread in {ties}.")
+    return out
+
+
+def baselines_table(s: pd.DataFrame, svm: pd.DataFrame) -> pd.DataFrame:
+    """SVMs on displacement vs T-EMO and R-EMO at L = 468 on identical test parts, and the
+    HOG + SVM accuracies the paper quotes (published figures, other data)."""
+    svm_s = summary(svm)
+    rows = []
+    for emotion in EMOTIONS:
+        row = {"emotion": emotion}
+        for variant, table in (("temo", s), ("remo", s), ("svm_linear", svm_s), ("svm_rbf", svm_s)):
+            m = table[(table.variant == variant) & (table.emotion == emotion) & (table.K == 468)]
+            name = VARIANT_NAMES[variant]
+            row[f"{name} accuracy"] = cell(m.accuracy_mean.iloc[0], m.accuracy_std.iloc[0]) if len(m) else "n/a"
+            row[f"{name} AUC"] = cell(m.roc_auc_mean.iloc[0], m.roc_auc_std.iloc[0]) if len(m) else "n/a"
+        row["HOG+linear SVM (paper)"] = f"{paper.HOG_SVM['linear'][emotion]:.2f}"
+        row["HOG+RBF SVM (paper)"] = f"{paper.HOG_SVM['rbf'][emotion]:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_table(s: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    """Parameters, seconds per training epoch and inference ms per video per K, averaged over
+    emotions and seeds, with ratios to L = 468 (the paper's 'fast' claim)."""
+    rows = []
+    for variant in ("temo", "remo"):
+        top = s[(s.variant == variant) & (s.selection == "top")]
+        ref = top[top.K == 468]
+        for k in ks:
+            m = top[top.K == k]
+            if not len(m):
+                continue
+            row = {"variant": VARIANT_NAMES[variant], "L": k}
+            for column, label, fmt in (("parameters", "parameters", "{:,.0f}"), ("seconds_per_epoch", "s/epoch", "{:.3f}"),
+                                       ("inference_ms", "ms/video", "{:.3f}")):
+                value = m[f"{column}_mean"].mean()
+                row[label] = fmt.format(value)
+                row[f"{label} / L=468"] = f"{value / ref[f'{column}_mean'].mean():.3f}" if len(ref) else "n/a"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_comparison(s: pd.DataFrame, ks: list[int]) -> tuple[int, int, list[str]]:
+    """How many (emotion, K, variant) cells fall within the paper's mean +- (its std + ours)."""
+    inside = total = 0
+    far = []
+    for variant in ("temo", "remo"):
+        top = s[(s.variant == variant) & (s.selection == "top")].set_index(["emotion", "K"])
+        for emotion in EMOTIONS:
+            for k in ks:
+                published = paper.ACCURACY[variant][emotion].get(k)
+                if not published or (emotion, k) not in top.index:
+                    continue
+                mean, std = top.loc[(emotion, k), "accuracy_mean"], top.loc[(emotion, k), "accuracy_std"]
+                std = 0.0 if std != std else std
+                total += 1
+                if abs(mean - published[0]) <= published[1] + std:
+                    inside += 1
+                else:
+                    far.append(f"{VARIANT_NAMES[variant]} {emotion} L={k}: ours {mean:.3f}, paper {published[0]:.3f}")
+    return inside, total, far
+
+
+def attribution_table(summary_doc: dict) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "emotion": emotion,
+        "completeness error, mean abs": f"{d['completeness_abs_mean']:.4f}",
+        "median": f"{d['completeness_abs_median']:.4f}",
+        "95th pct": f"{d['completeness_abs_p95']:.4f}",
+        "max": f"{d['completeness_abs_max']:.4f}",
+        "seed Spearman": "n/a" if d["seed_spearman"] is None else f"{d['seed_spearman']:.3f}",
+        "seed top-64 overlap": "n/a" if d["seed_top64_overlap"] is None else f"{d['seed_top64_overlap']:.3f}",
+        "top 16 landmarks": " ".join(map(str, d["top16"])),
+    } for emotion, d in summary_doc.items()])
+
+
+def mask_agreement(arrays: dict, ks: list[int]) -> pd.DataFrame:
+    """Shared share of the top K between our mask and the paper's |IG| sum, per emotion."""
+    other = [k for k in arrays if k.startswith("attribution_")]
+    if not other:
+        return pd.DataFrame()
+    paper_rank = np.argsort(-arrays[other[0]], axis=1, kind="stable")
+    rows = []
+    for e, emotion in enumerate(EMOTIONS):
+        row = {"emotion": emotion}
+        for k in ks:
+            row[f"top {k}"] = f"{len(set(arrays['ranking'][e, :k]) & set(paper_rank[e, :k])) / k:.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
