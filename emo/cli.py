@@ -13,8 +13,16 @@ from emo.errors import EmoError
 def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
     """Load and validate params, run a stage's main(params); a user error becomes one line on
     stderr and exit status 2, without a traceback."""
+    import signal
+
     from emo.config import load_params
 
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # DVC and schedulers stop a stage with SIGTERM: unwind as for Ctrl-C, so that temporary
+    # outputs are removed and worker processes stopped.
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         main(load_params(params_file))
     except EmoError as e:
@@ -38,6 +46,101 @@ def _fetch_model(args: argparse.Namespace) -> None:
     print(managed_face_model())
 
 
+def _predict(args: argparse.Namespace) -> None:
+    import json
+
+    from tqdm import tqdm
+
+    from emo.config import load_params
+    from emo.predict import Predictor, choose_models, results_json, results_table
+
+    params = load_params(args.params)
+    models = choose_models(args.variant, args.k)
+    predictor = Predictor(params, models)
+    try:
+        results = [predictor.landmarks(path) for path in tqdm(args.paths, desc="landmarks", unit="video",
+                                                              disable=len(args.paths) < 2)]
+        predictor.classify(results)
+    finally:
+        predictor.close()
+    if args.json:
+        print(json.dumps(results_json(results, models), indent=2))
+    else:
+        print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in models)
+              + f" (mean of {len(models[0].files)} seeds)")
+        print(results_table(results).to_string(index=False))
+        if args.timing:
+            _print_timing(results)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"error: {r.error}", file=sys.stderr)
+    if failed:
+        sys.exit(1)
+
+
+def _print_timing(results) -> None:
+    print("\nseconds per video: " + ", ".join(f"{r.path}: " + " ".join(f"{k} {v:.3f}" for k, v in r.timing.items())
+                                              for r in results if r.timing))
+
+
+def _explain(args: argparse.Namespace) -> None:
+    from emo.config import load_params
+    from emo.emotions import EMOTIONS
+    from emo.predict import Predictor, choose_models, explain_video, region_shares, write_explanation
+
+    params = load_params(args.params)
+    if args.emotion and args.emotion not in EMOTIONS:
+        raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
+    predictor = Predictor(params, choose_models(args.variant, args.k))
+    try:
+        result = predictor.landmarks(args.path)
+        if result.error:
+            raise EmoError(result.error)
+        predictor.classify([result])
+        emotion = args.emotion or result.emotion
+        explanation = explain_video(predictor, result, emotion, args.steps, params.attribute.method)
+        paths = write_explanation(predictor, result, explanation, args.out, args.top)
+    finally:
+        predictor.close()
+    shares = region_shares(explanation.attribution)
+    print(f"{args.path}: {emotion} (p = {explanation.probability:.3f}); the attribution lies in "
+          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(shares.items())[:3]))
+    for kind, path in paths.items():
+        print(f"  {kind}: {path}")
+    if args.timing:
+        _print_timing([result])
+
+
+def _tune_worker(args: argparse.Namespace) -> None:
+    from emo.config import load_params
+    from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
+    from emo.tuning import distributed_role
+
+    if distributed_role() != "worker":
+        raise EmoError(
+            "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
+            "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
+        )
+    params = load_params(args.params)
+    if args.stage == "tune":
+        from emo.tuning import run_tune
+
+        run_tune(params, LANDMARKS_FILE, SPLITS_FILE, Path("models/tune"))
+    else:
+        from emo.experiments import run_retrain_k
+
+        run_retrain_k(params, LANDMARKS_FILE, SPLITS_FILE, Path("data/attributions.npz"),
+                      Path("models/tune/hparams.json"), Path("models/retrain_k"))
+    print(f"{args.stage}: the chief's grid is done")
+
+
+def _k_option(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 468:
+        raise argparse.ArgumentTypeError("K must lie between 1 and 468")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emo",
@@ -52,6 +155,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch-model", help="fetch face_landmarker.task into models/ (checks its sha256)")
     p.set_defaults(func=_fetch_model)
+
+    p = sub.add_parser(
+        "tune-worker",
+        help="train grid-search trials for a distributed chief (Keras Tuner's KERASTUNER_* variables)",
+        description="Join a distributed grid search: the chief runs the stage (`dvc repro tune`) with "
+                    "KERASTUNER_TUNER_ID=chief; each worker runs this with KERASTUNER_TUNER_ID=tunerN and the "
+                    "chief's KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT, in a checkout with the same "
+                    "params and data. Workers write nothing; the chief writes the stage's outputs.",
+    )
+    p.add_argument("stage", choices=["tune", "retrain_k"], help="whose grid to work on")
+    p.add_argument("--params", default="params.yaml", help="params file (the chief's)")
+    p.set_defaults(func=_tune_worker)
+
+    models = argparse.ArgumentParser(add_help=False)
+    models.add_argument("--k", type=_k_option, default=None, metavar="K",
+                        help="landmarks per model: one of the pipeline's K (468 = train_full); default: each "
+                             "emotion's K with the lowest validation loss")
+    models.add_argument("--variant", choices=["temo", "remo"], default="temo", help="T-EMO (default) or R-EMO models")
+    models.add_argument("--params", default="params.yaml", help="params file the pipeline ran with")
+    models.add_argument("--timing", action="store_true", help="print seconds per video: decode, landmarks, model, IG")
+
+    p = sub.add_parser(
+        "predict", parents=[models],
+        help="classify videos with the trained models",
+        description="Extract landmarks as the extract stage does, run the six binary models (each seed's, "
+                    "averaged) and name the emotion with the highest probability. Run where `dvc repro` ran.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="a video file, a folder of frames, or a CK+ sequence folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
+        "explain", parents=[models],
+        help="show which landmarks made the decision, on the face",
+        description="Integrated Gradients of one video against the typical videos of the other emotions (as "
+                    "the attribute stage chose them); writes a PNG of the peak frame, an MP4 of every frame "
+                    "and a JSON of the per-landmark attribution and the face regions that carry it.",
+    )
+    p.add_argument("path", type=Path, metavar="PATH", help="a video file, a folder of frames, or a CK+ sequence folder")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNG, MP4 and JSON")
+    p.add_argument("--emotion", help="explain this emotion instead of the predicted one")
+    p.add_argument("--steps", type=int, default=64, help="IG steps m (default 64)")
+    p.add_argument("--top", type=int, default=16, help="circle the top N landmarks (default 16)")
+    p.set_defaults(func=_explain)
     return parser
 
 

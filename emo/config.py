@@ -125,8 +125,13 @@ class ModelParams:
     """Convolution kernel over (x/y, landmarks); the paper does not give it."""
     dropout: float
     fc1_activation: Literal["relu", "tanh", "sigmoid", "elu", "gelu"]
+    variants: tuple[Literal["temo", "remo"], ...]
+    """Which models train_full and retrain_k train (the paper: both); the grid search tunes T-EMO."""
 
     def check(self, key: KeyName) -> None:
+        if "temo" not in self.variants or len(set(self.variants)) != len(self.variants):
+            raise ConfigError(f"{key('variants')} is {list(self.variants)}; list temo (attribute explains T-EMO), "
+                              "and remo if wanted, once each.")
         if self.kernel[0] not in (1, 2) or self.kernel[1] < 1:
             raise ConfigError(f"{key('kernel')} is {list(self.kernel)}; the first size must be 1 or 2 (x/y), the second at least 1.")
         _fraction(self.dropout, key("dropout"), upper=0.95)
@@ -311,6 +316,10 @@ def _convert(hint: Any, value: Any, source: str, key: str):
             except ConfigError:
                 continue
         fail(" or ".join(_describe(a) for a in args))
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, list):
+            fail(f"a list of {_describe(args[0])}")
+        return tuple(_convert(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list) or len(value) != len(args):
             fail(f"a list of {len(args)} values")

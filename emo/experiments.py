@@ -94,11 +94,12 @@ def predictions_table(results: list[RunResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def full_specs(best: dict[str, Architecture], n_partitions: int, model_dir: Path) -> list[RunSpec]:
+def full_specs(best: dict[str, Architecture], n_partitions: int, model_dir: Path,
+               variants: tuple[str, ...] = VARIANTS) -> list[RunSpec]:
     return [
         RunSpec(emotion=e, variant=v, partition=p, arch=best[EMOTIONS[e]],
                 save_to=str(model_dir / EMOTIONS[e] / v / f"partition{p}.keras"))
-        for e in range(len(EMOTIONS)) for v in VARIANTS for p in range(n_partitions)
+        for e in range(len(EMOTIONS)) for v in variants for p in range(n_partitions)
     ]
 
 
@@ -117,7 +118,7 @@ def run_train_full(params, landmarks_file: Path, splits_file: Path, hparams_file
     with stage_run("train_full", {"model": params.model, "train": params.train,
                                   "hparams": {e: a.as_dict() for e, a in best.items()}}) as run:
         with atomic_dir(out_dir / "models") as model_dir:
-            results = run_specs(full_specs(best, len(partitions), model_dir), context, data.frames,
+            results = run_specs(full_specs(best, len(partitions), model_dir, params.model.variants), context, data.frames,
                                 params.train.workers, run, "train_full", progress)
         runs = runs_table(results)
         summary = summarize(runs)
@@ -139,7 +140,8 @@ def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
 
 
 def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarray, ks: list[int],
-                  controls: list[str], partitions, model_dir: Path) -> list[RunSpec]:
+                  controls: list[str], partitions, model_dir: Path,
+                  variants: tuple[str, ...] = VARIANTS) -> list[RunSpec]:
     """T-EMO and R-EMO on each emotion's top K (models kept), and T-EMO controls with the
     same hyperparameters on K random landmarks (a fresh draw per seed) and on the bottom K."""
     specs = []
@@ -148,7 +150,7 @@ def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarra
             top = tuple(int(i) for i in select("top", rankings[e], k, 0))
             specs += [RunSpec(e, v, p, best[(k, e)], landmarks=top, selection="top",
                               save_to=str(model_dir / f"K{k}" / emotion / v / f"partition{p}.keras"))
-                      for v in VARIANTS for p in range(len(partitions))]
+                      for v in variants for p in range(len(partitions))]
             specs += [RunSpec(e, "temo", p, best[(k, e)], selection=control,
                               landmarks=tuple(int(i) for i in select(control, rankings[e], k, part.seed, e)))
                       for control in controls for p, part in enumerate(partitions)]
@@ -162,7 +164,8 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
     from emo.errors import EmoError
     from emo.files import atomic_dir, write_csv, write_json
     from emo.tracking import stage_run
-    from emo.tuning import grid_search, load_hparams, log_trials, remove_search_state, search_job, trials_table
+    from emo.tuning import (distributed_role, load_hparams, log_trials, remove_search_state, search_all, search_job,
+                            trials_table)
 
     data = load_landmarks(landmarks_file)
     partitions = load_partitions(splits_file, len(data.y))
@@ -172,25 +175,25 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
         rankings = z["ranking"]
     r = params.retrain_k
     context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
+    jobs = [search_job(e, params.tune, data, partitions[0], context,
+                       landmarks=tuple(int(i) for i in select("top", rankings[e], k, 0)), stage="retrain_k")
+            for k in r.ks for e in range(len(EMOTIONS))] if r.search else []
+    if distributed_role() == "worker":  # train the chief's trials; the chief trains the models after
+        if jobs:
+            search_all(jobs, data, partitions, context, params.train.workers, "retrain_k", progress)
+        return pd.DataFrame()
     with stage_run("retrain_k", {"retrain_k": r, "model": params.model, "train": params.train,
                                  "tune": params.tune}) as run:
         searches = []
         if r.search:
-            jobs = [search_job(e, params.tune, data, partitions[0], context,
-                               landmarks=tuple(int(i) for i in select("top", rankings[e], k, 0)), stage="retrain_k")
-                    for k in r.ks for e in range(len(EMOTIONS))]
-            with tqdm(total=len(jobs), desc="retrain_k search", unit="grid", disable=not progress) as bar:
-                for result in run_many(jobs, context, params.train.workers, task=grid_search):
-                    searches.append(result)
-                    log_trials(run, result, data.frames)
-                    bar.update()
-            searches.sort(key=lambda s: (-s.job.k, s.job.emotion))
+            searches = search_all(jobs, data, partitions, context, params.train.workers, "retrain_k", progress,
+                                  on_result=lambda result: log_trials(run, result, data.frames))
             best = {(s.job.k, s.job.emotion): s.best for s in searches}
         else:
             tuned = load_hparams(tune_file)
             best = {(k, e): tuned[emotion] for k in r.ks for e, emotion in enumerate(EMOTIONS)}
         with atomic_dir(out_dir / "models") as model_dir:
-            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir)
+            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir, params.model.variants)
             results = run_specs(specs, context, data.frames, params.train.workers, run, "retrain_k", progress)
         runs = runs_table(results)
         summary = summarize(runs)

@@ -124,6 +124,9 @@ def run_extract(
     if not data.root.exists():
         raise EmoError(f"data.root '{data.root}' does not exist; put the dataset there or change data.root in params.yaml.")
     sources = find_sequences(data.root, data.layout, data.subject_pattern)
+    if not sources:
+        raise EmoError(f"no sequence found under {data.root} in the {data.layout} layout; check data.root and "
+                       "data.layout (README: Running on CK+).")
     usable = [s for s in sources if s.usable]
     if not usable:
         raise EmoError(

@@ -30,12 +30,23 @@ def _umask() -> int:
     return mask
 
 
+def _remove_leftovers(path: Path, pattern: str) -> None:
+    """Temporary siblings that a killed run (SIGKILL, power loss) could not remove."""
+    for stale in path.parent.glob(pattern):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed."""
     path = Path(path)
     _writable_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_leftovers(path, f".{path.name}.*.tmp{path.suffix}")
+    # The suffix stays last: writers such as OpenCV's pick the format by it.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; outputs are ordinary files
@@ -55,6 +66,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside `path`; on success it replaces `path` whole."""
     path = Path(path)
     _writable_parent(path)
+    _remove_leftovers(path, f".{path.name}.*.tmp")
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     tmp.chmod(0o777 & ~_umask())
     try:

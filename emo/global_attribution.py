@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 from emo.dataset import LandmarkData, Partition
 from emo.emotions import EMOTIONS
 from emo.mesh import N_LANDMARKS
-from emo.training import TrainingContext, model_input
+from emo.training import TrainingContext, model_input, predict_positive
 
 ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
 STABILITY_TOP = 64
@@ -55,7 +55,7 @@ def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: lis
     part = partitions[job.partition]
     idx = part.train[data.y[part.train] == job.emotion]
     model = keras.models.load_model(job.model_path)
-    p = np.asarray(model.predict(model_input(data.X[idx]), verbose=0))[:, 1]
+    p = predict_positive(model, model_input(data.X[idx]))
     return job, int(idx[np.argmax(p)])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -27,14 +28,26 @@ def _single_threaded(initializer: Callable | None, initargs: tuple) -> None:
         initializer(*initargs)
 
 
-def process_pool(workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def process_pool(workers: int, initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
+    """A pool of spawned single-threaded workers; if the caller is interrupted (Ctrl-C, or the
+    SIGTERM that stage scripts turn into KeyboardInterrupt), the workers are stopped at once
+    instead of finishing their jobs, so that nothing runs on after the stage has ended."""
     # spawn, not fork: the parent may hold TensorFlow or MediaPipe threads that fork would copy broken.
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_single_threaded,
         initargs=(initializer, initargs),
     )
+    try:
+        yield pool
+    except BaseException:
+        for process in list((pool._processes or {}).values()):  # no public way before Python 3.14
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def prefetch(items: Iterable, depth: int = 4) -> Iterator:

@@ -39,7 +39,8 @@ def draw_face(ax, crop: np.ndarray, points: np.ndarray, values: np.ndarray, circ
 def ranking_panels(crop: np.ndarray, points: np.ndarray, attribution: np.ndarray, ranking: np.ndarray,
                    ks: tuple[int, ...], title: str):
     """One face per K with the top K landmarks circled (the paper's Figure 3)."""
-    fig, axes = plt.subplots(1, len(ks), figsize=(3.2 * len(ks), 3.6))
+    width = 3.2 if len(ks) > 1 else 5.0
+    fig, axes = plt.subplots(1, len(ks), figsize=(width * len(ks), width * 1.12))
     for ax, k in zip(np.atleast_1d(axes), ks):
         art = draw_face(ax, crop, points, attribution, ranking[:k], f"top {k}")
     fig.colorbar(art, ax=axes, fraction=0.012, pad=0.01, label="attribution (of max)")

@@ -75,8 +75,9 @@ class VideoResult:
     path: str
     probabilities: np.ndarray | None = None  # [6], mean over seeds
     error: str = ""
-    landmarks: np.ndarray | None = None  # [P, 2, 468]
+    landmarks: np.ndarray | None = None  # [P, 2, 468], what the models see
     frames: list | None = None  # decoded grayscale frames, kept for `explain`
+    frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
     timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
 
     @property
@@ -104,6 +105,9 @@ class Predictor:
         import emo.model  # noqa: F401  (registers the models' custom layer)
         from emo.face_model import resolve_face_model
         from emo.landmarks import LandmarkDetector
+        from emo.training import configure_tensorflow
+
+        configure_tensorflow(single_threaded=False)
 
         e = params.extract
         self.params = params
@@ -124,14 +128,15 @@ class Predictor:
             result.frames = list(source.frames())
             result.timing["decode"] = time.perf_counter() - start
             start = time.perf_counter()
-            outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract))
+            outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract),
+                                       keep_frames=True)
             result.timing["landmarks"] = time.perf_counter() - start
         except EmoError as err:
             result.error = str(err)
             return result
         if outcome.points is None:
             result.error = f"{path}: {outcome.reason}"
-        result.landmarks = outcome.points
+        result.landmarks, result.frame_points = outcome.points, outcome.frame_points
         return result
 
     def classify(self, results: list[VideoResult]) -> None:
@@ -174,7 +179,7 @@ def results_table(results: list[VideoResult]) -> pd.DataFrame:
         else:
             row["emotion"] = "error"
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("")
 
 
 def results_json(results: list[VideoResult], models: list[EmotionModels]) -> dict:
@@ -196,7 +201,9 @@ def region_shares(attribution: np.ndarray) -> dict[str, float]:
     """The share of a landmark attribution [468] that falls in each named face region."""
     regions = face_mesh().regions
     total = float(attribution.sum()) or 1.0
+    named = np.unique(np.concatenate([regions[key] for key in REGIONS.values()]))
     shares = {name: float(attribution[regions[key]].sum()) / total for name, key in REGIONS.items()}
+    shares["elsewhere (cheeks, forehead, ...)"] = float(np.delete(attribution, named).sum()) / total
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
@@ -238,3 +245,61 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     attribution, per_frame = np.zeros(468), np.zeros((data.frames, 468))
     attribution[subset], per_frame[:, subset] = whole / runs, frames / runs
     return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]))
+
+
+def write_explanation(predictor: Predictor, result: VideoResult, explanation: Explanation, out_dir: Path,
+                      top: int, fps: float = 10.0) -> dict[str, Path]:
+    """The picture (peak frame), the video (every frame) and the numbers of one explanation."""
+    import cv2
+
+    from emo.files import atomic_file, write_json
+    from emo.global_attribution import ranking_of
+    from emo.plotting import colour_points, ranking_panels
+
+    size = predictor.params.extract.crop_size
+    crops = predictor.detector.face_crops(result.frames)
+    ranking = ranking_of(explanation.attribution)
+    name = Path(result.path).stem or Path(result.path).name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"png": out_dir / f"{name}_{explanation.emotion}.png", "mp4": out_dir / f"{name}_{explanation.emotion}.mp4",
+             "json": out_dir / f"{name}_{explanation.emotion}.json"}
+
+    fig = ranking_panels(crops[-1], result.landmarks[-1].T * size, explanation.attribution, ranking, (top,),
+                         f"{name}: {explanation.emotion} (p = {explanation.probability:.2f})")
+    with atomic_file(paths["png"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+    n, P = len(crops), len(explanation.per_frame)
+    # A model of motion from the first frame puts that frame's attribution at minus the sum of
+    # the others; scale the colours by the other frames so that the motion stays visible.
+    moving = explanation.per_frame[1:] if predictor.params.model.input == "displacement" else explanation.per_frame
+    peak = moving.max() or 1.0
+    scale = 2
+    with atomic_file(paths["mp4"]) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size * scale, size * scale))
+        if not writer.isOpened():
+            raise EmoError(f"OpenCV cannot write MP4 video to {paths['mp4']}; check the folder and its free space.")
+        for i, crop in enumerate(crops):
+            # The model saw P frames resampled from n: each frame shows the nearest one's attribution.
+            t = int(round(i * (P - 1) / max(n - 1, 1)))
+            blank = np.zeros((size, size), np.uint8) if crop is None else crop
+            writer.write(colour_points(blank, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
+        writer.release()
+
+    shares = region_shares(explanation.attribution)
+    write_json(paths["json"], {
+        "video": result.path,
+        "emotion": explanation.emotion,
+        "probability": explanation.probability,
+        "probabilities": {e: float(p) for e, p in zip(EMOTIONS, result.probabilities)},
+        "models": next({"K": m.k, "files": [str(f) for f in m.files]} for m in predictor.models
+                       if m.emotion == explanation.emotion),
+        "top_landmarks": [int(i) for i in ranking[:top]],
+        "regions": {k: round(v, 4) for k, v in shares.items()},
+        "attribution": [round(float(v), 6) for v in explanation.attribution],
+        "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
+    })
+    return paths

@@ -9,6 +9,7 @@ interrupted search resumes where it stopped and a changed setting starts afresh.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -82,84 +83,163 @@ def search_job(
     )
 
 
-def resumable_grid_oracle(objective, seed: int):
-    """Keras Tuner's GridSearchOracle, with the walk through the grid saved in its state.
+def grid_oracle(objective, seed: int):
+    """A Keras Tuner oracle that hands out every combination of the grid's Choice values once,
+    in grid order (the last value changing fastest, as GridSearch goes).
 
-    Keras Tuner 1.4.8 saves the trials but not the grid oracle's ordered list of them, so a
-    search resumed in a new process fails with a KeyError (keras-team/keras-tuner#1055).
+    Keras Tuner 1.4.8's own GridSearchOracle derives each combination from a finished trial
+    through a linked list that it does not save, so a search resumed in a new process fails
+    (keras-team/keras-tuner#1055), and in distributed mode its workers mostly wait for one
+    another. Here the state is the trials alone: a restarted search continues from them, and
+    N workers run N trials at once.
     """
-    import keras_tuner
-    from keras_tuner.src.tuners.gridsearch import LinkedList
+    import itertools
 
-    class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
-        def get_state(self):
-            order, index = [], self._ordered_ids._next_index[None]
-            while index is not None:
-                order.append(self._ordered_ids._memory[index])
-                index = self._ordered_ids._next_index[index]
-            return {**super().get_state(), "grid_order": order, "populate_next": list(self._populate_next)}
-
-        def set_state(self, state):
-            super().set_state(state)
-            self._ordered_ids = LinkedList()
-            for trial_id in state["grid_order"]:
-                self._ordered_ids.insert(trial_id)
-            self._populate_next = list(state["populate_next"])
-
-    return ResumableGridSearchOracle(objective=objective, seed=seed)
-
-
-def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:
-    """Run (or resume) one emotion's grid search and return every trial's scores."""
     import keras_tuner
 
-    part = partitions[job.partition]
-    subset = None if job.landmarks is None else np.asarray(job.landmarks)
-    positive = data.y == job.emotion
-    X_train, y_train = augment(data.X[part.train], positive[part.train], context.train.flip)
-    X_train = model_input(X_train, subset)
-    X_val, y_val = model_input(data.X[part.val], subset), positive[part.val]
+    class GridOracle(keras_tuner.Oracle):
+        def populate_space(self, trial_id):
+            space = self.get_space().space
+            taken = {tuple(t.hyperparameters.values.get(hp.name) for hp in space) for t in self.trials.values()}
+            for combination in itertools.product(*(hp.values for hp in space)):
+                if combination not in taken:
+                    return {"status": "RUNNING", "values": {hp.name: v for hp, v in zip(space, combination)}}
+            # Everything is handed out; workers still training finish their trials before the chief ends.
+            return {"status": "STOPPED", "values": None}
 
-    def hyperparameters(hp) -> Architecture:
-        return Architecture(hp.Choice("filters", list(job.filters)), hp.Choice("units", list(job.units)),
-                            hp.Choice("neurons", list(job.neurons)))
+    return GridOracle(objective=objective, seed=seed)
+
+
+def distributed_role() -> str | None:
+    """'chief' or 'worker' when Keras Tuner's distributed variables are set, else None."""
+    from keras_tuner.src.distribute import utils
+
+    if not utils.has_chief_oracle():
+        return None
+    return "chief" if utils.is_chief_oracle() else "worker"
+
+
+def best_of(trials: list[dict], job: SearchJob) -> Architecture:
+    """The best grid point by the objective; ties go to the earlier point of the grid, so that
+    every way of running the grid picks the same one."""
+    sign = 1 if DIRECTION[job.objective] == "min" else -1
+
+    def key(t):
+        score = t[job.objective]
+        return (score != score, sign * score if score == score else 0.0, job.filters.index(t["filters"]),
+                job.units.index(t["units"]), job.neurons.index(t["neurons"]))
+
+    best = min(trials, key=key)
+    return Architecture(best["filters"], best["units"], best["neurons"])
+
+
+def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: LandmarkData,
+              partitions: list[Partition], context: TrainingContext) -> list[SearchResult] | None:
+    """One Keras Tuner grid over (job, F, Q, R), run or resumed; every job's trials and winner.
+
+    In Keras Tuner's distributed mode this process is the chief (it serves the grid to the
+    workers and returns the results) or a worker (it trains the trials it is given and returns
+    None); otherwise it trains every trial itself."""
+    import keras_tuner
+
+    grid = jobs[0]
+    prepared: dict[int, tuple] = {}
+
+    def data_for(i: int) -> tuple:
+        if i not in prepared:
+            job = jobs[i]
+            part = partitions[job.partition]
+            subset = None if job.landmarks is None else np.asarray(job.landmarks)
+            positive = data.y == job.emotion
+            X_train, y_train = augment(data.X[part.train], positive[part.train], context.train.flip)
+            prepared[i] = (model_input(X_train, subset), y_train, model_input(data.X[part.val], subset),
+                           positive[part.val], part.seed)
+        return prepared[i]
+
+    def hyperparameters(hp) -> tuple[int, Architecture]:
+        i = hp.Choice("job", list(range(len(jobs))))
+        return i, Architecture(hp.Choice("filters", list(grid.filters)), hp.Choice("units", list(grid.units)),
+                               hp.Choice("neurons", list(grid.neurons)))
 
     def build(hp):
-        return build_model(X_train.shape[1], X_train.shape[3], hyperparameters(hp), "temo", context.model,
-                           context.train.learning_rate, part.seed)
+        i, arch = hyperparameters(hp)
+        X_train, _, _, _, seed = data_for(i)
+        return build_model(X_train.shape[1], X_train.shape[3], arch, "temo", context.model,
+                           context.train.learning_rate, seed)
 
     class LandmarkGridSearch(keras_tuner.Tuner):
         # Our own trial: train with early stopping, score the kept weights on validation.
         # It also skips Keras Tuner's per-trial checkpoint (megabytes per trial) and its
         # TensorBoard hook (which imports tensorboard in every trial).
         def run_trial(self, trial, *args, **kwargs):
-            fitted = fit_binary(X_train, y_train, X_val, y_val, hyperparameters(trial.hyperparameters), "temo",
-                                part.seed, context.model, context.train)
+            i, arch = hyperparameters(trial.hyperparameters)
+            X_train, y_train, X_val, y_val, seed = data_for(i)
+            fitted = fit_binary(X_train, y_train, X_val, y_val, arch, "temo", seed, context.model, context.train)
             scores = validation_scores(fitted, X_val, y_val)
             Path(self.get_trial_dir(trial.trial_id), "history.json").write_text(json.dumps(fitted.history))
             return {**scores, "epochs": float(fitted.epochs), "seconds": fitted.seconds}
 
     tuner = LandmarkGridSearch(
-        oracle=resumable_grid_oracle(keras_tuner.Objective(job.objective, DIRECTION[job.objective]), part.seed),
+        oracle=grid_oracle(keras_tuner.Objective(grid.objective, DIRECTION[grid.objective]),
+                           partitions[grid.partition].seed),
         hypermodel=build,
-        directory=job.directory,
-        project_name=job.project,
+        directory=directory,
+        project_name=project,
         overwrite=False,
     )
     tuner.search(verbose=0)
-    trials = []
+    if distributed_role() == "worker":
+        return None
+    rows: dict[int, list[dict]] = {i: [] for i in range(len(jobs))}
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id):
         if trial.status != "COMPLETED":
             continue
+        values = dict(trial.hyperparameters.values)
         history_file = Path(tuner.get_trial_dir(trial.trial_id), "history.json")
-        row = {**trial.hyperparameters.values,
-               **{name: trial.metrics.get_last_value(name) for name in ("val_loss", "val_accuracy", "val_auc",
-                                                                          "epochs", "seconds")},
-               "trial": trial.trial_id,
-               "history": json.loads(history_file.read_text()) if history_file.is_file() else {}}
-        trials.append(row)
-    best = tuner.oracle.get_best_trials(1)[0].hyperparameters.values
-    return SearchResult(job, Architecture(best["filters"], best["units"], best["neurons"]), trials)
+        rows[values.pop("job")].append({
+            **values,
+            **{name: trial.metrics.get_last_value(name) for name in ("val_loss", "val_accuracy", "val_auc",
+                                                                       "epochs", "seconds")},
+            "trial": trial.trial_id,
+            "history": json.loads(history_file.read_text()) if history_file.is_file() else {},
+        })
+    return [SearchResult(job, best_of(rows[i], job), rows[i]) for i, job in enumerate(jobs)]
+
+
+def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:
+    """Run (or resume) one emotion's grid search and return every trial's scores."""
+    return _run_grid([job], job.project, job.directory, data, partitions, context)[0]
+
+
+def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Partition], context: TrainingContext,
+               workers: int, stage: str, progress: bool, on_result=None) -> list[SearchResult] | None:
+    """Every job's grid search: one per job in this machine's processes, or, in Keras Tuner's
+    distributed mode, all jobs as one grid served by the chief to its workers (None on a worker)."""
+    from tqdm import tqdm
+
+    from emo.training import run_many
+
+    if distributed_role():
+        digest = hashlib.sha256("".join(j.project for j in jobs).encode()).hexdigest()[:12]
+        project = f"{stage}-grid-{digest}"
+        results = _run_grid(jobs, project, jobs[0].directory, data, partitions, context)
+        if results is None:
+            return None
+        # Name the shared project on each job, so that its state is removed once the stage is done.
+        results = [SearchResult(dataclasses.replace(r.job, project=project), r.best, r.trials) for r in results]
+        for result in results:
+            if on_result:
+                on_result(result)
+        return results
+    results = []
+    with tqdm(total=len(jobs), desc=f"{stage} grid search", unit="grid", disable=not progress) as bar:
+        for result in run_many(jobs, context, workers, task=grid_search):
+            results.append(result)
+            if on_result:
+                on_result(result)
+            bar.set_postfix_str(f"{EMOTIONS[result.job.emotion]} K{result.job.k} done")
+            bar.update()
+    return sorted(results, key=lambda r: jobs.index(r.job))
 
 
 def trials_table(results: list[SearchResult]) -> pd.DataFrame:
@@ -180,27 +260,21 @@ def remove_search_state(results: list[SearchResult]) -> None:
 
 def run_tune(params, landmarks_file: Path, splits_file: Path, out_dir: Path, progress: bool = True) -> pd.DataFrame:
     """The tune stage: a grid search per emotion at L = 468, written to out_dir/hparams.json."""
-    from tqdm import tqdm
-
     from emo.dataset import load_landmarks, load_partitions, require_every_emotion
     from emo.files import atomic_dir, write_json
     from emo.tracking import stage_run
-    from emo.training import run_many
 
     data = load_landmarks(landmarks_file)
     partitions = load_partitions(splits_file, len(data.y))
     require_every_emotion(data.y[partitions[0].train], f"the training part of partition 0 in {splits_file}")
     context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
     jobs = [search_job(e, params.tune, data, partitions[0], context) for e in range(len(EMOTIONS))]
+    if distributed_role() == "worker":  # train the chief's trials; the chief writes the outputs
+        search_all(jobs, data, partitions, context, params.train.workers, "tune", progress)
+        return pd.DataFrame()
     with stage_run("tune", {"model": params.model, "train": params.train, "tune": params.tune}) as run:
-        results = []
-        with tqdm(total=len(jobs), desc="tune", unit="emotion", disable=not progress) as bar:
-            for result in run_many(jobs, context, params.train.workers, task=grid_search):
-                results.append(result)
-                log_trials(run, result, data.frames)
-                bar.set_postfix_str(f"{EMOTIONS[result.job.emotion]} done")
-                bar.update()
-        results.sort(key=lambda r: r.job.emotion)
+        results = search_all(jobs, data, partitions, context, params.train.workers, "tune", progress,
+                             on_result=lambda r: log_trials(run, r, data.frames))
         table = trials_table(results)
         with atomic_dir(out_dir) as tmp:
             write_json(tmp / "hparams.json", hparams_document(results))

@@ -1,5 +1,7 @@
 import dataclasses
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,30 @@ def ckplus_copy(tmp_path, tiny_demo) -> Path:
     dest = tmp_path / "ckplus"
     shutil.copytree(tiny_demo, dest)
     return dest
+
+
+def run_command(args, cwd):
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def smoke_repo(tmp_path_factory, face_model):
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    for rel in tracked:
+        if (REPO / rel).is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, repo / rel)
+    shutil.copy2(SMOKE, repo / "params.yaml")
+    (repo / "dvc.lock").unlink(missing_ok=True)
+    # The face model is already fetched; the face_model stage only checks its hash.
+    (repo / "models").mkdir(exist_ok=True)
+    shutil.copy2(face_model, repo / "models" / "face_landmarker.task")
+    run_command(["git", "init", "-q"], repo)
+    run_command(["git", "add", "-A"], repo)
+    run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], repo)
+    bin_dir = str(Path(sys.executable).parent)
+    run_command([f"{bin_dir}/dvc", "repro"], repo)
+    return repo

@@ -130,3 +130,11 @@ def test_check_params_command_exits_with_one_line(tmp_path, raw, capsys):
 def test_training_params_are_checked(raw, section, key, value, expected):
     raw[section][key] = value
     assert expected in _error(raw)
+
+
+def test_variants_must_include_temo(raw):
+    raw["model"]["variants"] = ["remo"]
+    assert "model.variants is ['remo']; list temo" in _error(raw)
+    raw["model"]["variants"] = ["temo"]
+    assert parse_params(raw).model.variants == ("temo",)
+    hash(parse_params(raw).model)  # model params key the per-process model cache

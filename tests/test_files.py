@@ -49,3 +49,27 @@ def test_outputs_get_ordinary_permissions(tmp_path):
         os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+def test_full_disk_is_one_clear_error_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", no_space)
+    with pytest.raises(EmoError, match=r"could not write .*out.json \(No space left on device\); check free disk"):
+        write_json(tmp_path / "out.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path):
+    (tmp_path / ".models.abc123.tmp").mkdir()
+    (tmp_path / ".models.abc123.tmp" / "half.keras").write_text("x")
+    (tmp_path / ".runs.csv.xyz.tmp.csv").write_text("half")
+    with atomic_dir(tmp_path / "models") as tmp:
+        (tmp / "whole.keras").write_text("x")
+    with atomic_file(tmp_path / "runs.csv") as tmp:
+        tmp.write_text("whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "runs.csv"]

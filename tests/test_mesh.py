@@ -33,3 +33,9 @@ def test_edges_are_unique_and_cover_every_landmark():
     e = face_mesh().edges
     assert len(np.unique(e, axis=0)) == len(e)
     assert set(e.ravel()) == set(range(N_LANDMARKS))
+
+
+def test_named_regions_do_not_overlap():
+    regions = face_mesh().regions
+    seen = np.concatenate(list(regions.values()))
+    assert len(seen) == len(np.unique(seen))

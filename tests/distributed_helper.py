@@ -1,0 +1,57 @@
+"""One process of a distributed grid search on loopback, for test_distributed.py.
+
+    python -m tests.distributed_helper DATA_DIR TUNER_DIR OUT_FILE
+
+The role comes from KERASTUNER_TUNER_ID ('chief' or 'tunerN'); without it, the search runs
+alone in this process. Each process records the grid points it trained; the chief (or the
+lone process) also writes every job's winner and trial scores.
+"""
+
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import emo.tuning as tuning
+from emo.config import TuneParams, load_params
+from emo.dataset import load_landmarks, load_partitions
+from emo.training import TrainingContext
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(data_dir: str, tuner_dir: str, out_file: str) -> None:
+    params = load_params(REPO / "params.yaml")
+    landmarks, splits = Path(data_dir) / "landmarks.npz", Path(data_dir) / "splits.json"
+    train = dataclasses.replace(params.train, epochs=2, patience=1, learning_rate=0.01)
+    context = TrainingContext(landmarks, splits, params.model, train)
+    data = load_landmarks(landmarks)
+    partitions = load_partitions(splits, len(data.y))
+    grid = TuneParams(filters=[2, 3], units=[3, 4], neurons=[3], objective="val_loss", directory=Path(tuner_dir))
+    jobs = [tuning.search_job(e, grid, data, partitions[0], context, landmarks=tuple(range(8, 24))) for e in (1, 4)]
+
+    trained = []
+    real_fit = tuning.fit_binary
+
+    def recording_fit(*args, **kwargs):
+        job = hashlib.sha256(args[1].tobytes()).hexdigest()[:8]  # which emotion's labels
+        trained.append([job, args[4].filters, args[4].units])
+        return real_fit(*args, **kwargs)
+
+    tuning.fit_binary = recording_fit
+    if tuning.distributed_role():
+        results = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
+    else:  # the single-machine path, in this process so that the recording sees its trials
+        results = [tuning.grid_search(job, data, partitions, context) for job in jobs]
+    Path(out_file).write_text(json.dumps({
+        "trained": trained,
+        "results": None if results is None else [
+            {"emotion": r.job.emotion, "best": r.best.as_dict(),
+             "trials": sorted([t["filters"], t["units"], round(t["val_loss"], 6)] for t in r.trials)}
+            for r in results],
+    }))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

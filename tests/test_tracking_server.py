@@ -1,0 +1,68 @@
+"""train_full's tracking against a shared `mlflow server` (sqlite backend) on loopback."""
+
+import dataclasses
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from emo.config import load_params
+from emo.emotions import EMOTIONS
+from emo.experiments import run_train_full
+from tests.conftest import REPO
+from tests.synthetic import write_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--workers", "1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("mlflow server did not start")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    landmarks, splits = write_dataset(tmp_path / "data", subjects=8, seeds=(0,))
+    hparams = tmp_path / "hparams.json"
+    hparams.write_text(json.dumps({"best": {e: {"filters": 2, "units": 3, "neurons": 3} for e in EMOTIONS}}))
+    base = load_params(REPO / "profiles" / "smoke.yaml")
+    params = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=1, patience=1, workers=2),
+                                 model=dataclasses.replace(base.model, variants=("temo",)))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    run_train_full(params, landmarks, splits, hparams, tmp_path / "full", progress=False)
+
+    client = MlflowClient(server)
+    experiment = client.get_experiment_by_name("emo")
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    (parent,) = [r for r in runs if r.data.tags.get("stage") == "train_full" and "kind" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(children) == 6 and parent.info.status == "FINISHED"
+    assert {c.data.params["emotion"] for c in children} == set(EMOTIONS)
+    assert "anger.temo.accuracy_mean" in parent.data.metrics
+    assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {"summary.csv", "summary.md"}

@@ -1,0 +1,132 @@
+"""The workflow's promises, tested against real DVC on the smoke profile: incremental reruns,
+interruption and resumption, and the same numbers from the same params."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import run_command
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+DVC = str(BIN / "dvc")
+
+
+@pytest.fixture(scope="module")
+def repo(smoke_repo, tmp_path_factory):
+    """A copy of the smoke repository after its full `dvc repro`, for tests that change it."""
+    copy = tmp_path_factory.mktemp("workflow") / "repo"
+    shutil.copytree(smoke_repo, copy, symlinks=True)
+    return copy
+
+
+def _edit_params(repo: Path, section: str, key: str, value) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _stale_stages(repo: Path) -> set[str]:
+    out = json.loads(run_command([DVC, "status", "--json"], repo) or "{}")
+    return set(out)
+
+
+def _ran(output: str) -> list[str]:
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def test_same_params_same_numbers(smoke_repo, tmp_path):
+    """A second full `dvc repro -f` gives the same metrics, byte for byte (CPU)."""
+    copy = tmp_path / "repo"
+    shutil.copytree(smoke_repo, copy, symlinks=True)
+    run_command([DVC, "repro", "-f"], copy)
+    for metrics in ("models/full/metrics.json", "models/retrain_k/metrics.json", "reports/metrics.json",
+                    "data/attribution_summary.json", "models/baselines/metrics.json"):
+        assert (copy / metrics).read_text() == (smoke_repo / metrics).read_text(), metrics
+
+
+def test_editing_retrain_k_ks_reruns_only_retrain_k_and_report(repo):
+    _edit_params(repo, "retrain_k", "ks", [16])
+    # `dvc status` names the stage whose own params changed; report follows once its inputs do.
+    assert _stale_stages(repo) == {"retrain_k"}
+    out = run_command([DVC, "repro"], repo)
+    assert _ran(out) == ["retrain_k", "report"]
+    assert "K16" in json.loads((repo / "reports/metrics.json").read_text())["accuracy"]["temo"]["anger"]
+
+
+def test_editing_a_train_full_key_leaves_extract_split_and_tune_alone(repo):
+    _edit_params(repo, "model", "variants", ["temo"])
+    stale = _stale_stages(repo)
+    assert "train_full" in stale and not stale & {"face_model", "demo_data", "extract", "split", "tune"}
+    _edit_params(repo, "model", "variants", ["temo", "remo"])
+    assert _stale_stages(repo) == set()
+
+
+def _wait_for(condition, timeout=300.0):
+    start = time.time()
+    while not condition():
+        if time.time() - start > timeout:
+            raise TimeoutError("the awaited state never came")
+        time.sleep(0.5)
+
+
+def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_only_it(repo):
+    process = subprocess.Popen([DVC, "repro", "-f", "-s", "train_full"], cwd=repo, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    full = repo / "models/full"
+    _wait_for(lambda: any(full.glob(".models.*.tmp/*/*/*.keras")))
+    os.killpg(process.pid, signal.SIGTERM)
+    process.communicate(timeout=120)
+    time.sleep(1)
+    assert not list(full.glob(".*.tmp*")), list(full.iterdir())
+    assert not (full / "metrics.json").exists() or json.loads((full / "metrics.json").read_text())
+    assert "train_full" in _stale_stages(repo)
+    out = run_command([DVC, "repro", "train_full"], repo)
+    # Only train_full is redone: DVC restores its outputs from its run cache (these params and
+    # inputs ran before) or runs it again; nothing upstream runs.
+    assert _ran(out) in ([], ["train_full"])
+    assert "'train_full' is cached" in out or _ran(out) == ["train_full"]
+    assert len(list((full / "models").glob("*/*/*.keras"))) == 6 * 2 * 2
+    assert json.loads((full / "metrics.json").read_text())
+    assert _stale_stages(repo) == set()
+
+
+def test_tune_killed_mid_grid_resumes_without_losing_or_repeating_trials(repo):
+    expected = pd.read_csv(repo / "models/tune/trials.csv")
+    shutil.rmtree(repo / "models/tune")
+    tuner = repo / ".tuner"
+    process = subprocess.Popen([sys.executable, "stages/tune.py"], cwd=repo, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+
+    def some_trial_done():
+        return any('"status": "COMPLETED"' in f.read_text() for f in tuner.glob("*/trial_*/trial.json"))
+
+    _wait_for(some_trial_done)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output[-2000:]
+    assert "interrupted" in output
+    assert not (repo / "models/tune").exists()
+    assert not list((repo / "models").glob(".tune.*"))  # no half-written output left behind
+    completed = sum('"status": "COMPLETED"' in f.read_text() for f in tuner.glob("*/trial_*/trial.json"))
+    assert 1 <= completed < len(expected)
+
+    run_command([sys.executable, "stages/tune.py"], repo)
+    resumed = pd.read_csv(repo / "models/tune/trials.csv")
+    key = ["emotion", "filters", "units", "neurons"]
+    assert len(resumed) == len(expected) and not resumed.duplicated(key).any()
+    merged = resumed.merge(expected, on=key, suffixes=("", "_uninterrupted"))
+    assert len(merged) == len(expected)
+    assert (merged.val_loss == merged.val_loss_uninterrupted).all()
+    assert (merged.chosen == merged.chosen_uninterrupted).all()
+    assert not any(tuner.iterdir())  # the search state is gone once the outputs are written
