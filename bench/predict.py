@@ -14,6 +14,8 @@ import argparse
 import time
 from pathlib import Path
 
+import pandas as pd
+
 import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
 from emo.config import load_params
 from emo.dataset import load_landmarks, load_partitions
@@ -28,8 +30,6 @@ def main() -> None:
     params = load_params(args.params)
     data = load_landmarks()
     test = load_partitions(n_samples=len(data.y))[0].test
-    import pandas as pd
-
     manifest = pd.read_csv("data/landmarks/manifest.csv").set_index("sequence")
     paths = [params.data.root / manifest.loc[s, "path"] for s in data.sequence[test]]
     models = choose_models("temo", args.k)
