@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from emo.errors import EmoError
@@ -33,6 +36,35 @@ def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
         sys.exit(130)
 
 
+@contextlib.contextmanager
+def native_logs_hidden() -> Iterator[None]:
+    """Send what TensorFlow's and MediaPipe's C++ code writes to file descriptor 2 into a
+    temporary file, while Python's stderr (progress bars, our messages) still reaches the
+    terminal. Their absl logging ignores TF_CPP_MIN_LOG_LEVEL and GLOG_minloglevel before
+    absl::InitializeLog, which neither library calls. The captured lines are replayed if
+    the command fails unexpectedly."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        python_stderr = sys.stderr
+        sys.stderr = open(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
+                          errors="backslashreplace")
+        try:
+            yield
+        except (EmoError, SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException:
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.close()
+            sys.stderr = python_stderr
+            os.dup2(terminal, 2)
+            os.close(terminal)
+
+
 def _check_params(args: argparse.Namespace) -> None:
     from emo.config import load_params
 
@@ -49,20 +81,11 @@ def _fetch_model(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     import json
 
-    from tqdm import tqdm
-
     from emo.config import load_params
-    from emo.predict import Predictor, choose_models, results_json, results_table
+    from emo.predict import predict, results_json, results_table
 
-    params = load_params(args.params)
-    models = choose_models(args.variant, args.k)
-    predictor = Predictor(params, models)
-    try:
-        results = [predictor.landmarks(path) for path in tqdm(args.paths, desc="landmarks", unit="video",
-                                                              disable=len(args.paths) < 2)]
-        predictor.classify(results)
-    finally:
-        predictor.close()
+    results, models = predict(load_params(args.params), args.paths, args.variant, args.k,
+                              progress=len(args.paths) > 1)
     if args.json:
         print(json.dumps(results_json(results, models), indent=2))
     else:
@@ -79,8 +102,11 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _print_timing(results) -> None:
-    print("\nseconds per video: " + ", ".join(f"{r.path}: " + " ".join(f"{k} {v:.3f}" for k, v in r.timing.items())
-                                              for r in results if r.timing))
+    import pandas as pd
+
+    table = pd.DataFrame([{"video": r.path, **{k: 1000 * v for k, v in r.timing.items()}} for r in results if r.timing])
+    print("\nmilliseconds per video (model: the batch's time over its videos)")
+    print(table.to_string(index=False, float_format="{:.0f}".format))
 
 
 def _explain(args: argparse.Namespace) -> None:
@@ -103,7 +129,7 @@ def _explain(args: argparse.Namespace) -> None:
     finally:
         predictor.close()
     shares = region_shares(explanation.attribution)
-    print(f"{args.path}: {emotion} (p = {explanation.probability:.3f}); the attribution lies in "
+    print(f"{args.path}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
           + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(shares.items())[:3]))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
@@ -175,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--variant", choices=["temo", "remo"], default="temo", help="T-EMO (default) or R-EMO models")
     models.add_argument("--params", default="params.yaml", help="params file the pipeline ran with")
     models.add_argument("--timing", action="store_true", help="print seconds per video: decode, landmarks, model, IG")
+    models.add_argument("--verbose", action="store_true", help="also show TensorFlow's and MediaPipe's own log lines")
 
     p = sub.add_parser(
         "predict", parents=[models],
@@ -205,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    quiet = native_logs_hidden() if hasattr(args, "verbose") and not args.verbose else contextlib.nullcontext()
     try:
-        args.func(args)
+        with quiet:
+            args.func(args)
     except EmoError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

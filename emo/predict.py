@@ -96,6 +96,18 @@ def video_source(path: Path):
     return SequenceSource(sequence=path.name, subject="", path=path, label="")
 
 
+def decoded(path: Path) -> VideoResult:
+    """A video's frames, or the reason it has none."""
+    result = VideoResult(str(path))
+    try:
+        start = time.perf_counter()
+        result.frames = list(video_source(path).frames())
+        result.timing["decode"] = time.perf_counter() - start
+    except EmoError as err:
+        result.error = str(err)
+    return result
+
+
 class Predictor:
     """The face model and every chosen binary model, loaded once for many videos."""
 
@@ -119,14 +131,24 @@ class Predictor:
         self.detector.close()
 
     def landmarks(self, path: Path) -> VideoResult:
+        return self.detect(decoded(path))
+
+    def landmarks_of_all(self, paths: list[Path], progress: bool = True) -> list[VideoResult]:
+        """Every path's landmarks, in order; the next videos are decoded in a background
+        thread meanwhile (decoding releases the GIL)."""
+        from tqdm import tqdm
+
+        from emo.parallel import prefetch
+
+        return [self.detect(r) for r in tqdm(prefetch(map(decoded, paths), depth=2), total=len(paths),
+                                             desc="landmarks", unit="video", disable=not progress)]
+
+    def detect(self, result: VideoResult) -> VideoResult:
         from emo.extraction import extract_sequence, settings_of
 
-        result = VideoResult(str(path))
+        if result.error:
+            return result
         try:
-            source = video_source(path)
-            start = time.perf_counter()
-            result.frames = list(source.frames())
-            result.timing["decode"] = time.perf_counter() - start
             start = time.perf_counter()
             outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract),
                                        keep_frames=True)
@@ -135,13 +157,13 @@ class Predictor:
             result.error = str(err)
             return result
         if outcome.points is None:
-            result.error = f"{path}: {outcome.reason}"
+            result.error = f"{result.path}: {outcome.reason}"
         result.landmarks, result.frame_points = outcome.points, outcome.frame_points
         return result
 
     def classify(self, results: list[VideoResult]) -> None:
-        """Fill in the six probabilities of every video that has landmarks, in one batch per model."""
-        from emo.training import model_input, predict_positive
+        """Fill in the six probabilities of every video that has landmarks, in one eager batch per model."""
+        from emo.training import model_input
 
         ok = [r for r in results if r.landmarks is not None]
         if not ok:
@@ -151,18 +173,23 @@ class Predictor:
         columns = []
         for m in self.models:
             inputs = model_input(X, m.landmarks)
-            columns.append(np.mean([predict_positive(k, inputs) for k in self.keras[m.emotion]], axis=0))
+            # An eager call: tracing a predict step costs ~0.1 s a model, 4x what one eager call does,
+            # and `emo predict` calls each model once.
+            seeds = [np.asarray(model(inputs, training=False))[:, 1] for model in self.keras[m.emotion]]
+            columns.append(np.mean(seeds, axis=0))
         elapsed = (time.perf_counter() - start) / len(ok)
         for r, p in zip(ok, np.stack(columns, axis=1)):
             r.probabilities = p
             r.timing["model"] = elapsed
 
 
-def predict(params, paths: list[Path], variant: str = "temo", k: int | None = None) -> tuple[list[VideoResult], list[EmotionModels]]:
+def predict(params, paths: list[Path], variant: str = "temo", k: int | None = None,
+            progress: bool = False) -> tuple[list[VideoResult], list[EmotionModels]]:
+    """Every path's six probabilities with the chosen models (one result per path, in order)."""
     models = choose_models(variant, k)
     predictor = Predictor(params, models)
     try:
-        results = [predictor.landmarks(p) for p in paths]
+        results = predictor.landmarks_of_all(paths, progress)
         predictor.classify(results)
     finally:
         predictor.close()
@@ -174,7 +201,7 @@ def results_table(results: list[VideoResult]) -> pd.DataFrame:
     for r in results:
         row = {"video": r.path}
         if r.probabilities is not None:
-            row.update({e: round(float(p), 3) for e, p in zip(EMOTIONS, r.probabilities)})
+            row.update({e: f"{float(p):.3f}" for e, p in zip(EMOTIONS, r.probabilities)})
             row["emotion"] = r.emotion
         else:
             row["emotion"] = "error"

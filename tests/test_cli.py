@@ -77,8 +77,12 @@ def test_a_corrupt_file_among_good_ones(smoke_repo, videos):
 def test_table_output(smoke_repo, videos):
     done = emo(["predict", str(videos["folder"]), "--timing"], smoke_repo)
     assert done.returncode == 0
-    assert "emotion" in done.stdout and "seconds per video" in done.stdout
+    assert "emotion" in done.stdout and "milliseconds per video" in done.stdout
     assert all(e in done.stdout for e in EMOTIONS)
+    # TensorFlow's and MediaPipe's C++ log lines are hidden unless asked for
+    assert "XNNPACK" not in done.stderr and "I0000" not in done.stderr
+    verbose = emo(["predict", str(videos["folder"]), "--verbose"], smoke_repo)
+    assert verbose.returncode == 0 and "XNNPACK" in verbose.stderr
 
 
 def test_missing_models_is_one_clear_sentence(tmp_path, videos):
@@ -108,7 +112,7 @@ def test_explain_writes_picture_video_and_numbers(smoke_repo, videos, tmp_path):
     assert len(doc["top_landmarks"]) == 16 and doc["attribution"][doc["top_landmarks"][0]] == max(doc["attribution"])
     assert sum(doc["regions"].values()) == pytest.approx(1.0, abs=1e-3)  # the regions do not overlap
     assert "lips" in doc["regions"] and "ig" in doc["timing_s"]
-    assert "png:" in done.stdout and "the attribution lies in" in done.stdout
+    assert "png:" in done.stdout and "attribution by face region: " in done.stdout
 
 
 def test_explain_of_a_video_without_a_face(smoke_repo, tmp_path):
