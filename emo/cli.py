@@ -112,7 +112,7 @@ def _print_timing(results) -> None:
 def _explain(args: argparse.Namespace) -> None:
     from emo.config import load_params
     from emo.emotions import EMOTIONS
-    from emo.predict import Predictor, choose_models, explain_video, region_shares, write_explanation
+    from emo.predict import Predictor, choose_models, explain_video, write_explanation
 
     params = load_params(args.params)
     if args.emotion and args.emotion not in EMOTIONS:
@@ -128,9 +128,8 @@ def _explain(args: argparse.Namespace) -> None:
         paths = write_explanation(predictor, result, explanation, args.out, args.top)
     finally:
         predictor.close()
-    shares = region_shares(explanation.attribution)
     print(f"{args.path}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
-          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(shares.items())[:3]))
+          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3]))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
     if args.timing:

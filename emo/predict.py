@@ -7,6 +7,7 @@ their own landmarks; the highest probability names the emotion.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -241,6 +242,10 @@ class Explanation:
     per_frame: np.ndarray  # [P, 468]
     probability: float
 
+    @functools.cached_property
+    def regions(self) -> dict[str, float]:
+        return region_shares(self.attribution)
+
 
 def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps: int, method: str) -> Explanation:
     """IG of one video for one emotion's models, against the typical videos of the five other
@@ -258,17 +263,20 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     m = next(m for m in predictor.models if m.emotion == emotion)
     e = EMOTIONS.index(emotion)
     subset = np.arange(468) if m.landmarks is None else m.landmarks
-    x = model_input(result.landmarks[None], m.landmarks)
-    whole, frames, runs = np.zeros(len(subset)), np.zeros((data.frames, len(subset))), 0
+    others = [typical[b] for b in range(len(EMOTIONS)) if b != e]
+    baselines = model_input(data.X[others], m.landmarks)
+    x = np.repeat(model_input(result.landmarks[None], m.landmarks), len(others), axis=0)
+    whole, frames = np.zeros(len(subset)), np.zeros((data.frames, len(subset)))
     start = time.perf_counter()
     for model in predictor.keras[emotion]:
         ig = IntegratedGradients(positive_probability(model), steps, method)
-        for b in (b for b in range(len(EMOTIONS)) if b != e):
-            values = ig.attributions(x, model_input(data.X[[typical[b]]], m.landmarks))  # [1, P, 2, L, 1]
-            whole += landmark_mask(values, mask)[0]
-            frames += landmark_mask(values[0][:, None], mask)  # each frame on its own: [P, L]
-            runs += 1
+        values = ig.attributions(x, baselines)  # [5, P, 2, L, 1]: every baseline in one call
+        whole += landmark_mask(values, mask).sum(axis=0)
+        # each frame on its own: [5 * P, 1, 2, L, 1] -> [5, P, L]
+        by_frame = landmark_mask(values.reshape(-1, 1, *values.shape[2:]), mask)
+        frames += by_frame.reshape(len(others), data.frames, -1).sum(axis=0)
     result.timing["ig"] = time.perf_counter() - start
+    runs = len(predictor.keras[emotion]) * len(others)
     attribution, per_frame = np.zeros(468), np.zeros((data.frames, 468))
     attribution[subset], per_frame[:, subset] = whole / runs, frames / runs
     return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]))
@@ -278,6 +286,7 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
                       top: int, fps: float = 10.0) -> dict[str, Path]:
     """The picture (peak frame), the video (every frame) and the numbers of one explanation."""
     import cv2
+    import matplotlib.pyplot as plt
 
     from emo.files import atomic_file, write_json
     from emo.global_attribution import ranking_of
@@ -295,8 +304,6 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
                          f"{name}: {explanation.emotion} (p = {explanation.probability:.2f})")
     with atomic_file(paths["png"]) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
 
     n, P = len(crops), len(explanation.per_frame)
@@ -316,7 +323,6 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
             writer.write(colour_points(blank, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
         writer.release()
 
-    shares = region_shares(explanation.attribution)
     write_json(paths["json"], {
         "video": result.path,
         "emotion": explanation.emotion,
@@ -325,7 +331,7 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
         "models": next({"K": m.k, "files": [str(f) for f in m.files]} for m in predictor.models
                        if m.emotion == explanation.emotion),
         "top_landmarks": [int(i) for i in ranking[:top]],
-        "regions": {k: round(v, 4) for k, v in shares.items()},
+        "regions": {k: round(v, 4) for k, v in explanation.regions.items()},
         "attribution": [round(float(v), 6) for v in explanation.attribution],
         "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
     })
