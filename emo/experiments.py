@@ -86,6 +86,19 @@ def _round(x: float) -> float | None:
     return None if x != x else round(float(x), 4)
 
 
+def write_results(results: list[RunResult], out_dir: Path, run) -> pd.DataFrame:
+    """A run set's runs.csv, test_probabilities.csv and metrics.json, and its summary in MLflow."""
+    from emo.files import write_csv, write_json
+
+    runs = runs_table(results)
+    summary = summarize(runs)
+    write_csv(out_dir / "runs.csv", runs)
+    write_csv(out_dir / "test_probabilities.csv", predictions_table(results))
+    write_json(out_dir / "metrics.json", summary_document(summary))
+    run.log_table(summary, "summary")
+    return summary
+
+
 def predictions_table(results: list[RunResult]) -> pd.DataFrame:
     """Every test probability of every run, for the six-emotion classifier and ROC plots."""
     frames = [pd.DataFrame({"emotion": EMOTIONS[r.spec.emotion], "variant": r.spec.variant, "K": r.spec.k,
@@ -107,7 +120,7 @@ def run_train_full(params, landmarks_file: Path, splits_file: Path, hparams_file
                    progress: bool = True) -> pd.DataFrame:
     """The train_full stage: every emotion x variant x seed at L = 468 with the tuned F, Q, R."""
     from emo.dataset import load_landmarks, load_partitions
-    from emo.files import atomic_dir, write_csv, write_json
+    from emo.files import atomic_dir
     from emo.tracking import stage_run
     from emo.tuning import load_hparams
 
@@ -120,12 +133,7 @@ def run_train_full(params, landmarks_file: Path, splits_file: Path, hparams_file
         with atomic_dir(out_dir / "models") as model_dir:
             results = run_specs(full_specs(best, len(partitions), model_dir, params.model.variants), context, data.frames,
                                 params.train.workers, run, "train_full", progress)
-        runs = runs_table(results)
-        summary = summarize(runs)
-        write_csv(out_dir / "runs.csv", runs)
-        write_csv(out_dir / "test_probabilities.csv", predictions_table(results))
-        write_json(out_dir / "metrics.json", summary_document(summary))
-        run.log_table(summary, "summary")
+        summary = write_results(results, out_dir, run)
         run.log_metrics({f"{row['emotion']}.{row['variant']}.{m}_{stat}": row[f"{m}_{stat}"]
                          for row in summary.to_dict(orient="records") for m in METRICS for stat in ("mean", "std")})
     return summary
@@ -136,7 +144,6 @@ def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
     cells = summary.assign(value=[f"{m:.3f} +- {s:.3f}" if s == s else f"{m:.3f}"
                                   for m, s in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"])])
     return cells.pivot(index="emotion", columns="variant", values="value").reindex(EMOTIONS).reset_index()
-
 
 
 def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarray, ks: list[int],
@@ -162,7 +169,7 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
     """The retrain_k stage: for each K, grid search on each emotion's top K, then every run."""
     from emo.dataset import load_landmarks, load_partitions
     from emo.errors import EmoError
-    from emo.files import atomic_dir, write_csv, write_json
+    from emo.files import atomic_dir, write_json
     from emo.tracking import stage_run
     from emo.tuning import (distributed_role, load_hparams, log_trials, remove_search_state, search_all, search_job,
                             trials_table)
@@ -195,11 +202,7 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
         with atomic_dir(out_dir / "models") as model_dir:
             specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir, params.model.variants)
             results = run_specs(specs, context, data.frames, params.train.workers, run, "retrain_k", progress)
-        runs = runs_table(results)
-        summary = summarize(runs)
-        write_csv(out_dir / "runs.csv", runs)
-        write_csv(out_dir / "test_probabilities.csv", predictions_table(results))
-        write_json(out_dir / "metrics.json", summary_document(summary))
+        summary = write_results(results, out_dir, run)
         write_json(out_dir / "hparams.json", {
             "searched": r.search,
             "best": {f"K{k}": {EMOTIONS[e]: a.as_dict() for (kk, e), a in best.items() if kk == k} for k in r.ks},
@@ -207,6 +210,5 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
             "landmarks": {f"K{k}": {emotion: [int(i) for i in select("top", rankings[e], k, 0)]
                                     for e, emotion in enumerate(EMOTIONS)} for k in r.ks},
         })
-        run.log_table(summary, "summary")
     remove_search_state(searches)
     return summary

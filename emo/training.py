@@ -197,17 +197,23 @@ class TrainingContext:
         return data, load_partitions(self.splits_file, len(data.y))
 
 
+def training_inputs(data: LandmarkData, part: Partition, emotion: int, landmarks: tuple[int, ...] | None,
+                    flip: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Model-ready (X_train, positive_train, X_val, positive_val) of one emotion on one partition."""
+    subset = None if landmarks is None else np.asarray(landmarks)
+    positive = data.y == emotion
+    # Flip the full 468-landmark videos before gathering: a subset's mirror partners may lie outside it.
+    X_train, y_train = augment(data.X[part.train], positive[part.train], flip)
+    return model_input(X_train, subset), y_train, model_input(data.X[part.val], subset), positive[part.val]
+
+
 def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> RunResult:
     part = partitions[spec.partition]
     subset = None if spec.landmarks is None else np.asarray(spec.landmarks)
     positive = data.y == spec.emotion
-    # Flip the full 468-landmark videos before gathering: a subset's mirror partners may lie outside it.
-    X_train, y_train = augment(data.X[part.train], positive[part.train], context.train.flip)
-    fitted = fit_binary(
-        model_input(X_train, subset), y_train,
-        model_input(data.X[part.val], subset), positive[part.val],
-        spec.arch, spec.variant, part.seed, context.model, context.train,
-    )
+    X_train, y_train, X_val, y_val = training_inputs(data, part, spec.emotion, spec.landmarks, context.train.flip)
+    fitted = fit_binary(X_train, y_train, X_val, y_val, spec.arch, spec.variant, part.seed, context.model,
+                        context.train)
     X_test = model_input(data.X[part.test], subset)
     probability = predict_positive(fitted.model, X_test)
     start = time.perf_counter()  # the first call traced the predict step; time a second one
@@ -220,7 +226,7 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
         spec=spec, seed=part.seed, metrics=binary_metrics(positive[part.test], probability),
         history=fitted.history, seconds=fitted.seconds, parameters=int(fitted.model.count_params()),
         test_index=part.test, test_probability=probability,
-        extra={**validation_scores(fitted, model_input(data.X[part.val], subset), positive[part.val]),
+        extra={**validation_scores(fitted, X_val, y_val),
                "n_test_positive": int(positive[part.test].sum()), "inference_ms": inference_ms},
     )
 

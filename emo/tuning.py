@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emo.augmentation import augment
 from emo.config import TuneParams
 from emo.dataset import LandmarkData, Partition
 from emo.emotions import EMOTIONS
 from emo.model import Architecture, build_model
-from emo.training import TrainingContext, fit_binary, model_input, validation_scores
+from emo.training import TrainingContext, fit_binary, training_inputs, validation_scores
 
 DIRECTION = {"val_loss": "min", "val_accuracy": "max", "val_auc": "max"}
 
@@ -149,11 +148,7 @@ def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: Landmar
         if i not in prepared:
             job = jobs[i]
             part = partitions[job.partition]
-            subset = None if job.landmarks is None else np.asarray(job.landmarks)
-            positive = data.y == job.emotion
-            X_train, y_train = augment(data.X[part.train], positive[part.train], context.train.flip)
-            prepared[i] = (model_input(X_train, subset), y_train, model_input(data.X[part.val], subset),
-                           positive[part.val], part.seed)
+            prepared[i] = (*training_inputs(data, part, job.emotion, job.landmarks, context.train.flip), part.seed)
         return prepared[i]
 
     def hyperparameters(hp) -> tuple[int, Architecture]:
