@@ -1,5 +1,6 @@
 import dataclasses
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from emo.config import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "profiles" / "smoke.yaml"
+BIN = Path(sys.executable).parent  # the environment's dvc, emo and mlflow
+DVC = str(BIN / "dvc")
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +47,12 @@ def ckplus_copy(tmp_path, tiny_demo) -> Path:
     return dest
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def run_command(args, cwd):
     done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -66,6 +75,5 @@ def smoke_repo(tmp_path_factory, face_model):
     run_command(["git", "init", "-q"], repo)
     run_command(["git", "add", "-A"], repo)
     run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], repo)
-    bin_dir = str(Path(sys.executable).parent)
-    run_command([f"{bin_dir}/dvc", "repro"], repo)
+    run_command([DVC, "repro"], repo)
     return repo

@@ -23,9 +23,13 @@ def test_integration_points_exact(method, steps, alphas, weights):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_weights_integrate_polynomials(method):
-    a, w = integration_points(method, 40)
-    assert np.sum(w) == pytest.approx(1.0)
-    assert np.sum(w * a) == pytest.approx(0.5, abs=0.02)
+    n = 40
+    a, w = integration_points(method, n)
+    assert np.sum(w) == pytest.approx(1.0, abs=1e-12)
+    # The right Riemann sum is exact for constants only: its first moment is (n + 1) / 2n.
+    assert np.sum(w * a) == pytest.approx((n + 1) / (2 * n) if method == "riemann_right" else 0.5, abs=1e-12)
+    if method == "gauss_legendre":  # exact up to degree 2n - 1
+        assert np.sum(w * a**3) == pytest.approx(0.25, abs=1e-12)
 
 
 def test_unknown_method_and_bad_steps():

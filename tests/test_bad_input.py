@@ -23,13 +23,10 @@ def _stage(stage: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def _workdir(tmp_path: Path, face_model: Path, root: Path, layout: str = "ckplus", **changes) -> Path:
+def _workdir(tmp_path: Path, face_model: Path, root: Path, layout: str = "ckplus") -> Path:
     params = yaml.safe_load(SMOKE.read_text())
     params["data"].update(root=str(root), layout=layout)
     params["extract"]["face_model"] = str(face_model)
-    for dotted, value in changes.items():
-        section, key = dotted.split("__")
-        params[section][key] = value
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

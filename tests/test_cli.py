@@ -3,17 +3,16 @@
 import json
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from emo.emotions import EMOTIONS
+from tests.conftest import BIN, REPO
 
 pytestmark = pytest.mark.slow
-EMO = str(Path(sys.executable).parent / "emo")
+EMO = str(BIN / "emo")
 
 
 def emo(args, cwd):
@@ -86,7 +85,7 @@ def test_table_output(smoke_repo, videos):
 
 
 def test_missing_models_is_one_clear_sentence(tmp_path, videos):
-    shutil.copy2(Path(__file__).resolve().parents[1] / "params.yaml", tmp_path / "params.yaml")
+    shutil.copy2(REPO / "params.yaml", tmp_path / "params.yaml")
     done = emo(["predict", str(videos["folder"])], tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error:") and "dvc repro" in done.stderr

@@ -2,22 +2,15 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(role, data, tuner, out, port=None):
@@ -32,7 +25,7 @@ def _start(role, data, tuner, out, port=None):
 def test_chief_and_two_workers_run_every_trial_once_and_agree_with_one_process(tmp_path):
     data = tmp_path / "data"
     write_dataset(data, subjects=8)
-    port = _free_port()
+    port = free_port()
     chief = _start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port)
     workers = [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port) for i in (0, 1)]
     alone = _start(None, data, tmp_path / "alone", tmp_path / "alone.json")

@@ -1,13 +1,12 @@
 """The whole pipeline through real DVC, on the smoke profile, in a scratch git repository."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emo.emotions import EMOTIONS
+from tests.conftest import DVC
 from tests.conftest import run_command as _run
 
 pytestmark = pytest.mark.slow
@@ -31,11 +30,11 @@ def test_repro_builds_every_artifact(smoke_repo):
 
 
 def test_dvc_metrics_show_reads_the_summary(smoke_repo):
-    out = _run([f"{Path(sys.executable).parent}/dvc", "metrics", "show"], smoke_repo)
+    out = _run([DVC, "metrics", "show"], smoke_repo)
     assert "models/full/metrics.json" in out and "anger.temo.accuracy_mean" in out
     assert "reports/metrics.json" in out and "six_class_accuracy" in out
 
 
 def test_second_repro_does_nothing(smoke_repo):
-    out = _run([f"{Path(sys.executable).parent}/dvc", "repro"], smoke_repo)
+    out = _run([DVC, "repro"], smoke_repo)
     assert "Running stage" not in out, out

@@ -27,12 +27,11 @@ def trained(tmp_path_factory):
         tune=TuneParams(filters=[2, 3], units=[3], neurons=[3], objective="val_loss", directory=root / "tuner"),
     )
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", uri)
-    table = run_tune(params, landmarks, splits, root / "models" / "tune", progress=False)
-    summary = run_train_full(params, landmarks, splits, root / "models" / "tune" / "hparams.json",
-                             root / "models" / "full", progress=False)
-    mp.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        table = run_tune(params, landmarks, splits, root / "models" / "tune", progress=False)
+        summary = run_train_full(params, landmarks, splits, root / "models" / "tune" / "hparams.json",
+                                 root / "models" / "full", progress=False)
     return root, uri, table, summary
 
 

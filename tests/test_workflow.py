@@ -14,11 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import run_command
+from tests.conftest import DVC, run_command
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-DVC = str(BIN / "dvc")
 
 
 @pytest.fixture(scope="module")
