@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 
 from emo.config import BaselineParams
 from emo.emotions import EMOTIONS
-from emo.training import binary_metrics
+from emo.metrics import METRICS, binary_metrics
 
 KERNELS = ("linear", "rbf")
 OUTER_EYE_CORNERS = (33, 263)
@@ -55,7 +55,6 @@ def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -
 def run_baselines(params: BaselineParams, landmarks_file: Path, splits_file: Path, out_dir: Path) -> pd.DataFrame:
     from emo.dataset import load_landmarks, load_partitions
     from emo.files import write_csv, write_json
-    from emo.training import METRICS
 
     data = load_landmarks(landmarks_file)
     runs = svm_runs(data.X, data.y, load_partitions(splits_file, len(data.y)), params)

@@ -13,9 +13,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.emotions import EMOTIONS
+from emo.metrics import METRICS
 from emo.model import VARIANTS, Architecture
 from emo.selection import select
-from emo.training import METRICS, RunResult, RunSpec, TrainingContext, run_many
+from emo.training import RunResult, RunSpec, TrainingContext, run_many
 
 SUMMARY_COLUMNS = [*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "epochs", "parameters"]
 

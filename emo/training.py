@@ -14,33 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 from emo.augmentation import augment
 from emo.config import ModelParams, TrainParams
 from emo.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.emotions import EMOTIONS
+from emo.metrics import binary_metrics
 from emo.model import Architecture, build_model
 from emo.parallel import process_pool, worker_count
-
-METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy")
-
-
-def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, float]:
-    """The paper's accuracy and what a careful reader wants beside it on a 1:5 task."""
-    positive = np.asarray(positive, dtype=bool)
-    predicted = probability >= 0.5
-    share = positive.mean()
-    both = 0 < positive.sum() < len(positive)
-    return {
-        "accuracy": float((predicted == positive).mean()),
-        "balanced_accuracy": float(balanced_accuracy_score(positive, predicted)) if both else float("nan"),
-        "f1": float(f1_score(positive, predicted, zero_division=0.0)),
-        "roc_auc": float(roc_auc_score(positive, probability)) if both else float("nan"),
-        # What always answering the larger class scores on the same test part.
-        "majority_accuracy": float(max(share, 1 - share)),
-    }
-
 
 def model_input(X: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
     """[N, P, 2, 468] -> [N, P, 2, L, 1], gathering the landmark subset (no re-extraction)."""

@@ -5,7 +5,8 @@ import pytest
 
 from emo.config import load_params
 from emo.model import Architecture, build_model
-from emo.training import binary_metrics, fit_binary, fresh_model, model_input, one_hot
+from emo.metrics import binary_metrics
+from emo.training import fit_binary, fresh_model, model_input, one_hot
 from tests.conftest import REPO
 from tests.synthetic import planted_landmarks
 

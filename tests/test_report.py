@@ -12,7 +12,7 @@ from emo.emotions import EMOTIONS
 from emo.extraction import run_extract
 from emo.global_attribution import ALPHAS, ranking_of
 from emo.report import Artifacts, run_report
-from emo.training import METRICS
+from emo.metrics import METRICS
 
 pytestmark = pytest.mark.slow
 

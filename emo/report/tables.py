@@ -7,7 +7,7 @@ import pandas as pd
 
 from emo import paper
 from emo.emotions import EMOTIONS
-from emo.training import METRICS
+from emo.metrics import METRICS
 
 VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
 
