@@ -56,27 +56,22 @@ def six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) -> 
     return pd.concat(configs, ignore_index=True)
 
 
-def face_and_points(params, artifacts: Artifacts, index: int, data_X: np.ndarray, sequence: str):
-    """The typical video's last (peak) frame, cropped as extract cropped it, and its landmarks in pixels."""
+def peak_face(detector, path: Path) -> np.ndarray:
+    """A video's last (peak) frame, cropped as extract cropped it."""
     from emo.data import SequenceSource
-    from emo.face_model import resolve_face_model
-    from emo.landmarks import LandmarkDetector
 
-    manifest = pd.read_csv(artifacts.manifest).set_index("sequence")
-    source = SequenceSource(sequence=sequence, subject="", path=params.data.root / manifest.loc[sequence, "path"],
-                            label="")
-    frames = list(source.frames())
-    e = params.extract
-    with LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, e.box, e.box_margin) as detector:
-        crop = detector.face_crops(frames)[-1]
+    frames = list(SequenceSource(sequence=path.name, subject="", path=path, label="").frames())
+    crop = detector.face_crops(frames)[-1]
     if crop is None:
-        raise EmoError(f"no face found again in {source.path}; was data.root changed since extract ran?")
-    return crop, data_X[index, -1].T * e.crop_size
+        raise EmoError(f"no face found again in {path}; was data.root changed since extract ran?")
+    return crop
 
 
 def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dict:
     from emo.dataset import load_landmarks
+    from emo.face_model import resolve_face_model
     from emo.files import atomic_dir, atomic_file, write_json
+    from emo.landmarks import LandmarkDetector
     from emo.plotting import ranking_panels
 
     artifacts.require()
@@ -171,11 +166,16 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
                  "cropped it, with every landmark coloured by the emotion's dataset-wide attribution and the top "
                  "234/128/64/32/16 circled.")
         typical = arrays["typical"][0]
-        for e, emotion in enumerate(EMOTIONS):
-            crop, points = face_and_points(params, artifacts, int(typical[e]), data.X, str(data.sequence[typical[e]]))
-            fig = ranking_panels(crop, points, arrays["attribution"][e], arrays["ranking"][e],
-                                 paper.LANDMARK_COUNTS[1:], f"{emotion}: {data.sequence[typical[e]]}")
-            doc.figure(figures.save(fig, fig_dir / f"landmarks_{emotion}.png"), f"{emotion}: attribution and top-K")
+        manifest = pd.read_csv(artifacts.manifest).set_index("sequence")
+        x = params.extract
+        with LandmarkDetector(resolve_face_model(x.face_model), x.crop_size, x.box, x.box_margin) as detector:
+            for e, emotion in enumerate(EMOTIONS):
+                sequence = str(data.sequence[typical[e]])
+                crop = peak_face(detector, params.data.root / manifest.loc[sequence, "path"])
+                points = data.X[typical[e], -1].T * x.crop_size  # its landmarks, in the crop's pixels
+                fig = ranking_panels(crop, points, arrays["attribution"][e], arrays["ranking"][e],
+                                     paper.LANDMARK_COUNTS[1:], f"{emotion}: {sequence}")
+                doc.figure(figures.save(fig, fig_dir / f"landmarks_{emotion}.png"), f"{emotion}: attribution and top-K")
 
         doc.heading("Figure 2: the target probability along the integration path")
         doc.figure(figures.alpha_curves(arrays, fig_dir / "alpha_path.png"),
