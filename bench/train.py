@@ -18,9 +18,9 @@ import numpy as np
 import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
 from emo.config import load_params
 from emo.model import VARIANTS, Architecture, build_model
+from emo.paper import LANDMARK_COUNTS
 from emo.training import one_hot
 
-LANDMARK_COUNTS = (468, 234, 128, 64, 32, 16)
 
 
 def measure(frames: int, landmarks: int, arch: Architecture, variant: str, params, samples: int) -> dict:
