@@ -41,9 +41,15 @@ def _job(data, partitions, path, **changes):
     return dataclasses.replace(job, **changes)
 
 
-def test_planted_landmarks_rank_first(planted):
+@pytest.fixture(scope="module")
+def attributed(planted):
+    """IG of every training video of the planted data, with the default job."""
     data, partitions, context, path = planted
-    result = attribute_one(_job(data, partitions, path), data, partitions, context)
+    return attribute_one(_job(data, partitions, path), data, partitions, context)
+
+
+def test_planted_landmarks_rank_first(attributed):
+    result = attributed
     assert result.masks["group_abs"].shape == (5, 468) and list(result.baselines) == [1, 2, 3, 4, 5]
     arrays = combine([result], "group_abs")
     top = arrays["ranking"][0][:10]
@@ -69,9 +75,9 @@ def test_completeness_error_shrinks_with_more_steps(planted):
     assert errors[2] < 0.01
 
 
-def test_positives_only_uses_fewer_samples(planted):
+def test_positives_only_uses_fewer_samples(planted, attributed):
     data, partitions, context, path = planted
-    every = attribute_one(_job(data, partitions, path), data, partitions, context)
+    every = attributed
     own = attribute_one(_job(data, partitions, path, samples="positives"), data, partitions, context)
     n_train = len(partitions[0].train)
     assert every.delta.shape == (5, n_train)
@@ -93,9 +99,8 @@ def test_stability_of_identical_and_reversed_rankings():
     assert all(np.isnan(stability(v[None])))
 
 
-def test_summary_document_lists_top_landmarks(planted):
-    data, partitions, context, path = planted
-    arrays = combine([attribute_one(_job(data, partitions, path), data, partitions, context)], "group_abs")
+def test_summary_document_lists_top_landmarks(attributed):
+    arrays = combine([attributed], "group_abs")
     doc = summary_document(arrays)
     assert set(doc) == {"anger"} and set(doc["anger"]["top16"][:10]) == set(range(10, 20))
     assert doc["anger"]["completeness_abs_max"] >= doc["anger"]["completeness_abs_mean"]
