@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 
 from emo.config import BaselineParams
 from emo.emotions import EMOTIONS
-from emo.metrics import METRICS, binary_metrics
+from emo.metrics import METRICS, binary_metrics, summarize
 
 KERNELS = ("linear", "rbf")
 OUTER_EYE_CORNERS = (33, 263)
@@ -58,12 +58,11 @@ def run_baselines(params: BaselineParams, landmarks_file: Path, splits_file: Pat
 
     data = load_landmarks(landmarks_file)
     runs = svm_runs(data.X, data.y, load_partitions(splits_file, len(data.y)), params)
-    grouped = runs.groupby(["variant", "emotion"], sort=False)[list(METRICS)]
-    mean, std = grouped.mean(), grouped.std(ddof=1)
+    summary = summarize(runs).set_index(["variant", "emotion"])
     write_csv(out_dir / "runs.csv", runs)
     write_json(out_dir / "metrics.json", {
-        variant: {emotion: {f"{m}_{stat}": round(float(t.loc[(variant, emotion), m]), 4)
-                            for m in METRICS for stat, t in (("mean", mean), ("std", std))}
+        variant: {emotion: {f"{m}_{stat}": round(float(summary.loc[(variant, emotion), f"{m}_{stat}"]), 4)
+                            for m in METRICS for stat in ("mean", "std")}
                   for emotion in EMOTIONS}
         for variant in runs.variant.unique()
     })

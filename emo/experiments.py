@@ -13,13 +13,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.emotions import EMOTIONS
-from emo.metrics import METRICS
+from emo.metrics import METRICS, summarize
 from emo.model import VARIANTS, Architecture
 from emo.selection import select
 from emo.training import RunResult, RunSpec, TrainingContext, run_many
-
-SUMMARY_COLUMNS = [*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "epochs", "parameters"]
-
 
 def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run, desc: str,
               progress: bool = True) -> list[RunResult]:
@@ -60,15 +57,6 @@ def runs_table(results: list[RunResult]) -> pd.DataFrame:
             "n_test_positive": int(r.extra["n_test_positive"]),
         })
     return pd.DataFrame(rows)
-
-
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sample standard deviation over seeds, per emotion x variant x K x selection."""
-    keys = ["emotion", "variant", "K", "selection"]
-    grouped = runs.groupby(keys, sort=False)[SUMMARY_COLUMNS]
-    table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
-    table["runs"] = grouped.size()
-    return table.reset_index()
 
 
 def summary_document(summary: pd.DataFrame) -> dict:

@@ -1,12 +1,14 @@
-"""The test metrics of a binary model, apart from TensorFlow so that the SVM baselines and
-the report can use them without loading it."""
+"""The test metrics of a binary model and their mean +- std over seeds, apart from TensorFlow
+so that the SVM baselines and the report can use them without loading it."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy")
+SUMMARY_COLUMNS = (*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "epochs", "parameters")
 
 
 def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, float]:
@@ -23,3 +25,13 @@ def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, f
         # What always answering the larger class scores on the same test part.
         "majority_accuracy": float(max(share, 1 - share)),
     }
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sample standard deviation over seeds, per emotion x variant x K x selection,
+    of every SUMMARY_COLUMNS column the runs have (the SVM baselines' runs have the metrics only)."""
+    columns = [c for c in SUMMARY_COLUMNS if c in runs]
+    grouped = runs.groupby(["emotion", "variant", "K", "selection"], sort=False)[columns]
+    table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
+    table["runs"] = grouped.size()
+    return table.reset_index()

@@ -12,6 +12,7 @@ import pandas as pd
 from emo import paper
 from emo.emotions import EMOTIONS
 from emo.errors import EmoError
+from emo.metrics import summarize
 from emo.report import figures, tables
 from emo.report.document import Document
 from emo.six_class import accuracy_table, confusion, merge
@@ -84,7 +85,7 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
                             ignore_index=True)
     svm = pd.read_csv(artifacts.baselines)
     ks = tables.ks_of(runs)
-    s = tables.summary(runs)
+    s = summarize(runs)
     best = {468: json.loads(artifacts.tune.read_text())["best"]}
     retrain_hparams = json.loads(artifacts.retrain_hparams.read_text())
     best.update({int(k[1:]): v for k, v in retrain_hparams["best"].items()})

@@ -7,7 +7,7 @@ import pandas as pd
 
 from emo import paper
 from emo.emotions import EMOTIONS
-from emo.metrics import METRICS
+from emo.metrics import summarize
 
 VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
 
@@ -26,12 +26,6 @@ def all_runs(full: pd.DataFrame, retrain: pd.DataFrame | None) -> pd.DataFrame:
     """train_full's runs (K = 468, counted as the top 468) with retrain_k's."""
     full = full.assign(selection="top")
     return pd.concat([full, retrain], ignore_index=True) if retrain is not None else full
-
-
-def summary(runs: pd.DataFrame, keys=("emotion", "variant", "K", "selection")) -> pd.DataFrame:
-    columns = [c for c in (*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "parameters") if c in runs]
-    grouped = runs.groupby(list(keys), sort=False)[columns]
-    return grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std")).reset_index()
 
 
 def ks_of(runs: pd.DataFrame) -> list[int]:
@@ -93,7 +87,7 @@ def paired_difference(runs: pd.DataFrame, k: int, emotion: str, other: str, metr
 
 def controls_table(runs: pd.DataFrame, controls: list[str], metric: str = "accuracy") -> pd.DataFrame:
     """IG top-K against random-K and bottom-K (T-EMO, same F/Q/R), with the paired differences."""
-    s = summary(runs[runs.variant == "temo"])
+    s = summarize(runs[runs.variant == "temo"])
     rows = []
     for k in [k for k in ks_of(runs) if k < 468]:
         for emotion in EMOTIONS:
@@ -135,7 +129,7 @@ def controls_verdict(runs: pd.DataFrame, controls: list[str], metric: str) -> li
 def baselines_table(s: pd.DataFrame, svm: pd.DataFrame) -> pd.DataFrame:
     """SVMs on displacement vs T-EMO and R-EMO at L = 468 on identical test parts, and the
     HOG + SVM accuracies the paper quotes (published figures, other data)."""
-    svm_s = summary(svm)
+    svm_s = summarize(svm)
     rows = []
     for emotion in EMOTIONS:
         row = {"emotion": emotion}
