@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -131,8 +132,6 @@ def test_corrupt_and_faceless_videos_among_good_ones_are_skipped_with_reasons(tm
     work = _workdir(tmp_path, face_model, root, layout="folder")
     done = _stage("extract", work)
     assert done.returncode == 0, done.stderr[-3000:]
-    import pandas as pd
-
     manifest = pd.read_csv(work / "data/landmarks/manifest.csv").set_index("sequence")
     assert manifest.loc["happy/S009_broken.mp4", "reason"].startswith("unreadable")
     assert manifest.loc["sad/S009_blank", "reason"].startswith("no face")

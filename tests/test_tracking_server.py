@@ -8,10 +8,9 @@ import urllib.request
 
 import pytest
 
-from emo.config import load_params
 from emo.emotions import EMOTIONS
 from emo.experiments import run_train_full
-from tests.conftest import BIN, REPO, free_port
+from tests.conftest import BIN, free_port
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
@@ -40,15 +39,15 @@ def server(tmp_path):
     process.wait(timeout=30)
 
 
-def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch):
+def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smoke_params):
     from mlflow.tracking import MlflowClient
 
     landmarks, splits = write_dataset(tmp_path / "data", subjects=8, seeds=(0,))
     hparams = tmp_path / "hparams.json"
     hparams.write_text(json.dumps({"best": {e: {"filters": 2, "units": 3, "neurons": 3} for e in EMOTIONS}}))
-    base = load_params(REPO / "profiles" / "smoke.yaml")
-    params = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=1, patience=1, workers=2),
-                                 model=dataclasses.replace(base.model, variants=("temo",)))
+    params = dataclasses.replace(smoke_params,
+                                 train=dataclasses.replace(smoke_params.train, epochs=1, patience=1, workers=2),
+                                 model=dataclasses.replace(smoke_params.model, variants=("temo",)))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     run_train_full(params, landmarks, splits, hparams, tmp_path / "full", progress=False)
 

@@ -6,24 +6,22 @@ import json
 import pandas as pd
 import pytest
 
-from emo.config import TuneParams, load_params
+from emo.config import TuneParams
 from emo.emotions import EMOTIONS
 from emo.experiments import run_train_full
 from emo.tuning import run_tune
-from tests.conftest import REPO
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, smoke_params):
     root = tmp_path_factory.mktemp("training")
     landmarks, splits = write_dataset(root / "data", subjects=8, seeds=(0, 1))
-    base = load_params(REPO / "profiles" / "smoke.yaml")
     params = dataclasses.replace(
-        base,
-        train=dataclasses.replace(base.train, epochs=2, patience=1, workers=2),
+        smoke_params,
+        train=dataclasses.replace(smoke_params.train, epochs=2, patience=1, workers=2),
         tune=TuneParams(filters=[2, 3], units=[3], neurons=[3], objective="val_loss", directory=root / "tuner"),
     )
     uri = f"sqlite:///{root / 'mlflow.db'}"
