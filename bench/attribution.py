@@ -26,8 +26,10 @@ from emo.config import load_params
 from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
 from emo.emotions import EMOTIONS
 from emo.global_attribution import medoid_videos, model_file
-from emo.model import Architecture, build_model
+from emo.model import build_model
+from emo.predict import ATTRIBUTIONS
 from emo.training import model_input
+from emo.tuning import load_hparams
 
 MODELS = Path("models/full/models")
 
@@ -79,10 +81,9 @@ def main() -> None:
     subset = None
     if args.landmarks != 468:
         # Speed does not depend on the weights: the tuned architecture on the top-K landmarks.
-        arch = Architecture(*(model.get_layer(n).get_config()[k] for n, k in
-                              (("conv", "filters"), ("lstm", "units"), ("fc1", "units"))))
+        arch = load_hparams(Path("models/tune/hparams.json"))[args.emotion]
         model = build_model(data.frames, args.landmarks, arch, "temo", params.model)
-        subset = np.load("data/attributions.npz")["ranking"][e, : args.landmarks]
+        subset = np.load(ATTRIBUTIONS)["ranking"][e, : args.landmarks]
     baseline = model_input(data.X[[typical[(e + 1) % 6]]], subset)[0]
     x = model_input(data.X[part.train[: args.samples]], subset)
     ig = IntegratedGradients(positive_probability(model), args.steps)

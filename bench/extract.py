@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import time
 
-import cv2
 import numpy as np
 
 from emo.config import load_params
@@ -31,11 +30,7 @@ from emo.landmarks import LandmarkDetector
 
 def bare_detector_fps(detector: LandmarkDetector, frames: list[np.ndarray]) -> float:
     """FaceLandmarker.detect on ready RGB images: the floor any extraction pays per frame."""
-    # Imported here, not at the top: spawned workers re-import this script, and a top-level
-    # mediapipe import would drag TensorFlow into each of them.
-    import mediapipe as mp
-
-    images = [mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(f, cv2.COLOR_GRAY2RGB)) for f in frames]
+    images = [detector._image(f) for f in frames]
     landmarker = detector._landmarker
     landmarker.detect(images[0])
     start = time.perf_counter()
@@ -56,17 +51,17 @@ def main() -> None:
     sources = sources[: args.sequences]
 
     frames, crops = [], []
-    with LandmarkDetector(model, crop_size=params.extract.crop_size, margin=params.extract.box_margin) as detector:
+    e = params.extract
+    with LandmarkDetector(model, e.crop_size, e.box, e.box_margin) as detector:
         for s in sources:
             seq = list(s.frames())
-            box = detector.find_face(seq[0])
             frames += seq
-            crops += [box.crop(f, params.extract.crop_size) for f in seq]
+            crops += [c for c in detector.face_crops(seq) if c is not None]  # boxed as the stage boxes them
         bare_crop = bare_detector_fps(detector, crops)
         bare_full = bare_detector_fps(detector, frames)
     n = len(frames)
     print(f"{len(sources)} sequences, {n} frames of {frames[0].shape[1]}x{frames[0].shape[0]}")
-    print(f"{'bare FaceLandmarker.detect, 300x300 crops':48s} {bare_crop:7.1f} frames/s")
+    print(f"{f'bare FaceLandmarker.detect, {e.crop_size}x{e.crop_size} crops':48s} {bare_crop:7.1f} frames/s")
     print(f"{'bare FaceLandmarker.detect, whole frames':48s} {bare_full:7.1f} frames/s")
 
     stage = {}
