@@ -49,81 +49,86 @@ def _chunk_size(sample_size: int, steps: int, budget_bytes: int) -> int:
     return max(1, budget_bytes // per_sample)
 
 
+def _padded(x: np.ndarray, size: int) -> np.ndarray:
+    """x with zero rows appended up to `size`, so that every call has one shape (one compile)."""
+    return np.concatenate([x, np.zeros((size - len(x), *x.shape[1:]), x.dtype)]) if len(x) < size else x
+
+
 class IntegratedGradients:
-    """IG for one model function F: tensor [B, ...] -> [B] (a probability)."""
+    """IG for one model function F(params, x): params (any nested arrays, e.g. a model's
+    weights) and a batch [B, ...] -> [B] (a probability). Compiled once per input shape;
+    models of one shape share it by passing their own params."""
 
     def __init__(self, model_fn: Callable, steps: int = 50, method: str = "riemann_right",
                  budget_bytes: int = 256 * 2**20):
-        import tensorflow as tf
+        from keras import ops
+
+        from emo.backend import compiled, value_and_gradient
 
         self.alphas, self.weights = (a.astype(np.float32) for a in integration_points(method, steps))
         self.steps = steps
         self.budget_bytes = budget_bytes
-        self.model_fn = model_fn
 
-        @tf.function(reduce_retracing=True)
-        def path_gradients(x, baseline, alphas, weights):
+        # Each output depends on its own input only, so the gradient of the sum is every
+        # output's gradient at once.
+        total = value_and_gradient(lambda flat, params: (ops.sum(model_fn(params, flat)), None))
+
+        def path_gradients(params, x, baseline, alphas, weights):
             # [n, m, ...]: every interpolation point of every sample in one batch.
-            shape = tf.shape(x)
-            expand = tf.reshape(alphas, tf.concat([[1, -1], tf.ones_like(shape[1:])], axis=0))
             diff = x - baseline
-            path = tf.expand_dims(baseline, 1) + expand * tf.expand_dims(diff, 1)
-            flat = tf.reshape(path, tf.concat([[-1], shape[1:]], axis=0))
-            with tf.GradientTape() as tape:
-                tape.watch(flat)
-                out = model_fn(flat)
-            grads = tape.gradient(out, flat)  # each output depends on its own input only
-            grads = tf.reshape(grads, tf.shape(path))
-            return tf.einsum("nm...,m->n...", grads, weights) * diff
+            expand = ops.reshape(alphas, (1, -1) + (1,) * (len(x.shape) - 1))
+            path = ops.expand_dims(baseline, 1) + expand * ops.expand_dims(diff, 1)
+            _, grads = total(ops.reshape(path, (-1, *x.shape[1:])), params)
+            return ops.einsum("nm...,m->n...", ops.reshape(grads, ops.shape(path)), weights) * diff
 
-        @tf.function(reduce_retracing=True)
-        def outputs(x):
-            return model_fn(x)
+        self._path_gradients = compiled(path_gradients)
+        self._outputs = compiled(model_fn)
 
-        self._path_gradients = path_gradients
-        self._outputs = outputs
-
-    def attributions(self, x: np.ndarray, baseline: np.ndarray, chunk: int | None = None) -> np.ndarray:
+    def attributions(self, x: np.ndarray, baseline: np.ndarray, params=(), chunk: int | None = None) -> np.ndarray:
         """IG of every sample in x against `baseline` (one per sample, or one for all)."""
         x = np.asarray(x, dtype=np.float32)
         baseline = np.broadcast_to(np.asarray(baseline, dtype=np.float32), x.shape)
-        chunk = chunk or _chunk_size(int(np.prod(x.shape[1:])), self.steps, self.budget_bytes)
+        chunk = min(len(x), chunk or _chunk_size(int(np.prod(x.shape[1:])), self.steps, self.budget_bytes))
         values = np.empty_like(x)
         for start in range(0, len(x), chunk):
             end = min(start + chunk, len(x))
-            values[start:end] = self._path_gradients(x[start:end], np.ascontiguousarray(baseline[start:end]),
-                                                     self.alphas, self.weights).numpy()
+            values[start:end] = np.asarray(self._path_gradients(
+                params, _padded(x[start:end], chunk), _padded(np.ascontiguousarray(baseline[start:end]), chunk),
+                self.alphas, self.weights))[: end - start]
         return values
 
-    def __call__(self, x: np.ndarray, baseline: np.ndarray, chunk: int | None = None) -> Attribution:
+    def __call__(self, x: np.ndarray, baseline: np.ndarray, params=(), chunk: int | None = None) -> Attribution:
         """IG with its completeness error per sample."""
         x = np.asarray(x, dtype=np.float32)
         baseline = np.ascontiguousarray(np.broadcast_to(np.asarray(baseline, dtype=np.float32), x.shape))
-        values = self.attributions(x, baseline, chunk)
-        f_input, f_baseline = self.evaluate(x), self.evaluate(baseline)
+        values = self.attributions(x, baseline, params, chunk)
+        f_input, f_baseline = self.evaluate(x, params), self.evaluate(baseline, params)
         delta = values.reshape(len(x), -1).sum(axis=1) - (f_input - f_baseline)
         return Attribution(values, delta, f_input, f_baseline)
 
-    def evaluate(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
-        return np.concatenate([self._outputs(x[i : i + chunk]).numpy() for i in range(0, len(x), chunk)])
+    def evaluate(self, x: np.ndarray, params=(), chunk: int = 512) -> np.ndarray:
+        chunk = min(len(x), chunk)
+        return np.concatenate([np.asarray(self._outputs(params, _padded(x[i : i + chunk], chunk)))[: len(x[i : i + chunk])]
+                               for i in range(0, len(x), chunk)])
 
-    def along_path(self, x: np.ndarray, baseline: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    def along_path(self, x: np.ndarray, baseline: np.ndarray, alphas: np.ndarray, params=()) -> np.ndarray:
         """F at x' + a (x - x') for each a: the curve of the paper's Figure 2."""
         x = np.asarray(x, dtype=np.float32)
         baseline = np.asarray(baseline, dtype=np.float32)
         path = baseline[None] + alphas.astype(np.float32).reshape(-1, *([1] * x.ndim)) * (x - baseline)[None]
-        return self.evaluate(path)
+        return self.evaluate(path, params)
 
 
-def integrated_gradients(model_fn: Callable, x: np.ndarray, baseline: np.ndarray, steps: int = 50,
+def integrated_gradients(model_fn: Callable, x: np.ndarray, baseline: np.ndarray, params=(), steps: int = 50,
                          method: str = "riemann_right", chunk: int | None = None) -> Attribution:
     """One-shot form of IntegratedGradients (which keeps its compiled function for reuse)."""
-    return IntegratedGradients(model_fn, steps, method)(x, baseline, chunk)
+    return IntegratedGradients(model_fn, steps, method)(x, baseline, params, chunk)
 
 
 def positive_probability(model) -> Callable:
-    """F of the paper: the binary model's probability of its positive class."""
-    return lambda t: model(t, training=False)[:, 1]
+    """F of the paper, the binary model's probability of its positive class, as F(params, x)
+    with params = emo.model.model_weights(m) of any model m of this one's shape."""
+    return lambda params, x: model.stateless_call(params[0], params[1], x, training=False)[0][:, 1]
 
 
 MASKS = ("group_abs", "abs_sum")

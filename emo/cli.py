@@ -13,12 +13,20 @@ from pathlib import Path
 from emo.errors import EmoError
 
 
+def pipeline_params(path: str | Path):
+    """The validated params, with Keras' backend (train.backend) chosen before anything imports Keras."""
+    from emo.backend import use_backend
+    from emo.config import load_params
+
+    params = load_params(path)
+    use_backend(params.train.backend)
+    return params
+
+
 def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
     """Load and validate params, run a stage's main(params); a user error becomes one line on
     stderr and exit status 2, without a traceback."""
     import signal
-
-    from emo.config import load_params
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -27,7 +35,7 @@ def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
     # outputs are removed and worker processes stopped.
     signal.signal(signal.SIGTERM, interrupted)
     try:
-        main(load_params(params_file))
+        main(pipeline_params(params_file))
     except EmoError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -81,10 +89,9 @@ def _fetch_model(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     import json
 
-    from emo.config import load_params
     from emo.predict import predict, results_json, results_table
 
-    results, models = predict(load_params(args.params), args.paths, args.variant, args.k,
+    results, models = predict(pipeline_params(args.params), args.paths, args.variant, args.k,
                               progress=len(args.paths) > 1)
     if args.json:
         print(json.dumps(results_json(results, models), indent=2))
@@ -110,11 +117,10 @@ def _print_timing(results) -> None:
 
 
 def _explain(args: argparse.Namespace) -> None:
-    from emo.config import load_params
     from emo.emotions import EMOTIONS
     from emo.predict import Predictor, choose_models, explain_video, write_explanation
 
-    params = load_params(args.params)
+    params = pipeline_params(args.params)
     if args.emotion and args.emotion not in EMOTIONS:
         raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
     predictor = Predictor(params, choose_models(args.variant, args.k))
@@ -137,16 +143,15 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _tune_worker(args: argparse.Namespace) -> None:
-    from emo.config import load_params
     from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
     from emo.tuning import distributed_role
 
+    params = pipeline_params(args.params)  # before distributed_role, which imports Keras
     if distributed_role() != "worker":
         raise EmoError(
             "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
             "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
         )
-    params = load_params(args.params)
     if args.stage == "tune":
         from emo.tuning import run_tune
 

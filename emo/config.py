@@ -148,8 +148,11 @@ class TrainParams:
     """Training-time augmentation: 'horizontal' mirrors the face with the mesh's left/right
     pairs (ours); 'vertical' is the paper's literal wording; 'none' turns it off."""
     class_weight: Literal["none", "balanced"]
+    backend: Literal["jax", "tensorflow"]
+    """Keras' backend for training, attribution and prediction; it changes the numbers (other
+    floating-point kernels), so DVC tracks it."""
     workers: int
-    """Training processes; 0 = one per core, or one when TensorFlow sees a GPU."""
+    """Training processes; 0 = one per core, or one when the backend sees a GPU."""
 
     def check(self, key: KeyName) -> None:
         if not 0 < self.learning_rate < 1:
@@ -169,10 +172,16 @@ class TuneParams:
     neurons: list[int]
     """R values (FC1 neurons)."""
     objective: Literal["val_loss", "val_accuracy", "val_auc"]
+    strategy: Literal["grid", "hyperband"]
+    """'grid' trains every combination for train.epochs (the paper); 'hyperband' is Keras
+    Tuner's Hyperband over the same values: many combinations briefly, the best to the end."""
+    factor: int
+    """Hyperband's reduction factor: each round keeps 1/factor of the trials, for factor x the epochs."""
     directory: Path
     """Keras Tuner's working folder: trial state that lets an interrupted search resume."""
 
     def check(self, key: KeyName) -> None:
+        _positive(self.factor, key("factor"), low=2)
         for name in ("filters", "units", "neurons"):
             values = getattr(self, name)
             if not values:

@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 from emo.dataset import LandmarkData, Partition
 from emo.emotions import EMOTIONS
 from emo.mesh import N_LANDMARKS
-from emo.training import TrainingContext, model_input, predict_positive
+from emo.training import TrainingContext, model_input
 
 ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
 STABILITY_TOP = 64
@@ -50,12 +50,12 @@ class ConfidenceJob:
 def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: list[Partition],
                          context: TrainingContext) -> tuple[ConfidenceJob, int]:
     """The training video of the emotion that its own T-EMO model is surest of."""
-    import keras
+    from emo.model import load_model, model_weights
 
     part = partitions[job.partition]
     idx = part.train[data.y[part.train] == job.emotion]
-    model = keras.models.load_model(job.model_path)
-    p = predict_positive(model, model_input(data.X[idx]))
+    model = load_model(job.model_path)
+    p = integrated_gradients_of(model, 1, "riemann_right", 0).evaluate(model_input(data.X[idx]), model_weights(model))
     return job, int(idx[np.argmax(p)])
 
 
@@ -80,27 +80,43 @@ class AttributionResult:
     curves: np.ndarray  # [5, len(ALPHAS)] F_e along the path from each baseline's typical video to e's
 
 
+_integrators: dict[tuple, object] = {}
+
+
+def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
+    """An IntegratedGradients of the model's positive-class probability, shared by every model
+    of the same shape in this process (the seeds of one emotion): compiled once, it takes each
+    model's weights as an argument."""
+    from emo.attribution import IntegratedGradients, positive_probability
+
+    shape = tuple((v.path, tuple(v.shape), v.trainable) for v in model.variables)
+    key = (shape, steps, method, budget_bytes)
+    if key not in _integrators:
+        _integrators[key] = IntegratedGradients(positive_probability(model), steps, method, budget_bytes)
+    return _integrators[key]
+
+
 def attribute_one(job: AttributionJob, data: LandmarkData, partitions: list[Partition],
                   context: TrainingContext) -> AttributionResult:
-    import keras
-
-    from emo.attribution import MASKS, IntegratedGradients, landmark_mask, positive_probability
+    from emo.attribution import MASKS, landmark_mask
+    from emo.model import load_model, model_weights
 
     part = partitions[job.partition]
     idx = part.train if job.samples == "all" else part.train[data.y[part.train] == job.emotion]
-    model = keras.models.load_model(job.model_path)
-    ig = IntegratedGradients(positive_probability(model), job.steps, job.method, job.budget_bytes)
+    model = load_model(job.model_path)
+    ig = integrated_gradients_of(model, job.steps, job.method, job.budget_bytes)
+    weights = model_weights(model)
     x = model_input(data.X[idx])
     baselines = np.array([b for b in range(len(EMOTIONS)) if b != job.emotion])
     masks, deltas, curves = {how: [] for how in MASKS}, [], []
     target = model_input(data.X[[job.typical[job.emotion]]])[0]
     for b in baselines:
         reference = model_input(data.X[[job.typical[b]]])[0]
-        result = ig(x, reference)
+        result = ig(x, reference, weights)
         for how in MASKS:
             masks[how].append(landmark_mask(result.values, how).mean(axis=0))
         deltas.append(result.delta)
-        curves.append(ig.along_path(target, reference, ALPHAS))
+        curves.append(ig.along_path(target, reference, ALPHAS, weights))
     return AttributionResult(job, baselines, {k: np.stack(v) for k, v in masks.items()}, np.stack(deltas),
                              np.stack(curves))
 

@@ -10,9 +10,10 @@ initialisation, frozen.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-import keras
+import numpy as np
 
 from emo.config import ModelParams
 
@@ -30,26 +31,6 @@ class Architecture:
         return {"filters": self.filters, "units": self.units, "neurons": self.neurons}
 
 
-@keras.saving.register_keras_serializable(package="emo")
-class FrameDisplacement(keras.layers.Layer):
-    """Each frame's landmarks minus the first frame's, times `scale`.
-
-    CK+ videos start at the neutral face, so this is the expression's motion. Coordinates
-    are fractions of the face box; motion is about 0.01 of it, below batch normalisation's
-    epsilon in variance, so it is expressed in percent (scale 100).
-    """
-
-    def __init__(self, scale: float = 100.0, **kwargs):
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, x):
-        return (x - x[:, :1]) * self.scale
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
-
 def build_model(
     frames: int,
     landmarks: int,
@@ -58,28 +39,26 @@ def build_model(
     params: ModelParams,
     learning_rate: float = 1e-4,
     seed: int = 0,
-) -> keras.Model:
-    """The compiled binary classifier; input [N, frames, 2, landmarks, 1] landmark coordinates."""
+) -> "keras.Model":
+    """The compiled binary classifier; input [N, frames, 2, landmarks, 1] landmark coordinates.
+    Every random initial weight and the dropout draws come from `seed` alone."""
+    import keras
+
+    from emo.layers import LSTM, FrameConvolution, FrameDisplacement
+
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; use one of {VARIANTS}")
     inputs = keras.Input((frames, 2, landmarks, 1), name="landmarks")
     x = FrameDisplacement(name="displacement")(inputs) if params.input == "displacement" else inputs
-    # A (1, kh, kw) 3D convolution is the per-frame 2D convolution shared across frames;
-    # TimeDistributed(Conv2D) computes the same with more per-step overhead on CPU.
-    x = keras.layers.Conv3D(
-        arch.filters,
-        (1, *params.kernel),
-        activation="relu",
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-        trainable=variant == "temo",
-        name="conv",
-    )(x)
+    x = FrameConvolution(arch.filters, params.kernel, seed=seed, trainable=variant == "temo", name="conv")(x)
     x = keras.layers.BatchNormalization(name="batch_norm")(x)
     x = keras.layers.Reshape((frames, -1), name="flatten")(x)
-    x = keras.layers.LSTM(arch.units, name="lstm")(x)
+    x = LSTM(arch.units, seed=seed + 1, name="lstm")(x)
     x = keras.layers.Dropout(params.dropout, seed=seed, name="dropout")(x)
-    x = keras.layers.Dense(arch.neurons, activation=params.fc1_activation, name="fc1")(x)
-    outputs = keras.layers.Dense(2, activation="softmax", name="fc2")(x)
+    x = keras.layers.Dense(arch.neurons, activation=params.fc1_activation,
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 3), name="fc1")(x)
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 4),
+                                 name="fc2")(x)
     model = keras.Model(inputs, outputs, name=f"{variant}_L{landmarks}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
@@ -87,3 +66,24 @@ def build_model(
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
     return model
+
+
+def load_model(path: str | Path):
+    """A saved model, under whichever backend this process uses."""
+    import keras
+
+    import emo.layers  # noqa: F401  (registers the custom layers)
+
+    return keras.models.load_model(path, compile=False)  # for inference: no optimizer state
+
+
+def model_weights(model) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A model's (trainable, non-trainable) variable values: the state that the compiled
+    training and attribution functions take as an argument."""
+    return [np.asarray(v) for v in model.trainable_variables], [np.asarray(v) for v in model.non_trainable_variables]
+
+
+def set_model_weights(model, weights: tuple) -> None:
+    for variables, values in zip((model.trainable_variables, model.non_trainable_variables), weights[:2]):
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)

@@ -113,19 +113,17 @@ class Predictor:
     """The face model and every chosen binary model, loaded once for many videos."""
 
     def __init__(self, params, models: list[EmotionModels]):
-        import keras
-
-        import emo.model  # noqa: F401  (registers the models' custom layer)
+        from emo.backend import configure
         from emo.face_model import resolve_face_model
         from emo.landmarks import LandmarkDetector
-        from emo.training import configure_tensorflow
+        from emo.model import load_model
 
-        configure_tensorflow(single_threaded=False)
+        configure(single_threaded=False)
 
         e = params.extract
         self.params = params
         self.models = models
-        self.keras = {m.emotion: [keras.models.load_model(f) for f in m.files] for m in models}
+        self.keras = {m.emotion: [load_model(f) for f in m.files] for m in models}
         self.detector = LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, e.box, e.box_margin)
 
     def close(self) -> None:
@@ -251,8 +249,10 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     """IG of one video for one emotion's models, against the typical videos of the five other
     emotions that the attribute stage chose; per-landmark values made as the attribute stage
     makes them (its `mask`), averaged over baselines and seeds."""
-    from emo.attribution import IntegratedGradients, landmark_mask, positive_probability
+    from emo.attribution import landmark_mask
     from emo.dataset import load_landmarks
+    from emo.global_attribution import integrated_gradients_of
+    from emo.model import model_weights
     from emo.training import model_input
 
     if not ATTRIBUTIONS.is_file():
@@ -269,8 +269,8 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     whole, frames = np.zeros(len(subset)), np.zeros((data.frames, len(subset)))
     start = time.perf_counter()
     for model in predictor.keras[emotion]:
-        ig = IntegratedGradients(positive_probability(model), steps, method)
-        values = ig.attributions(x, baselines)  # [5, P, 2, L, 1]: every baseline in one call
+        ig = integrated_gradients_of(model, steps, method, 256 * 2**20)
+        values = ig.attributions(x, baselines, model_weights(model))  # [5, P, 2, L, 1]: every baseline in one call
         whole += landmark_mask(values, mask).sum(axis=0)
         # each frame on its own: [5 * P, 1, 2, L, 1] -> [5, P, L]
         by_frame = landmark_mask(values.reshape(-1, 1, *values.shape[2:]), mask)

@@ -20,7 +20,7 @@ from emo.config import ModelParams, TrainParams
 from emo.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.emotions import EMOTIONS
 from emo.metrics import binary_metrics
-from emo.model import Architecture, build_model
+from emo.model import Architecture, build_model, model_weights, set_model_weights
 from emo.parallel import process_pool, worker_count
 
 def model_input(X: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -35,39 +35,133 @@ def one_hot(positive: np.ndarray) -> np.ndarray:
     return np.eye(2, dtype=np.float32)[positive]
 
 
+STEPS_PER_CALL = 8  # training steps per compiled call
+PREDICT_CHUNK = 64  # samples per compiled prediction call
+
+
+class Trainer:
+    """Compiled training and prediction for every model of one shape.
+
+    Keras' fit() costs set-up per call and per epoch (its validation pass alone added 35%
+    to a demo epoch), and under JAX a new model compiles anew (6-12 s). Here the state
+    (weights, batch-norm statistics, dropout seed, Adam's slots) lives in arrays passed in
+    and out of two compiled functions, so every model of this shape (seed, variant,
+    partition, grid trial) reuses them: `STEPS_PER_CALL` training steps per call, and
+    predictions in fixed chunks, so that no data size ever triggers a new compile.
+    Everything is Keras 3 (stateless_call, keras.ops); the gradient and the compiler come
+    from emo.backend.
+    """
+
+    def __init__(self, model, batch_size: int):
+        from keras import ops
+
+        from emo.backend import compiled, value_and_gradient
+
+        self.batch_size = batch_size
+        loss_of, adam = model.loss, model.optimizer
+        lr, b1, b2, eps = float(adam.learning_rate), adam.beta_1, adam.beta_2, adam.epsilon
+        self.initial_slots = (np.zeros((), np.float32),
+                              [np.zeros(v.shape, np.float32) for v in model.trainable_variables],
+                              [np.zeros(v.shape, np.float32) for v in model.trainable_variables])
+
+        def adam_step(trainable, slots, grads):
+            # Keras' Adam (keras/src/optimizers/adam.py, update_step), stateless: Keras refuses
+            # optimizer.stateless_apply under TensorFlow (for tf.distribute's sake), and
+            # stateless updates are what let one compiled step serve every model of a shape.
+            t, m, v = slots
+            t = t + 1
+            alpha = lr * ops.sqrt(1 - b2**t) / (1 - b1**t)
+            m = [mi + (g - mi) * (1 - b1) for mi, g in zip(m, grads)]
+            v = [vi + (ops.square(g) - vi) * (1 - b2) for vi, g in zip(v, grads)]
+            trainable = [w - mi * alpha / (ops.sqrt(vi) + eps) for w, mi, vi in zip(trainable, m, v)]
+            return trainable, (t, m, v)
+
+        def loss(trainable, non_trainable, x, y, w):
+            probs, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
+            return loss_of(y, probs, sample_weight=w), (non_trainable, probs)
+
+        gradient = value_and_gradient(loss)
+
+        def train_steps(trainable, non_trainable, slots, X, Y, W, steps):
+            def step(i, carry):
+                trainable, non_trainable, slots, loss_sum, correct = carry
+                (value, (non_trainable, probs)), grads = gradient(trainable, non_trainable, X[i], Y[i], W[i])
+                trainable, slots = adam_step(trainable, slots, grads)
+                hits = ops.sum(ops.cast(ops.argmax(probs, axis=-1) == ops.argmax(Y[i], axis=-1), "float32"))
+                return trainable, non_trainable, slots, loss_sum + value, correct + hits
+
+            zero = ops.zeros((), "float32")
+            return ops.fori_loop(0, steps, step, (trainable, non_trainable, slots, zero, zero))
+
+        def predict(trainable, non_trainable, x):
+            return model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+        self._train_steps = compiled(train_steps)
+        self._predict = compiled(predict)
+
+    def epoch(self, state: tuple, X: np.ndarray, Y: np.ndarray, W: np.ndarray,
+              order: np.ndarray) -> tuple[tuple, float, float]:
+        """One pass over the samples in `order` (wrapped round to whole batches); the new
+        state, the mean batch loss and the accuracy on the batches."""
+        B, S = self.batch_size, STEPS_PER_CALL
+        steps = -(-len(order) // B)
+        index = np.resize(order, (steps, B))
+        loss_sum = correct = 0.0
+        for first in range(0, steps, S):
+            chunk = index[first : first + S]
+            n = len(chunk)
+            chunk = np.concatenate([chunk, np.zeros((S - n, B), dtype=chunk.dtype)])  # padding, never run
+            *state, loss, hits = self._train_steps(*state, X[chunk], Y[chunk], W[chunk], np.int32(n))
+            loss_sum += float(loss)
+            correct += float(hits)
+        return tuple(state), loss_sum / steps, correct / (steps * B)
+
+    def probabilities(self, state: tuple, X: np.ndarray) -> np.ndarray:
+        """[N, 2] class probabilities of inputs X under `state`'s weights."""
+        out = []
+        for first in range(0, len(X), PREDICT_CHUNK):
+            chunk = X[first : first + PREDICT_CHUNK]
+            padded = np.concatenate([chunk, np.zeros((PREDICT_CHUNK - len(chunk), *chunk.shape[1:]), chunk.dtype)])
+            out.append(np.asarray(self._predict(state[0], state[1], padded))[: len(chunk)])
+        return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+
+
 @dataclass
 class Fitted:
     model: object  # keras.Model with the best epoch's weights
     history: dict[str, list[float]]
     seconds: float
+    trainer: Trainer
+    state: tuple  # the best epoch's (trainable, non-trainable) arrays
 
     @property
     def epochs(self) -> int:
         return len(self.history["loss"])
 
+    def positive_probability(self, X: np.ndarray) -> np.ndarray:
+        return self.trainer.probabilities(self.state, X)[:, 1]
 
-_compiled: dict[tuple, object] = {}
+
+_trainers: dict[tuple, Trainer] = {}
 
 
 def fresh_model(frames: int, landmarks: int, arch: Architecture, variant: str, model_params: ModelParams,
-                learning_rate: float, seed: int):
-    """A newly initialised model for this seed, reusing a model of the same shape built earlier in
-    this process when there is one: its traced train, test and predict functions are kept and
-    only its state is replaced (weights, batch-norm statistics, dropout seed state, optimizer
-    slots). Tracing costs about 2 s a model; the reused model trains to the same numbers."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
+                learning_rate: float, seed: int, batch_size: int):
+    """A newly initialised model for this seed, and the Trainer of its shape (compiled at the
+    first model of that shape in this process)."""
     model = build_model(frames, landmarks, arch, variant, model_params, learning_rate=learning_rate, seed=seed)
-    key = (frames, landmarks, arch, variant, model_params, learning_rate)
-    cached = _compiled.setdefault(key, model)
-    if cached is not model:
-        for target, source in zip(cached.variables, model.variables, strict=True):
-            target.assign(source)
-        for slot in cached.optimizer.variables:
-            if not slot.path.endswith("learning_rate"):
-                slot.assign(np.zeros(slot.shape, slot.dtype))
-    return cached
+    key = (frames, landmarks, arch, variant, model_params, learning_rate, batch_size)
+    if key not in _trainers:
+        _trainers[key] = Trainer(model, batch_size)
+    return model, _trainers[key]
+
+
+def binary_cross_entropy(positive: np.ndarray, probabilities: np.ndarray) -> float:
+    """Keras' binary cross-entropy of the 2-way softmax output against one-hot labels."""
+    eps = 1e-7  # Keras' epsilon: probabilities are clipped to [eps, 1 - eps]
+    y = one_hot(positive).astype(np.float64)
+    p = np.clip(probabilities.astype(np.float64), eps, 1 - eps)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def fit_binary(
@@ -80,30 +174,39 @@ def fit_binary(
     seed: int,
     model_params: ModelParams,
     train_params: TrainParams,
+    epochs: int | None = None,
+    initial_state: tuple | None = None,
 ) -> Fitted:
-    """Train one binary model on model-ready inputs ([N, P, 2, L, 1]); early stopping on
-    validation loss keeps the best epoch's weights."""
-    import keras
-
-    model = fresh_model(X_train.shape[1], X_train.shape[3], arch, variant, model_params,
-                        train_params.learning_rate, seed)
-    class_weight = None
+    """Train one binary model on model-ready inputs ([N, P, 2, L, 1]) for `epochs` (default
+    train.epochs), from `initial_state` if given (weights of an earlier run of the same
+    shape); early stopping on validation loss keeps the best epoch's weights."""
+    model, trainer = fresh_model(X_train.shape[1], X_train.shape[3], arch, variant, model_params,
+                                 train_params.learning_rate, seed, train_params.batch_size)
+    weights = np.ones(len(X_train), np.float32)
     if train_params.class_weight == "balanced":
         share = float(np.mean(positive_train))
-        class_weight = {0: 0.5 / (1 - share), 1: 0.5 / share}
+        weights = np.where(positive_train, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
+    Y = one_hot(positive_train)
+    rng = np.random.default_rng(seed)
     start = time.perf_counter()
-    history = model.fit(
-        X_train, one_hot(positive_train),
-        validation_data=(X_val, one_hot(positive_val)),
-        epochs=train_params.epochs,
-        batch_size=train_params.batch_size,
-        shuffle=True,
-        class_weight=class_weight,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_params.patience,
-                                                 restore_best_weights=True)],
-        verbose=0,
-    )
-    return Fitted(model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - start)
+    state = (*(initial_state or model_weights(model)), trainer.initial_slots)
+    best, best_loss, waited = state[:2], np.inf, 0
+    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    for _ in range(train_params.epochs if epochs is None else epochs):
+        state, loss, accuracy = trainer.epoch(state, X_train, Y, weights, rng.permutation(len(X_train)))
+        p = trainer.probabilities(state, X_val)
+        val_loss = binary_cross_entropy(positive_val, p)
+        for key, value in (("loss", loss), ("accuracy", accuracy), ("val_loss", val_loss),
+                           ("val_accuracy", float(np.mean((p[:, 1] > 0.5) == positive_val)))):
+            history[key].append(value)
+        if val_loss < best_loss:
+            best, best_loss, waited = state[:2], val_loss, 0
+        else:
+            waited += 1
+            if waited >= train_params.patience:
+                break
+    set_model_weights(model, best)
+    return Fitted(model, history, time.perf_counter() - start, trainer, best)
 
 
 def predict_positive(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -115,7 +218,7 @@ def predict_positive(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def validation_scores(fitted: Fitted, X_val: np.ndarray, positive_val: np.ndarray) -> dict[str, float]:
     """Scores of the kept weights on the validation part; any may be the tuner's objective."""
-    p = predict_positive(fitted.model, X_val)
+    p = fitted.positive_probability(X_val)
     m = binary_metrics(positive_val, p)
     best = int(np.argmin(fitted.history["val_loss"]))
     return {"val_loss": fitted.history["val_loss"][best], "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"]}
@@ -196,9 +299,8 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
     fitted = fit_binary(X_train, y_train, X_val, y_val, spec.arch, spec.variant, part.seed, context.model,
                         context.train)
     X_test = model_input(data.X[part.test], subset)
-    probability = predict_positive(fitted.model, X_test)
-    start = time.perf_counter()  # the first call traced the predict step; time a second one
-    predict_positive(fitted.model, X_test)
+    start = time.perf_counter()
+    probability = fitted.positive_probability(X_test)
     inference_ms = (time.perf_counter() - start) * 1000 / len(X_test)
     if spec.save_to:
         Path(spec.save_to).parent.mkdir(parents=True, exist_ok=True)
@@ -215,22 +317,11 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
 _worker: dict = {}
 
 
-def configure_tensorflow(single_threaded: bool) -> None:
-    """Op determinism always (same seed, same numbers); one thread per process when the
-    processes already fill the cores (these small models gain nothing from a second thread)."""
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # retracing notices for every new model's predict
-    if single_threaded:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    for gpu in tf.config.list_physical_devices("GPU"):
-        tf.config.experimental.set_memory_growth(gpu, True)
-    tf.config.experimental.enable_op_determinism()
-
-
 def _init_worker(context: TrainingContext, single_threaded: bool) -> None:
-    configure_tensorflow(single_threaded)
+    from emo.backend import configure, use_backend
+
+    use_backend(context.train.backend, single_threaded)
+    configure(single_threaded)
     _worker["context"] = context
     _worker["data"], _worker["partitions"] = context.load()
 
@@ -240,11 +331,11 @@ def _run_in_worker(task, job):
 
 
 def training_workers(requested: int, jobs: int) -> int:
-    """`requested` processes; 0 means one per core, or a single one when TensorFlow sees a GPU."""
+    """`requested` processes; 0 means one per core, or a single one when the backend sees a GPU."""
     if requested == 0:
-        import tensorflow as tf
+        from emo.backend import gpu_visible
 
-        if tf.config.list_physical_devices("GPU"):
+        if gpu_visible():
             return 1
     return worker_count(requested, jobs)
 

@@ -1,10 +1,14 @@
-"""The grid search over F, Q, R (Keras Tuner GridSearch), per emotion and landmark count.
+"""The search over F, Q, R per emotion and landmark count: Keras Tuner, exhaustive grid or Hyperband.
 
-One function, `grid_search`, serves the tune stage (all 468 landmarks) and retrain_k (each
+One function, `search`, serves the tune stage (all 468 landmarks) and retrain_k (each
 emotion's top K). It trains T-EMO on partition 0's training part and scores it on its
-validation part; the test part is never touched. Keras Tuner keeps each search's state
-under `tune.directory`, in a project named after everything that shapes its numbers, so an
-interrupted search resumes where it stopped and a changed setting starts afresh.
+validation part; the test part is never touched. `tune.strategy: grid` trains every
+combination of the F, Q, R lists for train.epochs (the paper); `hyperband` is Keras Tuner's
+Hyperband oracle over the same lists with train.epochs as its largest budget: it trains
+many combinations for a few epochs and continues the best ones from their weights. Keras
+Tuner keeps each search's state under `tune.directory`, in a project named after everything
+that shapes its numbers, so an interrupted search resumes where it stopped and a changed
+setting starts afresh.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class SearchJob:
     project: str
     landmarks: tuple[int, ...] | None = None  # subset of the 468; None = all
     partition: int = 0
+    strategy: str = "grid"
+    factor: int = 3  # Hyperband's reduction factor
 
     @property
     def k(self) -> int:
@@ -53,7 +59,7 @@ class SearchJob:
 class SearchResult:
     job: SearchJob
     best: Architecture
-    trials: list[dict]  # one row per grid point: F, Q, R, the validation scores, epochs, seconds
+    trials: list[dict]  # one row per trial: F, Q, R, the validation scores, epochs, seconds (and Hyperband's round)
 
 
 def search_job(
@@ -70,7 +76,9 @@ def search_job(
     for part in (partition.train, partition.val):
         digest.update(np.ascontiguousarray(data.X[part]).tobytes())
         digest.update((data.y[part] == emotion).tobytes())
-    settings = {"grid": [tune.filters, tune.units, tune.neurons, tune.objective], "model": asdict(context.model),
+    settings = {"grid": [tune.filters, tune.units, tune.neurons, tune.objective],
+                "strategy": [tune.strategy, tune.factor] if tune.strategy == "hyperband" else "grid",
+                "model": asdict(context.model),
                 "train": {k: v for k, v in asdict(context.train).items() if k != "workers"},
                 "landmarks": landmarks, "seed": partition.seed}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -79,12 +87,40 @@ def search_job(
         emotion=emotion, filters=tuple(tune.filters), units=tuple(tune.units), neurons=tuple(tune.neurons),
         objective=tune.objective, directory=str(tune.directory),
         project=f"{stage}-{EMOTIONS[emotion]}-K{k}-{digest.hexdigest()[:12]}", landmarks=landmarks,
+        strategy=tune.strategy, factor=tune.factor,
     )
 
 
-def grid_oracle(objective, seed: int):
-    """A Keras Tuner oracle that hands out every combination of the grid's Choice values once,
-    in grid order (the last value changing fastest, as GridSearch goes).
+def job_oracle(job: SearchJob, index: int, objective, max_epochs: int):
+    """The oracle of one job's search: every combination of its F, Q, R values (grid), or Keras
+    Tuner's Hyperband over the same values. Its space holds the job's index as a fixed value,
+    so that several jobs' oracles can serve one tuner (`jobs_oracle`)."""
+    import keras_tuner
+
+    space = keras_tuner.HyperParameters()
+    space.Fixed("job", index)
+    space.Choice("filters", list(job.filters))
+    space.Choice("units", list(job.units))
+    space.Choice("neurons", list(job.neurons))
+    seed = int(hashlib.sha256(job.project.encode()).hexdigest()[:8], 16)
+    if job.strategy == "hyperband":
+        return hyperband_oracle(objective, max_epochs, job.factor, seed, space)
+    return grid_oracle(objective, seed, space)
+
+
+def grid_points(space) -> list[dict]:
+    """Every combination of a space's values, in grid order (the last value changing fastest,
+    as Keras Tuner's GridSearch goes)."""
+    import itertools
+
+    hps = space.space
+    return [{hp.name: v for hp, v in zip(hps, combination)}
+            for combination in itertools.product(*(getattr(hp, "values", None) or [hp.value] for hp in hps))]
+
+
+def grid_oracle(objective, seed: int, space):
+    """A Keras Tuner oracle that hands out every combination of the space's values once, in
+    grid order.
 
     Keras Tuner 1.4.8's own GridSearchOracle derives each combination from a finished trial
     through a linked list that it does not save, so a search resumed in a new process fails
@@ -92,21 +128,95 @@ def grid_oracle(objective, seed: int):
     another. Here the state is the trials alone: a restarted search continues from them, and
     N workers run N trials at once.
     """
-    import itertools
-
     import keras_tuner
 
     class GridOracle(keras_tuner.Oracle):
         def populate_space(self, trial_id):
-            space = self.get_space().space
-            taken = {tuple(t.hyperparameters.values.get(hp.name) for hp in space) for t in self.trials.values()}
-            for combination in itertools.product(*(hp.values for hp in space)):
-                if combination not in taken:
-                    return {"status": "RUNNING", "values": {hp.name: v for hp, v in zip(space, combination)}}
+            taken = [t.hyperparameters.values for t in self.trials.values()]
+            for values in grid_points(self.get_space()):
+                if not any(all(t.get(k) == v for k, v in values.items()) for t in taken):
+                    return {"status": "RUNNING", "values": values}
             # Everything is handed out; workers still training finish their trials before the chief ends.
             return {"status": "STOPPED", "values": None}
 
-    return GridOracle(objective=objective, seed=seed)
+    return GridOracle(objective=objective, seed=seed, hyperparameters=space, tune_new_entries=False)
+
+
+def hyperband_oracle(objective, max_epochs: int, factor: int, seed: int, space):
+    """Keras Tuner's HyperbandOracle, fitted to a finite grid.
+
+    Keras Tuner sizes each bracket for an unbounded space: on a 6-point grid its first bracket
+    waits for 9 first-round trials, gets 6, and ends with none continued. Here no round asks
+    for more trials than the grid has points (the grid's size over factor^round), and a
+    random draw that keeps hitting tried points falls back to the first untried one in grid
+    order (Keras Tuner gives up after 20 collisions, ending a round early)."""
+    import math
+
+    import keras_tuner
+
+    points = grid_points(space)
+
+    class GridHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
+        def _get_size(self, bracket_num, round_num):
+            return min(super()._get_size(bracket_num, round_num), math.ceil(len(points) / self.factor**round_num))
+
+        def _random_values(self):
+            values = super()._random_values()
+            return values if values is not None else next((dict(p) for p in points if not self._duplicate(p)), None)
+
+    return GridHyperbandOracle(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed,
+                               hyperparameters=space, tune_new_entries=False)
+
+
+def jobs_oracle(objective, oracles: list):
+    """One Keras Tuner oracle serving several jobs' independent searches (one per emotion and
+    K): each trial is taken from the first job whose own oracle has one to give, and its
+    result goes back to that oracle. In Keras Tuner's distributed mode one oracle serves all
+    workers; through this one they take trials of any job, so none waits while one job's
+    Hyperband round waits for its last trials. The jobs' oracles keep their state (Hyperband's
+    brackets) inside this one's saved state, so an interrupted search resumes."""
+    import keras_tuner
+
+    class JobsOracle(keras_tuner.Oracle):
+        def __init__(self):
+            super().__init__(objective=objective, seed=1)
+            self.jobs = oracles
+
+        def populate_space(self, trial_id):
+            waiting = False
+            for oracle in self.jobs:
+                response = oracle.populate_space(trial_id)
+                if response["status"] == "RUNNING":
+                    return response
+                waiting |= response["status"] == "IDLE"
+            return {"status": "IDLE" if waiting else "STOPPED", "values": None}
+
+        @keras_tuner.synchronized
+        def create_trial(self, tuner_id):
+            trial = super().create_trial(tuner_id)
+            if trial.status == "RUNNING":  # the job's oracle learns of it as if it had made it
+                oracle = self.jobs[trial.hyperparameters.values["job"]]
+                oracle.trials[trial.trial_id] = trial
+                oracle.ongoing_trials[tuner_id] = trial
+                oracle._record_values(trial)  # what its random draws must not repeat
+            return trial
+
+        @keras_tuner.synchronized
+        def end_trial(self, trial):
+            super().end_trial(trial)  # scores the trial object that the job's oracle shares
+            oracle = self.jobs[self.trials[trial.trial_id].hyperparameters.values["job"]]
+            oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.trial_id != trial.trial_id}
+
+        def get_state(self):
+            return {**super().get_state(), "jobs": [oracle.get_state() for oracle in self.jobs]}
+
+        def set_state(self, state):
+            super().set_state(state)
+            for i, (oracle, job_state) in enumerate(zip(self.jobs, state["jobs"], strict=True)):
+                oracle.trials = {k: t for k, t in self.trials.items() if t.hyperparameters.values["job"] == i}
+                oracle.set_state(job_state)
+
+    return JobsOracle()
 
 
 def distributed_role() -> str | None:
@@ -119,8 +229,8 @@ def distributed_role() -> str | None:
 
 
 def best_of(trials: list[dict], job: SearchJob) -> Architecture:
-    """The best grid point by the objective; ties go to the earlier point of the grid, so that
-    every way of running the grid picks the same one."""
+    """The best trial's F, Q, R by the objective; ties go to the earlier point of the grid, so
+    that every way of running the search picks the same one."""
     sign = 1 if DIRECTION[job.objective] == "min" else -1
 
     def key(t):
@@ -132,16 +242,22 @@ def best_of(trials: list[dict], job: SearchJob) -> Architecture:
     return Architecture(best["filters"], best["units"], best["neurons"])
 
 
-def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: LandmarkData,
-              partitions: list[Partition], context: TrainingContext) -> list[SearchResult] | None:
-    """One Keras Tuner grid over (job, F, Q, R), run or resumed; every job's trials and winner.
+HYPERBAND_COLUMNS = {"tuner/round": "round", "tuner/bracket": "bracket", "tuner/epochs": "epoch_budget",
+                     "tuner/trial_id": "continues"}
 
-    In Keras Tuner's distributed mode this process is the chief (it serves the grid to the
+
+def _run_search(jobs: list[SearchJob], project: str, directory: str, data: LandmarkData,
+                partitions: list[Partition], context: TrainingContext) -> list[SearchResult] | None:
+    """One Keras Tuner search over every job (each with its own grid or Hyperband oracle), run
+    or resumed; every job's trials and winner.
+
+    In Keras Tuner's distributed mode this process is the chief (it serves the trials to the
     workers and returns the results) or a worker (it trains the trials it is given and returns
     None); otherwise it trains every trial itself."""
     import keras_tuner
 
-    grid = jobs[0]
+    first = jobs[0]
+    objective = keras_tuner.Objective(first.objective, DIRECTION[first.objective])
     prepared: dict[int, tuple] = {}
 
     def data_for(i: int) -> tuple:
@@ -153,8 +269,8 @@ def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: Landmar
 
     def hyperparameters(hp) -> tuple[int, Architecture]:
         i = hp.Choice("job", list(range(len(jobs))))
-        return i, Architecture(hp.Choice("filters", list(grid.filters)), hp.Choice("units", list(grid.units)),
-                               hp.Choice("neurons", list(grid.neurons)))
+        return i, Architecture(hp.Choice("filters", list(first.filters)), hp.Choice("units", list(first.units)),
+                               hp.Choice("neurons", list(first.neurons)))
 
     def build(hp):
         i, arch = hyperparameters(hp)
@@ -162,27 +278,43 @@ def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: Landmar
         return build_model(X_train.shape[1], X_train.shape[3], arch, "temo", context.model,
                            context.train.learning_rate, seed)
 
-    class LandmarkGridSearch(keras_tuner.Tuner):
+    class LandmarkSearch(keras_tuner.Tuner):
         # Our own trial: train with early stopping, score the kept weights on validation.
         # It also skips Keras Tuner's per-trial checkpoint (megabytes per trial) and its
         # TensorBoard hook (which imports tensorboard in every trial).
         def run_trial(self, trial, *args, **kwargs):
+            values = trial.hyperparameters.values
             i, arch = hyperparameters(trial.hyperparameters)
             X_train, y_train, X_val, y_val, seed = data_for(i)
-            fitted = fit_binary(X_train, y_train, X_val, y_val, arch, "temo", seed, context.model, context.train)
-            scores = validation_scores(fitted, X_val, y_val)
-            Path(self.get_trial_dir(trial.trial_id), "history.json").write_text(json.dumps(fitted.history))
-            return {**scores, "epochs": float(fitted.epochs), "seconds": fitted.seconds}
+            epochs = values.get("tuner/epochs", context.train.epochs) - values.get("tuner/initial_epoch", 0)
+            # Hyperband continues a trial of the previous round from its weights; if they are not
+            # on this machine (tune.directory not shared), it trains afresh to the round's budget.
+            start = None
+            if "tuner/trial_id" in values:
+                start = _load_weights(Path(self.get_trial_dir(values["tuner/trial_id"]), WEIGHTS))
+                if start is None:
+                    epochs = values["tuner/epochs"]
+            fitted = fit_binary(X_train, y_train, X_val, y_val, arch, "temo", seed, context.model, context.train,
+                                epochs=epochs, initial_state=start)
+            trial_dir = Path(self.get_trial_dir(trial.trial_id))
+            if jobs[i].strategy == "hyperband":
+                _save_weights(trial_dir / WEIGHTS, fitted.state)
+            (trial_dir / "history.json").write_text(json.dumps(fitted.history))
+            return {**validation_scores(fitted, X_val, y_val), "epochs": float(fitted.epochs),
+                    "seconds": fitted.seconds}
 
-    tuner = LandmarkGridSearch(
-        oracle=grid_oracle(keras_tuner.Objective(grid.objective, DIRECTION[grid.objective]),
-                           partitions[grid.partition].seed),
+    tuner = LandmarkSearch(
+        oracle=jobs_oracle(objective, [job_oracle(job, i, objective, context.train.epochs)
+                                       for i, job in enumerate(jobs)]),
         hypermodel=build,
         directory=directory,
         project_name=project,
         overwrite=False,
     )
     tuner.search(verbose=0)
+    # Weights are kept only for continuing a trial; once the search has ended, none will be.
+    for weights in Path(directory, project).glob(f"trial_*/{WEIGHTS}"):
+        weights.unlink()
     if distributed_role() == "worker":
         return None
     rows: dict[int, list[dict]] = {i: [] for i in range(len(jobs))}
@@ -192,32 +324,50 @@ def _run_grid(jobs: list[SearchJob], project: str, directory: str, data: Landmar
         values = dict(trial.hyperparameters.values)
         history_file = Path(tuner.get_trial_dir(trial.trial_id), "history.json")
         rows[values.pop("job")].append({
-            **values,
+            **{k: values[k] for k in ("filters", "units", "neurons")},
             **{name: trial.metrics.get_last_value(name) for name in ("val_loss", "val_accuracy", "val_auc",
                                                                        "epochs", "seconds")},
+            **{column: values.get(key, "") for key, column in HYPERBAND_COLUMNS.items() if "tuner/round" in values},
             "trial": trial.trial_id,
             "history": json.loads(history_file.read_text()) if history_file.is_file() else {},
         })
     return [SearchResult(job, best_of(rows[i], job), rows[i]) for i, job in enumerate(jobs)]
 
 
-def grid_search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:
-    """Run (or resume) one emotion's grid search and return every trial's scores."""
-    return _run_grid([job], job.project, job.directory, data, partitions, context)[0]
+WEIGHTS = "weights.npz"
+
+
+def _save_weights(path: Path, weights: tuple) -> None:
+    trainable, non_trainable = weights
+    np.savez(path, *trainable, *non_trainable, trainable=len(trainable))
+
+
+def _load_weights(path: Path) -> tuple | None:
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        arrays = [z[f"arr_{i}"] for i in range(len(z.files) - 1)]
+        n = int(z["trainable"])
+    return arrays[:n], arrays[n:]
+
+
+def search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:
+    """Run (or resume) one emotion's search and return every trial's scores."""
+    return _run_search([job], job.project, job.directory, data, partitions, context)[0]
 
 
 def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Partition], context: TrainingContext,
                workers: int, stage: str, progress: bool, on_result=None) -> list[SearchResult] | None:
-    """Every job's grid search: one per job in this machine's processes, or, in Keras Tuner's
-    distributed mode, all jobs as one grid served by the chief to its workers (None on a worker)."""
+    """Every job's search: one per job in this machine's processes, or, in Keras Tuner's
+    distributed mode, all jobs as one search served by the chief to its workers (None on a worker)."""
     from tqdm import tqdm
 
     from emo.training import run_many
 
     if distributed_role():
         digest = hashlib.sha256("".join(j.project for j in jobs).encode()).hexdigest()[:12]
-        project = f"{stage}-grid-{digest}"
-        results = _run_grid(jobs, project, jobs[0].directory, data, partitions, context)
+        project = f"{stage}-search-{digest}"
+        results = _run_search(jobs, project, jobs[0].directory, data, partitions, context)
         if results is None:
             return None
         # Name the shared project on each job, so that its state is removed once the stage is done.
@@ -227,8 +377,9 @@ def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Parti
                 on_result(result)
         return results
     results = []
-    with tqdm(total=len(jobs), desc=f"{stage} grid search", unit="grid", disable=not progress) as bar:
-        for result in run_many(jobs, context, workers, task=grid_search):
+    with tqdm(total=len(jobs), desc=f"{stage} {jobs[0].strategy} search", unit="search",
+              disable=not progress) as bar:
+        for result in run_many(jobs, context, workers, task=search):
             results.append(result)
             if on_result:
                 on_result(result)

@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import shutil
 import socket
 import subprocess
@@ -7,12 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from emo.backend import use_backend
 from emo.config import load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "profiles" / "smoke.yaml"
 BIN = Path(sys.executable).parent  # the environment's dvc, emo and mlflow
 DVC = str(BIN / "dvc")
+# The backend of these tests: params.yaml's, or EMO_TEST_BACKEND (test_backends.py reruns the
+# model, trainer and IG tests under the other one in a subprocess).
+BACKEND = os.environ.get("EMO_TEST_BACKEND") or load_params(REPO / "params.yaml").train.backend
+use_backend(BACKEND)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def backend_configured():
+    from emo.backend import configure
+
+    configure(single_threaded=False)
 
 
 @pytest.fixture(scope="session")

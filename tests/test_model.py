@@ -6,7 +6,7 @@ import pytest
 from emo.config import load_params
 from emo.model import Architecture, build_model
 from emo.metrics import binary_metrics
-from emo.training import fit_binary, fresh_model, model_input, one_hot
+from emo.training import binary_cross_entropy, fit_binary, fresh_model, model_input, one_hot
 from tests.conftest import REPO
 from tests.synthetic import planted_landmarks
 
@@ -53,19 +53,15 @@ def _tiny_training_data():
 
 
 def test_remo_convolution_stays_random_while_temo_learns():
-    import keras
-
     X, positive = _tiny_training_data()
+    train = dataclasses.replace(PARAMS.train, epochs=1, learning_rate=0.01, batch_size=8)
     for variant, should_change in (("remo", False), ("temo", True)):
-        keras.utils.set_random_seed(3)
-        model = build_model(4, 16, Architecture(3, 4, 4), variant, PARAMS.model, learning_rate=0.01, seed=3)
-        before = [w.copy() for w in model.get_layer("conv").get_weights()]
-        lstm_before = model.get_layer("lstm").get_weights()[0].copy()
-        model.fit(X, one_hot(positive), epochs=1, batch_size=8, verbose=0)
-        after = model.get_layer("conv").get_weights()
-        changed = any(not np.array_equal(b, a) for b, a in zip(before, after))
-        assert changed == should_change, variant
-        assert not np.array_equal(lstm_before, model.get_layer("lstm").get_weights()[0])
+        before = build_model(4, 16, Architecture(3, 4, 4), variant, PARAMS.model, seed=3)
+        fitted = fit_binary(X[:16], positive[:16], X[16:], positive[16:], Architecture(3, 4, 4), variant, 3,
+                            PARAMS.model, train)
+        for layer, changes in (("conv", should_change), ("lstm", True)):
+            old, new = before.get_layer(layer).get_weights(), fitted.model.get_layer(layer).get_weights()
+            assert any(not np.array_equal(b, a) for b, a in zip(old, new)) == changes, (variant, layer)
 
 
 def test_remo_random_convolution_is_seeded():
@@ -75,34 +71,107 @@ def test_remo_random_convolution_is_seeded():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def _fit(seed, X, positive):
+def test_lstm_computes_what_keras_lstm_computes():
+    import keras
+
+    from emo.layers import LSTM
+
+    x = np.random.default_rng(0).normal(size=(5, 7, 12)).astype(np.float32)
+    ours, theirs = LSTM(6), keras.layers.LSTM(6)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel", [(2, 1), (1, 3), (2, 2)])
+def test_frame_convolution_computes_what_conv3d_computes(kernel):
+    import keras
+
+    from emo.layers import FrameConvolution
+
+    x = np.random.default_rng(0).normal(size=(3, 4, 2, 10, 1)).astype(np.float32)
+    ours = FrameConvolution(5, kernel, seed=3)
+    theirs = keras.layers.Conv3D(5, (1, *kernel), activation="relu",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=3))
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    assert all(np.array_equal(a, b) for a, b in zip(ours.get_weights(), theirs.get_weights()))  # same initial draw
+    theirs.set_weights([w + 0.1 for w in ours.get_weights()])  # a non-zero bias too
+    ours.set_weights([w + 0.1 for w in ours.get_weights()])
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_trainer_steps_equal_keras_train_on_batch():
+    """Our compiled steps (Adam in keras.ops, loss, batch-norm and state handling) against
+    Keras' own optimizer and train step on the same batches, including the batch that wraps
+    round to the start and a call of fewer than STEPS_PER_CALL steps."""
+    from emo.model import model_weights
+    from emo.training import STEPS_PER_CALL
+
+    X, y, _ = planted_landmarks(subjects=8, frames=4)
+    X, positive = model_input(X[:40], np.arange(8, 24)), y[:40] == 2
+    model_params = dataclasses.replace(PARAMS.model, dropout=0.0)  # dropout's random draws aside
+    model, trainer = fresh_model(4, 16, Architecture(3, 4, 4), "temo", model_params, 0.01, 7, 16)
+    keras_model = build_model(4, 16, Architecture(3, 4, 4), "temo", model_params, learning_rate=0.01, seed=7)
+    keras_model.set_weights(model.get_weights())
+    order = np.random.default_rng(1).permutation(40)
+    state = (*model_weights(model), trainer.initial_slots)
+    for _ in range(STEPS_PER_CALL // 3 + 1):  # 3 steps an epoch: whole calls and a part call
+        state, loss, _ = trainer.epoch(state, X, one_hot(positive), np.ones(40, np.float32), order)
+        for batch in np.resize(order, (3, 16)):
+            keras_model.train_on_batch(X[batch], one_hot(positive[batch]))
+    for ours, theirs in zip(state[0], keras_model.trainable_weights):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-5)
+
+
+def _fit(seed, X, positive, **kwargs):
     train = dataclasses.replace(PARAMS.train, epochs=3, patience=2, learning_rate=0.01)
     fitted = fit_binary(X[:16], positive[:16], X[16:], positive[16:], Architecture(3, 4, 4), "temo", seed,
-                        PARAMS.model, train)
-    return fitted.history, [w.copy() for w in fitted.model.get_weights()]
+                        PARAMS.model, train, **kwargs)
+    return fitted.history, [w.copy() for w in fitted.model.get_weights()], fitted
 
 
-def test_same_seed_same_numbers_even_when_a_compiled_model_is_reused():
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
+def test_same_seed_same_numbers_even_when_a_compiled_trainer_is_reused():
     X, positive = _tiny_training_data()
     first = _fit(11, X, positive)
-    other = _fit(12, X, positive)  # reuses the model compiled for the first run
+    other = _fit(12, X, positive)  # reuses the trainer compiled for the first run
     again = _fit(11, X, positive)
     assert first[0] == again[0]
     assert all(np.array_equal(a, b) for a, b in zip(first[1], again[1]))
     assert first[0] != other[0]
 
 
-def test_fresh_model_reuse_returns_initial_state():
-    a = fresh_model(4, 16, Architecture(2, 3, 3), "temo", PARAMS.model, 0.001, 5)
-    initial = [v.numpy().copy() for v in a.variables]
-    a.fit(np.ones((4, 4, 2, 16, 1), np.float32), one_hot(np.array([0, 1, 0, 1])), epochs=1, verbose=0)
-    b = fresh_model(4, 16, Architecture(2, 3, 3), "temo", PARAMS.model, 0.001, 5)
-    assert b is a
-    assert all(np.array_equal(x, v.numpy()) for x, v in zip(initial, b.variables))
-    assert int(b.optimizer.iterations.numpy()) == 0
+def test_models_of_one_shape_share_a_trainer_and_start_from_their_seed():
+    a, trainer_a = fresh_model(4, 16, Architecture(2, 3, 3), "temo", PARAMS.model, 0.001, 5, 16)
+    b, trainer_b = fresh_model(4, 16, Architecture(2, 3, 3), "temo", PARAMS.model, 0.001, 5, 16)
+    c, trainer_c = fresh_model(4, 16, Architecture(2, 3, 3), "remo", PARAMS.model, 0.001, 5, 16)
+    assert trainer_a is trainer_b and trainer_c is not trainer_a
+    assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+def test_training_continues_from_given_weights():
+    """What Hyperband's later rounds do: start from an earlier run's best weights."""
+    X, positive = _tiny_training_data()
+    _, _, first = _fit(11, X, positive)
+    still = dataclasses.replace(PARAMS.train, epochs=1, learning_rate=1e-12)  # an epoch that cannot move them
+    continued = fit_binary(X[:16], positive[:16], X[16:], positive[16:], Architecture(3, 4, 4), "temo", 11,
+                           PARAMS.model, still, initial_state=first.state)
+    assert continued.epochs == 1
+    for a, b in zip(continued.state[0], first.state[0]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+    fresh = fit_binary(X[:16], positive[:16], X[16:], positive[16:], Architecture(3, 4, 4), "temo", 11,
+                       PARAMS.model, still)
+    assert not all(np.allclose(np.asarray(a), np.asarray(b)) for a, b in zip(fresh.state[0], first.state[0]))
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    X, positive = _tiny_training_data()
+    history, _, fitted = _fit(11, X, positive)
+    best = int(np.argmin(history["val_loss"]))
+    p = fitted.positive_probability(X[16:])
+    assert binary_cross_entropy(positive[16:], np.stack([1 - p, p], axis=1)) == pytest.approx(history["val_loss"][best],
+                                                                                                 rel=1e-5)
 
 
 def test_binary_metrics_on_known_values():

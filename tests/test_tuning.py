@@ -20,9 +20,15 @@ def setting(tmp_path):
     context = TrainingContext(landmarks, splits, PARAMS.model, train)
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
-    grid = TuneParams(filters=[2, 3, 4], units=[3], neurons=[3], objective="val_loss", directory=tmp_path / "tuner")
-    job = tuning.search_job(2, grid, data, partitions[0], context, landmarks=tuple(range(8, 24)))
+    job = tuning.search_job(2, _grid([2, 3, 4], tmp_path / "tuner"), data, partitions[0], context,
+                            landmarks=tuple(range(8, 24)))
     return job, data, partitions, context
+
+
+def _grid(filters, directory, **changes):
+    grid = TuneParams(filters=filters, units=[3], neurons=[3], objective="val_loss", strategy="grid", factor=3,
+                      directory=directory)
+    return dataclasses.replace(grid, **changes)
 
 
 def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
@@ -32,7 +38,7 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
     monkeypatch.setattr(keras_tuner.Tuner, "_configure_tensorboard_dir",
                         lambda *args, **kwargs: pytest.fail("Keras Tuner's TensorBoard hook ran"))
     job, data, partitions, context = setting
-    result = tuning.grid_search(job, data, partitions, context)
+    result = tuning.search(job, data, partitions, context)
     assert sorted(t["filters"] for t in result.trials) == [2, 3, 4]
     best = min(result.trials, key=lambda t: t["val_loss"])
     assert result.best.filters == best["filters"]
@@ -55,25 +61,82 @@ def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, 
 
     monkeypatch.setattr(tuning, "fit_binary", interrupted_on_second)
     with pytest.raises(KeyboardInterrupt):
-        tuning.grid_search(job, data, partitions, context)
+        tuning.search(job, data, partitions, context)
     monkeypatch.setattr(tuning, "fit_binary", lambda *a, **k: (calls.append(a[4].filters), real_fit(*a, **k))[1])
-    resumed = tuning.grid_search(job, data, partitions, context)
+    resumed = tuning.search(job, data, partitions, context)
     # First run: trial 1 done, trial 2 interrupted; the rerun retries trial 2 and runs trial 3, nothing else.
     assert calls == [2, 3, 3, 4]
     assert sorted(t["filters"] for t in resumed.trials) == [2, 3, 4]
     fresh = dataclasses.replace(job, project=job.project + "-fresh")
     monkeypatch.setattr(tuning, "fit_binary", real_fit)
-    uninterrupted = tuning.grid_search(fresh, data, partitions, context)
+    uninterrupted = tuning.search(fresh, data, partitions, context)
     assert resumed.best == uninterrupted.best
     assert [t["val_loss"] for t in resumed.trials] == [t["val_loss"] for t in uninterrupted.trials]
 
 
 def test_changed_settings_start_a_new_project(setting):
     job, data, partitions, context = setting
-    grid = TuneParams(filters=[2], units=[3], neurons=[3], objective="val_loss", directory=job.directory)
-    other = tuning.search_job(2, grid, data, partitions[0], context, landmarks=job.landmarks)
+    other = tuning.search_job(2, _grid([2], job.directory), data, partitions[0], context, landmarks=job.landmarks)
     assert other.project != job.project
-    again = tuning.search_job(2, TuneParams(filters=[2, 3, 4], units=[3], neurons=[3], objective="val_loss",
-                                            directory=job.directory), data, partitions[0], context,
-                              landmarks=job.landmarks)
+    hyperband = tuning.search_job(2, _grid([2, 3, 4], job.directory, strategy="hyperband"), data, partitions[0],
+                                  context, landmarks=job.landmarks)
+    assert hyperband.project != job.project
+    again = tuning.search_job(2, _grid([2, 3, 4], job.directory), data, partitions[0], context, landmarks=job.landmarks)
     assert again.project == job.project
+
+
+@pytest.fixture
+def hyperband_setting(tmp_path):
+    """Hyperband over a 6-point grid with train.epochs = 9 and factor 3: brackets of 9, 3 and
+    1 epochs; every point gets a first round, the best go on from their weights."""
+    landmarks, splits = write_dataset(tmp_path / "data")
+    train = dataclasses.replace(PARAMS.train, epochs=9, patience=9, learning_rate=0.01)
+    context = TrainingContext(landmarks, splits, PARAMS.model, train)
+    data = load_landmarks(landmarks)
+    partitions = load_partitions(splits, len(data.y))
+    grid = _grid([2, 3, 4], tmp_path / "tuner", units=[3, 5], strategy="hyperband")
+    job = tuning.search_job(2, grid, data, partitions[0], context, landmarks=tuple(range(8, 24)))
+    return job, data, partitions, context
+
+
+def _signature(trial):
+    return (trial["filters"], trial["units"], trial["round"], trial["epoch_budget"])
+
+
+def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_setting):
+    job, data, partitions, context = hyperband_setting
+    result = tuning.search(job, data, partitions, context)
+    grid = {(f, u) for f in job.filters for u in job.units}
+    assert {(t["filters"], t["units"]) for t in result.trials} == grid  # every point tried, nothing else
+    assert (result.best.filters, result.best.units) in grid and result.best.neurons == 3
+    continued = [t for t in result.trials if t["continues"]]
+    assert continued, "no trial went on to a later round"
+    by_id = {t["trial"]: t for t in result.trials}
+    for t in continued:  # a later round trains the same point on, for the epochs its budget adds
+        parent = by_id[t["continues"]]
+        assert (parent["filters"], parent["units"]) == (t["filters"], t["units"])
+        assert t["epochs"] <= t["epoch_budget"] - parent["epoch_budget"]
+    assert sum(t["epochs"] for t in result.trials) < len(grid) * context.train.epochs
+    assert not list(Path(job.directory, job.project).rglob(tuning.WEIGHTS))  # removed once the search ended
+
+
+def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperband_setting, monkeypatch):
+    job, data, partitions, context = hyperband_setting
+    real_fit = tuning.fit_binary
+    calls = []
+
+    def interrupted_on_fourth(*args, **kwargs):
+        calls.append(args[4])
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(tuning, "fit_binary", interrupted_on_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        tuning.search(job, data, partitions, context)
+    monkeypatch.setattr(tuning, "fit_binary", real_fit)
+    resumed = tuning.search(job, data, partitions, context)
+    fresh = tuning.search(dataclasses.replace(job, project=job.project + "-fresh"), data, partitions, context)
+    # The interrupted trial is run again; every other trial once: the same trials as uninterrupted.
+    assert sorted(map(_signature, resumed.trials)) == sorted(map(_signature, fresh.trials))
+    assert resumed.best == fresh.best

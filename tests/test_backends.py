@@ -1,0 +1,39 @@
+"""Both Keras backends: the model, trainer and IG tests under the one the rest of the suite
+does not use, and models saved under one backend loaded under the other."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emo.backend import BACKENDS
+from tests.conftest import BACKEND, REPO
+
+pytestmark = pytest.mark.slow
+OTHER = next(b for b in BACKENDS if b != BACKEND)
+
+
+def _python(*args, backend=None):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if backend:
+        env["EMO_TEST_BACKEND"] = backend
+    done = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_model_trainer_and_attribution_tests_pass_under_the_other_backend():
+    out = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_model.py", "tests/test_attribution.py",
+                  "tests/test_global_attribution.py", backend=OTHER)
+    assert " passed" in out and " failed" not in out
+
+
+@pytest.mark.parametrize("saved_under", BACKENDS)
+def test_a_saved_model_predicts_the_same_under_either_backend(tmp_path, saved_under):
+    model = tmp_path / "model.keras"
+    _python("-m", "tests.backend_helper", "train", saved_under, str(model), str(tmp_path / "trained.npy"))
+    for backend in BACKENDS:
+        _python("-m", "tests.backend_helper", "load", backend, str(model), str(tmp_path / f"{backend}.npy"))
+        np.testing.assert_allclose(np.load(tmp_path / f"{backend}.npy"), np.load(tmp_path / "trained.npy"), atol=1e-5)
