@@ -2,8 +2,9 @@
 
     python bench/attribution.py [--samples 24] [--steps 50] [--landmarks 468]
 
-Speed, in samples x baselines per second, for the same model, inputs and m:
-  (a) the textbook loop: one eager GradientTape call per sample per alpha;
+Speed, in samples x baselines per second, for the same model, inputs and m, under
+params.yaml's Keras backend:
+  (a) the textbook loop: one eager gradient call per sample per alpha;
   (b) one batched call per sample over its m alphas;
   (c) emo.attribution: every alpha of many samples in one compiled call.
 The three results are checked equal (float tolerance) before any ratio is printed.
@@ -20,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
-from emo.attribution import IntegratedGradients, integration_points, positive_probability
-from emo.config import load_params
+from emo.attribution import integration_points
+from emo.cli import pipeline_params
 from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
 from emo.emotions import EMOTIONS
-from emo.global_attribution import medoid_videos, model_file
-from emo.model import build_model
+from emo.global_attribution import integrated_gradients_of, medoid_videos, model_file
+from emo.model import build_model, load_model, model_weights
 from emo.predict import ATTRIBUTIONS
 from emo.training import model_input
 from emo.tuning import load_hparams
@@ -36,25 +36,24 @@ MODELS = Path("models/full/models")
 
 def textbook(model, x, baseline, steps):
     """Sundararajan et al.'s formula, literally: one gradient per sample per alpha."""
-    import tensorflow as tf
+    from keras import ops
 
+    from emo.backend import value_and_gradient
+
+    gradient = value_and_gradient(lambda point: (ops.sum(model(point, training=False)[:, 1]), None))
     alphas, weights = integration_points("riemann_right", steps)
     out = []
     for sample in x:
         total = np.zeros_like(sample)
         for a, w in zip(alphas, weights):
-            point = tf.convert_to_tensor((baseline + a * (sample - baseline))[None])
-            with tf.GradientTape() as tape:
-                tape.watch(point)
-                p = model(point, training=False)[:, 1]
-            total += w * tape.gradient(p, point).numpy()[0]
+            total += w * np.asarray(gradient((baseline + a * (sample - baseline))[None])[1])[0]
         out.append(total * (sample - baseline))
     return np.stack(out)
 
 
-def per_sample(ig: IntegratedGradients, x, baseline):
+def per_sample(ig, x, baseline, weights):
     """One call per sample: its m alphas batched, samples one after another."""
-    return ig.attributions(x, baseline, chunk=1)
+    return ig.attributions(x, baseline, weights, chunk=1)
 
 
 def timed(fn):
@@ -64,20 +63,19 @@ def timed(fn):
 
 
 def main() -> None:
-    import keras
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=24, help="training videos in the speed test")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--emotion", default="happiness")
     parser.add_argument("--landmarks", type=int, default=468, help="L for the speed test (K < 468: top-K of the ranking)")
     args = parser.parse_args()
-    params = load_params()
+    params = pipeline_params("params.yaml")
+    budget = params.attribute.budget_mb * 2**20
     data = load_landmarks(LANDMARKS_FILE)
     part = load_partitions(SPLITS_FILE, len(data.y))[0]
     typical = medoid_videos(data, part, params.model.input == "displacement")
     e = EMOTIONS.index(args.emotion)
-    model = keras.models.load_model(model_file(MODELS, e, 0))
+    model = load_model(model_file(MODELS, e, 0))
     subset = None
     if args.landmarks != 468:
         # Speed does not depend on the weights: the tuned architecture on the top-K landmarks.
@@ -86,19 +84,20 @@ def main() -> None:
         subset = np.load(ATTRIBUTIONS)["ranking"][e, : args.landmarks]
     baseline = model_input(data.X[[typical[(e + 1) % 6]]], subset)[0]
     x = model_input(data.X[part.train[: args.samples]], subset)
-    ig = IntegratedGradients(positive_probability(model), args.steps)
-    ig.attributions(x, baseline)  # trace once, outside the timings
-    per_sample(ig, x[:1], baseline)
+    ig, weights = integrated_gradients_of(model, args.steps, "riemann_right", budget), model_weights(model)
+    ig.attributions(x, baseline, weights)  # compile once, outside the timings
+    per_sample(ig, x[:1], baseline, weights)
 
-    fast, t_fast = timed(lambda: ig.attributions(x, baseline))
-    batched, t_batched = timed(lambda: per_sample(ig, x, baseline))
+    fast, t_fast = timed(lambda: ig.attributions(x, baseline, weights))
+    batched, t_batched = timed(lambda: per_sample(ig, x, baseline, weights))
     slow, t_slow = timed(lambda: textbook(model, x, baseline, args.steps))
     scale = np.abs(slow).max()
     for name, other in (("per-sample batched", batched), ("vectorized", fast)):
         # ReLU kinks: a path point within float noise of a kink may take the other side.
         np.testing.assert_allclose(other, slow, atol=5e-4 * scale, rtol=1e-3, err_msg=name)
     n = len(x)
-    print(f"{args.emotion} T-EMO, partition 0, m = {args.steps}, {n} samples x 1 baseline, input {x.shape[1:]}")
+    print(f"{args.emotion} T-EMO, partition 0, m = {args.steps}, {n} samples x 1 baseline, input {x.shape[1:]}, "
+          f"backend {params.train.backend}, {params.attribute.budget_mb} MB a call")
     print(f"(a) textbook loop        {n / t_slow:9.2f} samples x baselines / s")
     print(f"(b) one call per sample  {n / t_batched:9.2f} samples x baselines / s")
     print(f"(c) vectorized           {n / t_fast:9.2f} samples x baselines / s")
@@ -111,11 +110,11 @@ def main() -> None:
     print(f"{'emotion':10s} " + " ".join(f"{'m=' + str(m) + ' mean':>12s} {'max':>8s}" for m in (20, 50, 300)))
     sample = model_input(data.X[part.train[:24]])
     for e, emotion in enumerate(EMOTIONS):
-        model = keras.models.load_model(model_file(MODELS, e, 0))
+        model = load_model(model_file(MODELS, e, 0))
         cells = []
         for m in (20, 50, 300):
-            ig = IntegratedGradients(positive_probability(model), m)
-            d = np.abs(np.concatenate([ig(sample, model_input(data.X[[typical[b]]])[0]).delta
+            ig = integrated_gradients_of(model, m, "riemann_right", budget)
+            d = np.abs(np.concatenate([ig(sample, model_input(data.X[[typical[b]]])[0], model_weights(model)).delta
                                        for b in range(6) if b != e]))
             cells.append(f"{d.mean():12.5f} {d.max():8.5f}")
         print(f"{emotion:10s} " + " ".join(cells))

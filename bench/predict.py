@@ -4,7 +4,7 @@
 
 Videos per second through decode, landmarks (the extract stage's code path) and the six
 emotions' models (each seed's, averaged, in one batch as `emo predict` runs them), and how
-the time splits; model loading and TensorFlow's start-up are left out. Target: model time under 10% of the
+the time splits; model loading and the Keras backend's start-up are left out. Target: model time under 10% of the
 landmark time at K = 128.
 """
 
@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
-from emo.config import load_params
+from emo.cli import pipeline_params
 from emo.dataset import load_landmarks, load_partitions
 from emo.predict import Predictor, choose_models
 from emo.training import model_input, predict_positive
@@ -29,7 +28,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=128)
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
-    params = load_params(args.params)
+    params = pipeline_params(args.params)
     data = load_landmarks()
     test = load_partitions(n_samples=len(data.y))[0].test
     manifest = pd.read_csv("data/landmarks/manifest.csv").set_index("sequence")

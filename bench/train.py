@@ -1,79 +1,116 @@
-"""Training and inference cost against the number of landmarks (prints figures; not a test).
+"""Training speed against the number of landmarks, per Keras backend (prints figures; not a test).
 
-    python bench/train.py [--filters 8 --units 16 --neurons 16] [--samples 360]
+    python bench/train.py [--backends jax tensorflow] [--sizes demo paper] [--epochs 3]
 
-For L = 468, 234, 128, 64, 32, 16 at the profile's P, for T-EMO and R-EMO: parameters,
-seconds per training epoch (batch 16, `--samples` videos, as train_full sees them after
-flipping), and inference milliseconds per video at batch 1 and batch 256; each as a ratio
-to L = 468. This curve is the paper's "fast" claim.
+For L = 468, 234, 128, 64, 32, 16, at the demo size (P 8, F/Q/R 8/16/16, 360 training
+videos) and the paper size (P 16, F/Q/R 35/55/63, 472 videos), T-EMO trained as the
+pipeline trains it (emo.training.fit_binary: batch 16, a validation pass per epoch) on one
+core: seconds per epoch, model-epochs per second, milliseconds per video at batch 256, and
+the peak memory of the process. Each backend runs in its own process (Keras picks its
+backend at import), pinned to one core; the table gives tensorflow / jax as a ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import emo  # noqa: F401  (quiets TensorFlow's start-up logs)
-from emo.config import load_params
-from emo.model import VARIANTS, Architecture, build_model
-from emo.paper import LANDMARK_COUNTS
-from emo.training import one_hot
+REPO = Path(__file__).resolve().parents[1]
+SIZES = {  # P, (F, Q, R), training videos
+    "demo": (8, (8, 16, 16), 360),
+    "paper": (16, (35, 55, 63), 472),
+}
 
 
+def measure(backend: str, sizes: list[str], epochs: int) -> list[dict]:
+    """In this process, under `backend`: every size and L."""
+    from emo.backend import configure, use_backend
 
-def measure(frames: int, landmarks: int, arch: Architecture, variant: str, params, samples: int) -> dict:
-    import keras
+    os.sched_setaffinity(0, {0})
+    use_backend(backend, single_threaded=True)
+    configure(single_threaded=True)
+    from emo.config import load_params
+    from emo.model import Architecture
+    from emo.paper import LANDMARK_COUNTS
+    from emo.training import fit_binary
 
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    X = rng.random((samples, frames, 2, landmarks, 1), dtype=np.float32)
-    y = one_hot(rng.integers(0, 2, samples))
-    model = build_model(frames, landmarks, arch, variant, params.model, params.train.learning_rate)
-    model.fit(X, y, batch_size=params.train.batch_size, epochs=1, verbose=0)  # traces the train step
-    start = time.perf_counter()
-    model.fit(X, y, batch_size=params.train.batch_size, epochs=3, verbose=0)
-    epoch = (time.perf_counter() - start) / 3
-
-    one = X[:1]
-    model.predict_on_batch(one)
-    start = time.perf_counter()
-    for _ in range(50):
-        model.predict_on_batch(one)
-    single = (time.perf_counter() - start) / 50 * 1000
-    batch = np.repeat(X, 256 // samples + 1, axis=0)[:256]
-    model.predict_on_batch(batch)
-    start = time.perf_counter()
-    for _ in range(5):
-        model.predict_on_batch(batch)
-    batched = (time.perf_counter() - start) / 5 / 256 * 1000
-    return {"parameters": model.count_params(), "epoch_s": epoch, "ms_batch1": single, "ms_batch256": batched}
+    params = load_params(REPO / "params.yaml")
+    rows = []
+    for size in sizes:
+        frames, (F, Q, R), samples = SIZES[size]
+        train = dataclasses.replace(params.train, epochs=1)
+        for L in LANDMARK_COUNTS:
+            rng = np.random.default_rng(0)
+            X = rng.random((samples, frames, 2, L, 1), dtype=np.float32)
+            positive = rng.random(samples) < 1 / 6
+            X_val, positive_val = X[:48], positive[:48]
+            start = time.perf_counter()
+            fit_binary(X, positive, X_val, positive_val, Architecture(F, Q, R), "temo", 0, params.model,
+                       train)  # compiles the steps of this shape
+            compile_s = time.perf_counter() - start
+            # The fastest of single epochs: this machine's neighbours add noise of +-15% to a mean.
+            runs = [fit_binary(X, positive, X_val, positive_val, Architecture(F, Q, R), "temo", seed, params.model, train)
+                    for seed in range(1, epochs + 1)]
+            fitted = runs[-1]
+            epoch_s = min(run.seconds for run in runs)
+            batch = np.repeat(X, 2, axis=0)[:256]
+            fitted.positive_probability(batch)
+            start = time.perf_counter()
+            fitted.positive_probability(batch)
+            rows.append({"backend": backend, "size": size, "L": L, "parameters": int(fitted.model.count_params()),
+                         "epoch_s": epoch_s, "first_epoch_s": compile_s,
+                         "ms_per_video": (time.perf_counter() - start) * 1000 / len(batch),
+                         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--filters", type=int, default=8)
-    parser.add_argument("--units", type=int, default=16)
-    parser.add_argument("--neurons", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=360)
+    parser.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # the backend of a measuring subprocess
     args = parser.parse_args()
-    params = load_params(args.params)
-    arch = Architecture(args.filters, args.units, args.neurons)
-    P = params.extract.frames
-    print(f"P = {P}, F/Q/R = {arch.filters}/{arch.units}/{arch.neurons}, {args.samples} training videos, "
-          f"batch {params.train.batch_size}, input {params.model.input}")
-    header = f"{'variant':7s} {'L':>4s} {'params':>9s} {'x':>6s} {'s/epoch':>8s} {'x':>6s} {'ms/video b1':>11s} {'x':>6s} {'ms/video b256':>13s} {'x':>6s}"
-    for variant in VARIANTS:
-        print(header)
-        rows = {L: measure(P, L, arch, variant, params, args.samples) for L in LANDMARK_COUNTS}
-        ref = rows[468]
-        for L, r in rows.items():
-            print(f"{variant:7s} {L:4d} {r['parameters']:9d} {r['parameters'] / ref['parameters']:6.3f} "
-                  f"{r['epoch_s']:8.3f} {r['epoch_s'] / ref['epoch_s']:6.3f} {r['ms_batch1']:11.2f} "
-                  f"{r['ms_batch1'] / ref['ms_batch1']:6.3f} {r['ms_batch256']:13.4f} "
-                  f"{r['ms_batch256'] / ref['ms_batch256']:6.3f}")
+    if args.worker:
+        measure(args.worker, args.sizes, args.epochs)
+        return
+    import pandas as pd
+
+    rows = []
+    for backend in args.backends:
+        print(f"measuring {backend} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, __file__, "--worker", backend, "--epochs", str(args.epochs),
+                               "--sizes", *args.sizes], capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        if done.returncode != 0:
+            sys.exit(f"{backend} failed:\n{done.stderr[-3000:]}")
+        rows += [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    table = pd.DataFrame(rows)
+    table["model_epochs_per_s"] = 1 / table.epoch_s
+    print(f"T-EMO, one core, batch 16; s/epoch: the fastest of {args.epochs} epochs after a first (compiling) "
+          "one, its validation pass included")
+    for size, part in table.groupby("size", sort=False):
+        frames, (F, Q, R), samples = SIZES[size]
+        print(f"\n{size} size: P {frames}, F/Q/R {F}/{Q}/{R}, {samples} training videos")
+        wide = part.pivot(index="L", columns="backend", values=["epoch_s", "model_epochs_per_s", "first_epoch_s",
+                                                                  "ms_per_video"]).sort_index(ascending=False)
+        wide.columns = [f"{metric} {backend}" for metric, backend in wide.columns]
+        if {"jax", "tensorflow"} <= set(args.backends):
+            wide["tensorflow / jax"] = wide["epoch_s tensorflow"] / wide["epoch_s jax"]
+        wide.insert(0, "parameters", part.groupby("L").parameters.first())
+        print(wide.to_string(float_format="{:.3f}".format))
+    for backend, part in table.groupby("backend", sort=False):
+        print(f"peak memory of the {backend} training process: {part.peak_mb.max():.0f} MB")
 
 
 if __name__ == "__main__":

@@ -106,8 +106,8 @@ class IntegratedGradients:
         delta = values.reshape(len(x), -1).sum(axis=1) - (f_input - f_baseline)
         return Attribution(values, delta, f_input, f_baseline)
 
-    def evaluate(self, x: np.ndarray, params=(), chunk: int = 512) -> np.ndarray:
-        chunk = min(len(x), chunk)
+    def evaluate(self, x: np.ndarray, params=(), chunk: int = 64) -> np.ndarray:
+        """F at every sample of x, in chunks of one size (one compile for every call)."""
         return np.concatenate([np.asarray(self._outputs(params, _padded(x[i : i + chunk], chunk)))[: len(x[i : i + chunk])]
                                for i in range(0, len(x), chunk)])
 

@@ -88,6 +88,7 @@ def value_and_gradient(fn: Callable) -> Callable:
     import tensorflow as tf
 
     def with_gradient(x, *rest):
+        x = tf.nest.map_structure(tf.convert_to_tensor, x)
         with tf.GradientTape() as tape:
             tape.watch(x)
             value, aux = fn(x, *rest)

@@ -203,8 +203,8 @@ class AttributeParams:
     its emotion's mean motion, or the one its own T-EMO model is surest of."""
     samples: Literal["all", "positives"]
     """IG over every training video (the paper), or only the emotion's own."""
-    models: Literal["all", "first"]
-    """Average over the T-EMO models of every seed, or use the first seed's only."""
+    models: int | Literal["all"]
+    """Average over the T-EMO models of every seed ('all'), or of the first N seeds'."""
     mask: Literal["group_abs", "abs_sum"]
     """Per-landmark value of a sample's IG: 'abs_sum' is the paper's (|IG| summed over frames
     and x/y); 'group_abs' is |IG summed over the landmark's trajectory| (ours: it ignores
@@ -215,6 +215,8 @@ class AttributeParams:
     def check(self, key: KeyName) -> None:
         _positive(self.steps, key("steps"), low=2 if self.method == "trapezoid" else 1)
         _positive(self.budget_mb, key("budget_mb"))
+        if self.models != "all":
+            _positive(self.models, key("models"))
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,8 @@ def _convert(hint: Any, value: Any, source: str, key: str):
 
 
 def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null"}.get(
         hint, str(hint)
     )

@@ -217,7 +217,7 @@ def run_attribute(params, landmarks_file: Path, splits_file: Path, model_dir: Pa
     a = params.attribute
     data = load_landmarks(landmarks_file)
     partitions = load_partitions(splits_file, len(data.y))
-    used = [0] if a.models == "first" else list(range(len(partitions)))
+    used = list(range(len(partitions) if a.models == "all" else min(a.models, len(partitions))))
     paths = {(e, p): model_file(model_dir, e, p) for e in range(len(EMOTIONS)) for p in used}
     missing = [str(f) for f in paths.values() if not f.is_file()]
     if missing:

@@ -130,12 +130,13 @@ def grid_oracle(objective, seed: int, space):
     """
     import keras_tuner
 
+    points = grid_points(space)
+
     class GridOracle(keras_tuner.Oracle):
         def populate_space(self, trial_id):
-            taken = [t.hyperparameters.values for t in self.trials.values()]
-            for values in grid_points(self.get_space()):
-                if not any(all(t.get(k) == v for k, v in values.items()) for t in taken):
-                    return {"status": "RUNNING", "values": values}
+            for values in points:
+                if not self._duplicate(values):  # the values of every trial handed out so far
+                    return {"status": "RUNNING", "values": dict(values)}
             # Everything is handed out; workers still training finish their trials before the chief ends.
             return {"status": "STOPPED", "values": None}
 

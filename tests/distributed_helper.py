@@ -1,6 +1,6 @@
-"""One process of a distributed grid search on loopback, for test_distributed.py.
+"""One process of a distributed search on loopback, for test_distributed.py.
 
-    python -m tests.distributed_helper DATA_DIR TUNER_DIR OUT_FILE
+    python -m tests.distributed_helper DATA_DIR TUNER_DIR OUT_FILE STRATEGY
 
 The role comes from KERASTUNER_TUNER_ID ('chief' or 'tunerN'); without it, the search runs
 alone in this process. Each process records the grid points it trained; the chief (or the
@@ -14,21 +14,26 @@ import sys
 from pathlib import Path
 
 import emo.tuning as tuning
-from emo.config import TuneParams, load_params
+from emo.backend import use_backend
+from emo.config import load_params
 from emo.dataset import load_landmarks, load_partitions
 from emo.training import TrainingContext
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main(data_dir: str, tuner_dir: str, out_file: str) -> None:
+def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
     params = load_params(REPO / "params.yaml")
+    use_backend(params.train.backend)
     landmarks, splits = Path(data_dir) / "landmarks.npz", Path(data_dir) / "splits.json"
-    train = dataclasses.replace(params.train, epochs=2, patience=1, learning_rate=0.01)
+    # Hyperband: brackets of 9, 3 and 1 epochs over the 4 points.
+    epochs = 9 if strategy == "hyperband" else 2
+    train = dataclasses.replace(params.train, epochs=epochs, patience=epochs, learning_rate=0.01)
     context = TrainingContext(landmarks, splits, params.model, train)
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
-    grid = TuneParams(filters=[2, 3], units=[3, 4], neurons=[3], objective="val_loss", directory=Path(tuner_dir))
+    grid = dataclasses.replace(params.tune, filters=[2, 3], units=[3, 4], neurons=[3], strategy=strategy,
+                               directory=Path(tuner_dir))
     jobs = [tuning.search_job(e, grid, data, partitions[0], context, landmarks=tuple(range(8, 24))) for e in (1, 4)]
 
     trained = []
@@ -36,19 +41,20 @@ def main(data_dir: str, tuner_dir: str, out_file: str) -> None:
 
     def recording_fit(*args, **kwargs):
         job = hashlib.sha256(args[1].tobytes()).hexdigest()[:8]  # which emotion's labels
-        trained.append([job, args[4].filters, args[4].units])
+        trained.append([job, args[4].filters, args[4].units, kwargs.get("epochs")])
         return real_fit(*args, **kwargs)
 
     tuning.fit_binary = recording_fit
     if tuning.distributed_role():
         results = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
     else:  # the single-machine path, in this process so that the recording sees its trials
-        results = [tuning.grid_search(job, data, partitions, context) for job in jobs]
+        results = [tuning.search(job, data, partitions, context) for job in jobs]
     Path(out_file).write_text(json.dumps({
         "trained": trained,
         "results": None if results is None else [
             {"emotion": r.job.emotion, "best": r.best.as_dict(),
-             "trials": sorted([t["filters"], t["units"], round(t["val_loss"], 6)] for t in r.trials)}
+             "trials": sorted([t["filters"], t["units"], round(t["val_loss"], 6), t.get("continues", "")]
+                              for t in r.trials)}
             for r in results],
     }))
 

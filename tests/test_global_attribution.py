@@ -24,7 +24,7 @@ def planted(tmp_path_factory):
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
     part = partitions[0]
-    train = dataclasses.replace(PARAMS.train, epochs=15, patience=15, learning_rate=0.01, flip="none")
+    train = dataclasses.replace(PARAMS.train, epochs=40, patience=40, learning_rate=0.01, flip="none")
     positive = data.y == 0
     fitted = fit_binary(model_input(data.X[part.train]), positive[part.train], model_input(data.X[part.val]),
                         positive[part.val], Architecture(4, 8, 8), "temo", 0, PARAMS.model, train)

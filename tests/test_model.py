@@ -102,6 +102,36 @@ def test_frame_convolution_computes_what_conv3d_computes(kernel):
     np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", [(2, 1), (1, 3), (2, 2)])
+def test_frame_convolution_gradient_is_conv3d_gradient(kernel):
+    """Its hand-written gradient (inputs, kernel, bias) against automatic differentiation of Conv3D."""
+    import keras
+    from keras import ops
+
+    from emo.backend import value_and_gradient
+    from emo.layers import FrameConvolution
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 4, 2, 10, 1)).astype(np.float32)
+    ours = FrameConvolution(5, kernel, seed=3)
+    theirs = keras.layers.Conv3D(5, (1, *kernel), activation="relu")
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    weights = [w + 0.05 for w in ours.get_weights()]
+    upstream = rng.normal(size=ours.compute_output_shape(x.shape)).astype(np.float32)
+
+    def gradients(layer):
+        def loss(inputs):
+            x, kernel, bias = inputs
+            y, _ = layer.stateless_call([kernel, bias], [], x)
+            return ops.sum(y * upstream), None
+
+        return [np.asarray(g) for g in value_and_gradient(loss)([x, *weights])[1]]
+
+    for ours_g, theirs_g in zip(gradients(ours), gradients(theirs), strict=True):
+        np.testing.assert_allclose(ours_g, theirs_g, rtol=1e-4, atol=1e-5)
+
+
 def test_trainer_steps_equal_keras_train_on_batch():
     """Our compiled steps (Adam in keras.ops, loss, batch-norm and state handling) against
     Keras' own optimizer and train step on the same batches, including the batch that wraps

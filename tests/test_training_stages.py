@@ -6,7 +6,6 @@ import json
 import pandas as pd
 import pytest
 
-from emo.config import TuneParams
 from emo.emotions import EMOTIONS
 from emo.experiments import run_train_full
 from emo.tuning import run_tune
@@ -22,7 +21,8 @@ def trained(tmp_path_factory, smoke_params):
     params = dataclasses.replace(
         smoke_params,
         train=dataclasses.replace(smoke_params.train, epochs=2, patience=1, workers=2),
-        tune=TuneParams(filters=[2, 3], units=[3], neurons=[3], objective="val_loss", directory=root / "tuner"),
+        tune=dataclasses.replace(smoke_params.tune, filters=[2, 3], units=[3], neurons=[3], strategy="grid",
+                                 directory=root / "tuner"),
     )
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
@@ -62,14 +62,14 @@ def test_train_full_writes_models_runs_and_summary(trained):
 
 
 def test_saved_model_reloads_and_predicts_like_the_run(trained):
-    import keras
     import numpy as np
 
     from emo.dataset import load_landmarks, load_partitions
+    from emo.model import load_model
     from emo.training import model_input
 
     root, _, _, _ = trained
-    model = keras.models.load_model(root / "models/full/models/fear/remo/partition1.keras")
+    model = load_model(root / "models/full/models/fear/remo/partition1.keras")
     data = load_landmarks(root / "data/landmarks.npz")
     part = load_partitions(root / "data/splits.json")[1]
     p = model.predict(model_input(data.X[part.test]), verbose=0)[:, 1]

@@ -1,0 +1,243 @@
+"""What the paper's full protocol costs on this machine, projected from a measured slice
+(prints figures; not a test).
+
+    python bench/projection.py [--profile profiles/paper.yaml] [--subjects 55] [--backends jax tensorflow]
+
+1. Data of CK+'s size: the demo generator at `--subjects` subjects (55 x 6 = 330 labelled
+   sequences; CK+ has 327), extracted and split with the profile's settings (P, seeds).
+2. A real slice, per backend, with the profile's training settings, in as many parallel
+   worker processes as the pipeline uses (one per core): for each L = 468 ... 16, T-EMO at
+   three grid points (smallest, middle, largest F and Q) for a few epochs; seconds per epoch
+   against F x Q, a straight line, read at the architectures the protocol trains (the
+   grid's mean for searches and train_full, the paper's Tables 1-5 for retrain_k). Also
+   the epochs a model trains before early stopping (a few full trainings at L = 16) and the
+   cost of one Integrated Gradients sample (every path point) at L = 468.
+3. Counts from the profile: searches (every emotion at L = 468 and at each K), their
+   trials and epochs for `grid` (every point, early-stopped) and `hyperband` (Keras
+   Tuner's brackets, simulated with the pipeline's own oracle; its epoch budget is an
+   upper bound), the final models of train_full and retrain_k (variants, controls, seeds),
+   and the attributions.
+4. Projected wall hours on this machine; in the distributed mode the searches spread over
+   M machines like this one (the final models and attributions stay on one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SLICE_EPOCHS = 2  # timed epochs per point, after a compiling one
+
+
+def prepare(profile: str, subjects: int, workdir: Path) -> tuple[Path, Path]:
+    """Landmarks and splits of demo data at CK+'s size, reused when already there."""
+    from emo.config import load_params
+    from emo.data.demo import generate_demo
+    from emo.extraction import run_extract
+    from emo.face_model import managed_face_model
+    from emo.splits import run_split
+
+    params = load_params(profile)
+    landmarks, splits = workdir / "landmarks" / "landmarks.npz", workdir / "splits.json"
+    if not landmarks.is_file():
+        face_model = managed_face_model(REPO / params.extract.face_model)
+        demo = dataclasses.replace(params.demo, out=workdir / "raw", subjects=subjects)
+        print(generate_demo(demo, face_model), file=sys.stderr)
+        run_extract(dataclasses.replace(params.data, root=demo.out, layout="ckplus"), params.extract, face_model,
+                    workdir / "landmarks")
+    if not splits.is_file():
+        run_split(params.split, landmarks, splits)
+    return landmarks, splits
+
+
+@dataclasses.dataclass(frozen=True)
+class SliceJob:
+    L: int
+    filters: int
+    units: int
+    neurons: int
+    epochs: int  # 0: train until early stopping, with the profile's settings
+
+
+def time_slice(job: SliceJob, data, partitions, context) -> dict:
+    """One model on partition 0 (anger against the rest): s/epoch, or epochs to early stopping."""
+    from emo.model import Architecture
+    from emo.training import fit_binary, training_inputs
+
+    landmarks = None if job.L == 468 else tuple(range(job.L))
+    X_train, y_train, X_val, y_val = training_inputs(data, partitions[0], 0, landmarks, context.train.flip)
+    arch = Architecture(job.filters, job.units, job.neurons)
+    if job.epochs:
+        fit_binary(X_train, y_train, X_val, y_val, arch, "temo", 0, context.model, context.train, epochs=1)
+    fitted = fit_binary(X_train, y_train, X_val, y_val, arch, "temo", 1, context.model, context.train,
+                        epochs=job.epochs or None)
+    return {**dataclasses.asdict(job), "epoch_s": fitted.seconds / fitted.epochs, "trained": fitted.epochs}
+
+
+def ig_seconds_per_sample(frames: int, arch, steps: int, method: str, budget_mb: int, model_params) -> float:
+    from emo.global_attribution import integrated_gradients_of
+    from emo.model import build_model, model_weights
+
+    model = build_model(frames, 468, arch, "temo", model_params, seed=0)
+    ig = integrated_gradients_of(model, steps, method, budget_mb * 2**20)
+    x = np.random.default_rng(0).random((24, frames, 2, 468, 1), dtype=np.float32)
+    ig.attributions(x[:4], x[0], model_weights(model))
+    start = time.perf_counter()
+    ig.attributions(x, x[0], model_weights(model))
+    return (time.perf_counter() - start) / len(x)
+
+
+def measure(backend: str, profile: str, landmarks: Path, splits: Path) -> dict:
+    """The slice under one backend (this process is the parent of the training workers)."""
+    from emo.backend import configure, use_backend
+
+    use_backend(backend, single_threaded=True)
+    configure(single_threaded=True)
+    from emo.config import load_params
+    from emo.dataset import load_landmarks, load_partitions
+    from emo.model import Architecture
+    from emo.paper import LANDMARK_COUNTS
+    from emo.training import TrainingContext, run_many
+
+    params = load_params(profile)
+    context = TrainingContext(landmarks, splits, params.model, params.train)
+    t = params.tune
+    corners = [(min(t.filters), min(t.units)), (sorted(t.filters)[len(t.filters) // 2], sorted(t.units)[len(t.units) // 2]),
+               (max(t.filters), max(t.units))]
+    neurons = sorted(t.neurons)[len(t.neurons) // 2]
+    jobs = [SliceJob(L, f, q, neurons, SLICE_EPOCHS) for L in LANDMARK_COUNTS for f, q in corners]
+    jobs += [SliceJob(16, f, q, neurons, 0) for f, q in corners]  # to early stopping
+    workers = params.train.workers or os.cpu_count()
+    start = time.perf_counter()
+    rows = list(run_many(jobs, context, params.train.workers, task=time_slice))
+    wall = time.perf_counter() - start
+    os.sched_setaffinity(0, {0})  # IG on one core, as one worker of the attribute stage runs it
+    data = load_landmarks(landmarks)
+    ig = ig_seconds_per_sample(data.frames, Architecture(*corners[1], neurons), params.attribute.steps,
+                               params.attribute.method, params.attribute.budget_mb, params.model)
+    return {"backend": backend, "rows": rows, "workers": workers, "slice_wall_s": wall, "ig_s_per_sample": ig,
+            "train_samples": int(np.mean([len(p.train) for p in load_partitions(splits, len(data.y))]))}
+
+
+def hyperband_plan(points: int, max_epochs: int, factor: int) -> tuple[int, int]:
+    """(trials, epoch budget) of one Hyperband search on a grid of `points`, from the
+    pipeline's own oracle driven with random scores (the budget does not depend on them)."""
+    import keras_tuner
+
+    from emo.tuning import hyperband_oracle
+
+    space = keras_tuner.HyperParameters()
+    space.Choice("point", list(range(points)))
+    oracle = hyperband_oracle(keras_tuner.Objective("val_loss", "min"), max_epochs, factor, 0, space)
+    rng = np.random.default_rng(0)
+    trials = epochs = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        oracle._set_project_dir(tmp, "plan")
+        while (trial := oracle.create_trial("bench")).status == "RUNNING":
+            values = trial.hyperparameters.values
+            trials += 1
+            epochs += values["tuner/epochs"] - values["tuner/initial_epoch"]
+            oracle.update_trial(trial.trial_id, {"val_loss": float(rng.random())})
+            trial.status = "COMPLETED"
+            oracle.end_trial(trial)
+    return trials, epochs
+
+
+def project(measured: dict, profile: str) -> list[dict]:
+    """Projected hours per strategy for one backend's measurements."""
+    import pandas as pd
+
+    from emo.config import load_params
+    from emo.emotions import EMOTIONS
+    from emo.paper import HYPERPARAMETERS
+
+    params = load_params(profile)
+    t, r = params.tune, params.retrain_k
+    rows = pd.DataFrame(measured["rows"])
+    timed = rows[rows.epochs > 0].assign(fq=lambda d: d.filters * d.units)
+    per_epoch = {L: np.polyfit(part.fq, part.epoch_s, 1) for L, part in timed.groupby("L")}
+    epochs_to_stop = float(rows[rows.epochs == 0].trained.mean())
+    grid_fq = float(np.mean(t.filters) * np.mean(t.units))
+
+    def epoch_s(L: int, fq: float) -> float:
+        return float(np.polyval(per_epoch[L], fq))
+
+    seeds, E, workers = len(params.split.seeds), len(EMOTIONS), measured["workers"]
+    searches = [468, *r.ks] if r.search else [468]
+    points = len(t.filters) * len(t.units) * len(t.neurons)
+    hb_trials, hb_epochs = hyperband_plan(points, params.train.epochs, t.factor)
+    per_k_models = len(params.model.variants) + len(r.controls)
+    final = E * seeds * len(params.model.variants) * epochs_to_stop * epoch_s(468, grid_fq)
+    for k in r.ks:
+        fq = float(np.mean([f * q for f, q, _ in HYPERPARAMETERS[k].values()])) if k in HYPERPARAMETERS else grid_fq
+        final += E * seeds * per_k_models * epochs_to_stop * epoch_s(k, fq)
+    models = seeds if params.attribute.models == "all" else min(params.attribute.models, seeds)
+    attribution = E * models * measured["train_samples"] * (E - 1) * measured["ig_s_per_sample"]
+    out = []
+    for strategy, trials, search_epochs in (("grid", points, points * epochs_to_stop), ("hyperband", hb_trials, hb_epochs)):
+        search = sum(E * search_epochs * epoch_s(L, grid_fq) for L in searches)
+        out.append({"backend": measured["backend"], "strategy": strategy, "searches": E * len(searches),
+                    "trials": E * len(searches) * trials, "search_epochs": E * len(searches) * search_epochs,
+                    "final_models": E * seeds * (len(params.model.variants) + len(r.ks) * per_k_models),
+                    "epochs_per_model": epochs_to_stop,
+                    "search_h": search / workers / 3600, "final_h": final / workers / 3600,
+                    "attribute_h": attribution / workers / 3600})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default=str(REPO / "profiles" / "paper.yaml"))
+    parser.add_argument("--subjects", type=int, default=55)
+    parser.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "emo-projection")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # the backend of a measuring subprocess
+    args = parser.parse_args()
+    landmarks, splits = args.workdir / "landmarks" / "landmarks.npz", args.workdir / "splits.json"
+    if args.worker:
+        print(json.dumps(measure(args.worker, args.profile, landmarks, splits)))
+        return
+    import pandas as pd
+
+    prepare(args.profile, args.subjects, args.workdir)
+    table = []
+    for backend in args.backends:
+        print(f"measuring {backend} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, __file__, "--worker", backend, "--profile", args.profile,
+                               "--workdir", str(args.workdir)], capture_output=True, text=True, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        if done.returncode != 0:
+            sys.exit(f"{backend} failed:\n{done.stderr[-3000:]}")
+        measured = json.loads(done.stdout.splitlines()[-1])
+        slice_table = pd.DataFrame(measured["rows"])
+        print(f"\n{backend}: slice of {len(slice_table)} models in {measured['slice_wall_s']:.0f} s "
+              f"({measured['workers']} workers); s/epoch (F, Q):")
+        timed = slice_table[slice_table.epochs > 0]
+        print(timed.pivot(index="L", columns=["filters", "units"], values="epoch_s").sort_index(ascending=False)
+              .to_string(float_format="{:.3f}".format))
+        stops = slice_table[slice_table.epochs == 0].trained.tolist()
+        print(f"epochs to early stopping at L = 16: {stops}; IG at L = 468: "
+              f"{measured['ig_s_per_sample'] * 1000:.0f} ms per sample and baseline")
+        table += project(measured, args.profile)
+    table = pd.DataFrame(table)
+    table["total_h"] = table.search_h + table.final_h + table.attribute_h
+    print("\nprojected wall hours on this machine (searches, final models, attribution):")
+    print(table.to_string(index=False, float_format="{:.1f}".format))
+    print("\nin the distributed mode, total hours with the searches spread over M machines like this one:")
+    for M in (1, 2, 4, 8):
+        print(f"M = {M}: " + ", ".join(f"{row.backend} {row.strategy} {row.search_h / M + row.final_h + row.attribute_h:.1f}"
+                                      for row in table.itertuples()))
+
+
+if __name__ == "__main__":
+    main()
