@@ -132,7 +132,7 @@ class Fitted:
     history: dict[str, list[float]]
     seconds: float
     trainer: Trainer
-    state: tuple  # the best epoch's (trainable, non-trainable) arrays
+    state: tuple  # the best epoch's trainable and non-trainable weights and optimizer slots
 
     @property
     def epochs(self) -> int:
@@ -176,10 +176,13 @@ def fit_binary(
     train_params: TrainParams,
     epochs: int | None = None,
     initial_state: tuple | None = None,
+    first_epoch: int = 0,
 ) -> Fitted:
     """Train one binary model on model-ready inputs ([N, P, 2, L, 1]) for `epochs` (default
-    train.epochs), from `initial_state` if given (weights of an earlier run of the same
-    shape); early stopping on validation loss keeps the best epoch's weights."""
+    train.epochs); early stopping on validation loss keeps the best epoch's state. Given the
+    state of an earlier run of this shape (weights, batch-norm statistics, dropout seed and
+    Adam's slots: a Fitted.state) that ended before `first_epoch`, training goes on from it
+    as if it had not stopped (the epochs' shuffles continue too)."""
     model, trainer = fresh_model(X_train.shape[1], X_train.shape[3], arch, variant, model_params,
                                  train_params.learning_rate, seed, train_params.batch_size)
     weights = np.ones(len(X_train), np.float32)
@@ -188,9 +191,11 @@ def fit_binary(
         weights = np.where(positive_train, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
     Y = one_hot(positive_train)
     rng = np.random.default_rng(seed)
+    for _ in range(first_epoch):
+        rng.permutation(len(X_train))
     start = time.perf_counter()
-    state = (*(initial_state or model_weights(model)), trainer.initial_slots)
-    best, best_loss, waited = state[:2], np.inf, 0
+    state = initial_state or (*model_weights(model), trainer.initial_slots)
+    best, best_loss, waited = state, np.inf, 0
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     for _ in range(train_params.epochs if epochs is None else epochs):
         state, loss, accuracy = trainer.epoch(state, X_train, Y, weights, rng.permutation(len(X_train)))
@@ -200,7 +205,7 @@ def fit_binary(
                            ("val_accuracy", float(np.mean((p[:, 1] > 0.5) == positive_val)))):
             history[key].append(value)
         if val_loss < best_loss:
-            best, best_loss, waited = state[:2], val_loss, 0
+            best, best_loss, waited = state, val_loss, 0
         else:
             waited += 1
             if waited >= train_params.patience:

@@ -287,19 +287,18 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
             values = trial.hyperparameters.values
             i, arch = hyperparameters(trial.hyperparameters)
             X_train, y_train, X_val, y_val, seed = data_for(i)
-            epochs = values.get("tuner/epochs", context.train.epochs) - values.get("tuner/initial_epoch", 0)
-            # Hyperband continues a trial of the previous round from its weights; if they are not
-            # on this machine (tune.directory not shared), it trains afresh to the round's budget.
+            # Hyperband continues a trial of the previous round from its state; if that is not on
+            # this machine (tune.directory not shared), it trains afresh to the round's budget.
             start = None
             if "tuner/trial_id" in values:
-                start = _load_weights(Path(self.get_trial_dir(values["tuner/trial_id"]), WEIGHTS))
-                if start is None:
-                    epochs = values["tuner/epochs"]
+                start = _load_state(Path(self.get_trial_dir(values["tuner/trial_id"]), STATE))
+            first = values["tuner/initial_epoch"] if start is not None else 0
             fitted = fit_binary(X_train, y_train, X_val, y_val, arch, "temo", seed, context.model, context.train,
-                                epochs=epochs, initial_state=start)
+                                epochs=values.get("tuner/epochs", context.train.epochs) - first,
+                                initial_state=start, first_epoch=first)
             trial_dir = Path(self.get_trial_dir(trial.trial_id))
             if jobs[i].strategy == "hyperband":
-                _save_weights(trial_dir / WEIGHTS, fitted.state)
+                _save_state(trial_dir / STATE, fitted.state)
             (trial_dir / "history.json").write_text(json.dumps(fitted.history))
             return {**validation_scores(fitted, X_val, y_val), "epochs": float(fitted.epochs),
                     "seconds": fitted.seconds}
@@ -313,9 +312,9 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
         overwrite=False,
     )
     tuner.search(verbose=0)
-    # Weights are kept only for continuing a trial; once the search has ended, none will be.
-    for weights in Path(directory, project).glob(f"trial_*/{WEIGHTS}"):
-        weights.unlink()
+    # A trial's state is kept only for continuing it; once the search has ended, none will be.
+    for state in Path(directory, project).glob(f"trial_*/{STATE}"):
+        state.unlink()
     if distributed_role() == "worker":
         return None
     rows: dict[int, list[dict]] = {i: [] for i in range(len(jobs))}
@@ -335,21 +334,24 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     return [SearchResult(job, best_of(rows[i], job), rows[i]) for i, job in enumerate(jobs)]
 
 
-WEIGHTS = "weights.npz"
+STATE = "state.npz"
 
 
-def _save_weights(path: Path, weights: tuple) -> None:
-    trainable, non_trainable = weights
-    np.savez(path, *trainable, *non_trainable, trainable=len(trainable))
+def _save_state(path: Path, state: tuple) -> None:
+    """A Fitted.state: (trainable, non-trainable, (step, Adam's m, Adam's v)) as flat arrays."""
+    trainable, non_trainable, (step, m, v) = state
+    parts = [trainable, non_trainable, [step], m, v]
+    np.savez(path, *[np.asarray(a) for part in parts for a in part], sizes=[len(part) for part in parts])
 
 
-def _load_weights(path: Path) -> tuple | None:
+def _load_state(path: Path) -> tuple | None:
     if not path.is_file():
         return None
     with np.load(path) as z:
-        arrays = [z[f"arr_{i}"] for i in range(len(z.files) - 1)]
-        n = int(z["trainable"])
-    return arrays[:n], arrays[n:]
+        sizes = z["sizes"]
+        arrays = iter(z[f"arr_{i}"] for i in range(int(sizes.sum())))
+        trainable, non_trainable, (step,), m, v = ([next(arrays) for _ in range(n)] for n in sizes)
+    return trainable, non_trainable, (step, m, v)
 
 
 def search(job: SearchJob, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> SearchResult:

@@ -195,6 +195,20 @@ def test_training_continues_from_given_weights():
     assert not all(np.allclose(np.asarray(a), np.asarray(b)) for a, b in zip(fresh.state[0], first.state[0]))
 
 
+def test_continuing_from_a_state_equals_training_on():
+    """Hyperband's later rounds: two epochs, then two more from the kept state, are the four
+    epochs of one run (weights, batch-norm statistics, dropout seed, Adam's slots, shuffles)."""
+    X, positive = _tiny_training_data()
+    train = dataclasses.replace(PARAMS.train, epochs=4, patience=4, learning_rate=0.01)
+    args = (X[:16], positive[:16], X[16:], positive[16:], Architecture(3, 4, 4), "temo", 11, PARAMS.model, train)
+    first = fit_binary(*args, epochs=2)
+    assert int(np.argmin(first.history["val_loss"])) == 1  # the kept state is the last epoch's
+    continued = fit_binary(*args, epochs=2, initial_state=first.state, first_epoch=2)
+    whole = fit_binary(*args)
+    np.testing.assert_allclose(first.history["loss"] + continued.history["loss"], whole.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(continued.history["val_loss"], whole.history["val_loss"][2:], rtol=1e-5)
+
+
 def test_early_stopping_keeps_the_best_epoch():
     X, positive = _tiny_training_data()
     history, _, fitted = _fit(11, X, positive)

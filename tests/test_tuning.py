@@ -117,7 +117,7 @@ def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_set
         assert (parent["filters"], parent["units"]) == (t["filters"], t["units"])
         assert t["epochs"] <= t["epoch_budget"] - parent["epoch_budget"]
     assert sum(t["epochs"] for t in result.trials) < len(grid) * context.train.epochs
-    assert not list(Path(job.directory, job.project).rglob(tuning.WEIGHTS))  # removed once the search ended
+    assert not list(Path(job.directory, job.project).rglob(tuning.STATE))  # removed once the search ended
 
 
 def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperband_setting, monkeypatch):
