@@ -139,6 +139,7 @@ def hyperband_plan(points: int, max_epochs: int, factor: int) -> tuple[int, int]
     space = keras_tuner.HyperParameters()
     space.Choice("point", list(range(points)))
     oracle = hyperband_oracle(keras_tuner.Objective("val_loss", "min"), max_epochs, factor, 0, space)
+    oracle.verbose = 0
     rng = np.random.default_rng(0)
     trials = epochs = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -229,9 +229,9 @@ def distributed_role() -> str | None:
     return "chief" if utils.is_chief_oracle() else "worker"
 
 
-def best_of(trials: list[dict], job: SearchJob) -> Architecture:
-    """The best trial's F, Q, R by the objective; ties go to the earlier point of the grid, so
-    that every way of running the search picks the same one."""
+def best_trial(trials: list[dict], job: SearchJob) -> dict:
+    """The best trial by the objective; ties go to the earlier point of the grid (then the
+    earlier trial), so that every way of running the search picks the same one."""
     sign = 1 if DIRECTION[job.objective] == "min" else -1
 
     def key(t):
@@ -239,8 +239,7 @@ def best_of(trials: list[dict], job: SearchJob) -> Architecture:
         return (score != score, sign * score if score == score else 0.0, job.filters.index(t["filters"]),
                 job.units.index(t["units"]), job.neurons.index(t["neurons"]))
 
-    best = min(trials, key=key)
-    return Architecture(best["filters"], best["units"], best["neurons"])
+    return min(trials, key=key)
 
 
 HYPERBAND_COLUMNS = {"tuner/round": "round", "tuner/bracket": "bracket", "tuner/epochs": "epoch_budget",
@@ -331,7 +330,9 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
             "trial": trial.trial_id,
             "history": json.loads(history_file.read_text()) if history_file.is_file() else {},
         })
-    return [SearchResult(job, best_of(rows[i], job), rows[i]) for i, job in enumerate(jobs)]
+    winners = [best_trial(rows[i], job) for i, job in enumerate(jobs)]
+    return [SearchResult(job, Architecture(w["filters"], w["units"], w["neurons"]), rows[i])
+            for i, (job, w) in enumerate(zip(jobs, winners))]
 
 
 STATE = "state.npz"
@@ -394,10 +395,10 @@ def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Parti
 def trials_table(results: list[SearchResult]) -> pd.DataFrame:
     rows = []
     for r in results:
+        best = best_trial(r.trials, r.job)
         for t in r.trials:
-            chosen = (t["filters"], t["units"], t["neurons"]) == (r.best.filters, r.best.units, r.best.neurons)
             rows.append({"emotion": EMOTIONS[r.job.emotion], "K": r.job.k,
-                         **{k: v for k, v in t.items() if k not in ("history", "trial")}, "chosen": chosen})
+                         **{k: v for k, v in t.items() if k not in ("history", "trial")}, "chosen": t is best})
     return pd.DataFrame(rows)
 
 
@@ -443,17 +444,20 @@ def hparams_document(results: list[SearchResult]) -> dict:
 
 
 def log_trials(run, result: SearchResult, frames: int) -> None:
-    """One MLflow child run per grid point, so the grid is browsable in `mlflow ui`."""
+    """One MLflow child run per trial, so the search is browsable in `mlflow ui`."""
     emotion = EMOTIONS[result.job.emotion]
+    best = best_trial(result.trials, result.job)
     for t in result.trials:
         arch = Architecture(t["filters"], t["units"], t["neurons"])
+        rounds = {k: t[k] for k in HYPERBAND_COLUMNS.values() if k in t}  # Hyperband's bracket and round
         run.child(
-            f"{emotion}/K{result.job.k}/F{arch.filters}-Q{arch.units}-R{arch.neurons}",
+            f"{emotion}/K{result.job.k}/F{arch.filters}-Q{arch.units}-R{arch.neurons}"
+            + (f"/round{t['round']}" if rounds else ""),
             params={"emotion": emotion, "variant": "temo", "L": result.job.k, "P": frames, **arch.as_dict(),
-                    "objective": result.job.objective},
+                    "objective": result.job.objective, "strategy": result.job.strategy, **rounds},
             metrics={k: t[k] for k in ("val_loss", "val_accuracy", "val_auc", "epochs", "seconds")},
             history=t["history"],
-            tags={"kind": "trial", "chosen": str(arch == result.best)},
+            tags={"kind": "trial", "chosen": str(t is best)},
         )
 
 

@@ -48,20 +48,29 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
     assert not list((job_dir := Path(job.directory) / job.project).rglob("*.h5")), job_dir
 
 
-def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, monkeypatch):
-    job, data, partitions, context = setting
+def _interrupted_at_fit(n, job, data, partitions, context, monkeypatch) -> list:
+    """Run the search until its n-th model starts training, stopped there as by Ctrl-C; the
+    architectures it trained (or started)."""
     real_fit = tuning.fit_binary
     calls = []
 
-    def interrupted_on_second(*args, **kwargs):
-        calls.append(args[4].filters)
-        if len(calls) == 2:
+    def interrupted(*args, **kwargs):
+        calls.append(args[4])
+        if len(calls) == n:
             raise KeyboardInterrupt
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(tuning, "fit_binary", interrupted_on_second)
+    monkeypatch.setattr(tuning, "fit_binary", interrupted)
     with pytest.raises(KeyboardInterrupt):
         tuning.search(job, data, partitions, context)
+    monkeypatch.setattr(tuning, "fit_binary", real_fit)
+    return calls
+
+
+def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, monkeypatch):
+    job, data, partitions, context = setting
+    real_fit = tuning.fit_binary
+    calls = [arch.filters for arch in _interrupted_at_fit(2, job, data, partitions, context, monkeypatch)]
     monkeypatch.setattr(tuning, "fit_binary", lambda *a, **k: (calls.append(a[4].filters), real_fit(*a, **k))[1])
     resumed = tuning.search(job, data, partitions, context)
     # First run: trial 1 done, trial 2 interrupted; the rerun retries trial 2 and runs trial 3, nothing else.
@@ -122,19 +131,7 @@ def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_set
 
 def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperband_setting, monkeypatch):
     job, data, partitions, context = hyperband_setting
-    real_fit = tuning.fit_binary
-    calls = []
-
-    def interrupted_on_fourth(*args, **kwargs):
-        calls.append(args[4])
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(tuning, "fit_binary", interrupted_on_fourth)
-    with pytest.raises(KeyboardInterrupt):
-        tuning.search(job, data, partitions, context)
-    monkeypatch.setattr(tuning, "fit_binary", real_fit)
+    _interrupted_at_fit(4, job, data, partitions, context, monkeypatch)
     resumed = tuning.search(job, data, partitions, context)
     fresh = tuning.search(dataclasses.replace(job, project=job.project + "-fresh"), data, partitions, context)
     # The interrupted trial is run again; every other trial once: the same trials as uninterrupted.
