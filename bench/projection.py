@@ -177,7 +177,7 @@ def project(measured: dict, profile: str) -> list[dict]:
     searches = [468, *r.ks] if r.search else [468]
     points = len(t.filters) * len(t.units) * len(t.neurons)
     hb_trials, hb_epochs = hyperband_plan(points, params.train.epochs, t.factor)
-    per_k_models = len(params.model.variants) + len(r.controls)
+    per_k_models = len(params.model.variants) + sum(r.random_draws if c == "random" else 1 for c in r.controls)
     final = E * seeds * len(params.model.variants) * epochs_to_stop * epoch_s(468, grid_fq)
     for k in r.ks:
         fq = float(np.mean([f * q for f, q, _ in HYPERPARAMETERS[k].values()])) if k in HYPERPARAMETERS else grid_fq

@@ -227,8 +227,11 @@ class RetrainParams:
     """T-EMO on K random landmarks (fresh per seed) and on the bottom K, same hyperparameters."""
     search: bool
     """Grid-search F, Q, R again for every K and emotion (the paper), or reuse tune's."""
+    random_draws: int
+    """Random landmark sets per seed and K; the comparison uses each seed's mean over them."""
 
     def check(self, key: KeyName) -> None:
+        _positive(self.random_draws, key("random_draws"))
         if not self.ks:
             raise ConfigError(f"{key('ks')} is empty; give at least one landmark count, e.g. [128, 32].")
         for k in self.ks:

@@ -34,8 +34,9 @@ def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, worke
 def log_run(run, r: RunResult, context: TrainingContext, frames: int) -> None:
     s = r.spec
     run.child(
-        f"{EMOTIONS[s.emotion]}/{s.variant}/K{s.k}-{s.selection}/seed{r.seed}",
+        f"{EMOTIONS[s.emotion]}/{s.variant}/K{s.k}-{s.selection_name}/seed{r.seed}",
         params={"emotion": EMOTIONS[s.emotion], "variant": s.variant, "L": s.k, "selection": s.selection,
+                "draw": s.draw,
                 "P": frames, "seed": r.seed,
                 **s.arch.as_dict(), "flip": context.train.flip, "input": context.model.input},
         metrics={**r.metrics, **r.extra, "epochs": r.epochs, "seconds": r.seconds,
@@ -51,7 +52,7 @@ def runs_table(results: list[RunResult]) -> pd.DataFrame:
         s = r.spec
         rows.append({
             "emotion": EMOTIONS[s.emotion], "variant": s.variant, "K": s.k, "selection": s.selection,
-            "seed": r.seed, **s.arch.as_dict(), **r.metrics, "val_loss": r.extra.get("val_loss"),
+            "draw": s.draw, "seed": r.seed, **s.arch.as_dict(), **r.metrics, "val_loss": r.extra.get("val_loss"),
             "epochs": r.epochs, "seconds": r.seconds, "seconds_per_epoch": r.seconds_per_epoch,
             "parameters": r.parameters, "inference_ms": r.extra["inference_ms"], "n_test": len(r.test_index),
             "n_test_positive": int(r.extra["n_test_positive"]),
@@ -91,7 +92,7 @@ def write_results(results: list[RunResult], out_dir: Path, run) -> pd.DataFrame:
 def predictions_table(results: list[RunResult]) -> pd.DataFrame:
     """Every test probability of every run, for the six-emotion classifier and ROC plots."""
     frames = [pd.DataFrame({"emotion": EMOTIONS[r.spec.emotion], "variant": r.spec.variant, "K": r.spec.k,
-                            "selection": r.spec.selection, "seed": r.seed, "sample": r.test_index,
+                            "selection": r.spec.selection, "draw": r.spec.draw, "seed": r.seed, "sample": r.test_index,
                             "probability": r.test_probability}) for r in results]
     return pd.concat(frames, ignore_index=True)
 
@@ -137,9 +138,10 @@ def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
 
 def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarray, ks: list[int],
                   controls: list[str], partitions, model_dir: Path,
-                  variants: tuple[str, ...] = VARIANTS) -> list[RunSpec]:
+                  variants: tuple[str, ...] = VARIANTS, random_draws: int = 1) -> list[RunSpec]:
     """T-EMO and R-EMO on each emotion's top K (models kept), and T-EMO controls with the
-    same hyperparameters on K random landmarks (a fresh draw per seed) and on the bottom K."""
+    same hyperparameters on K random landmarks (`random_draws` fresh draws per seed) and on
+    the bottom K."""
     specs = []
     for k in ks:
         for e, emotion in enumerate(EMOTIONS):
@@ -147,9 +149,10 @@ def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarra
             specs += [RunSpec(e, v, p, best[(k, e)], landmarks=top, selection="top",
                               save_to=str(model_dir / f"K{k}" / emotion / v / f"partition{p}.keras"))
                       for v in variants for p in range(len(partitions))]
-            specs += [RunSpec(e, "temo", p, best[(k, e)], selection=control,
-                              landmarks=tuple(int(i) for i in select(control, rankings[e], k, part.seed, e)))
-                      for control in controls for p, part in enumerate(partitions)]
+            specs += [RunSpec(e, "temo", p, best[(k, e)], selection=control, draw=draw,
+                              landmarks=tuple(int(i) for i in select(control, rankings[e], k, part.seed, e, draw)))
+                      for control in controls for p, part in enumerate(partitions)
+                      for draw in range(random_draws if control == "random" else 1)]
     return specs
 
 
@@ -189,7 +192,8 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
             tuned = load_hparams(tune_file)
             best = {(k, e): tuned[emotion] for k in r.ks for e, emotion in enumerate(EMOTIONS)}
         with atomic_dir(out_dir / "models") as model_dir:
-            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir, params.model.variants)
+            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, model_dir, params.model.variants,
+                                  r.random_draws)
             results = run_specs(specs, context, data.frames, params.train.workers, run, "retrain_k", progress)
         summary = write_results(results, out_dir, run)
         write_json(out_dir / "hparams.json", {

@@ -29,9 +29,12 @@ def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, f
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation over seeds, per emotion x variant x K x selection,
-    of every SUMMARY_COLUMNS column the runs have (the SVM baselines' runs have the metrics only)."""
+    of every SUMMARY_COLUMNS column the runs have (the SVM baselines' runs have the metrics only).
+    A seed's random draws count once, as their mean; `runs` counts the seeds."""
     columns = [c for c in SUMMARY_COLUMNS if c in runs]
-    grouped = runs.groupby(["emotion", "variant", "K", "selection"], sort=False)[columns]
+    keys = ["emotion", "variant", "K", "selection"]
+    runs = runs.groupby([*keys, "seed"], sort=False)[columns].mean().reset_index()
+    grouped = runs.groupby(keys, sort=False)[columns]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = grouped.size()
     return table.reset_index()

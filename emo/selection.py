@@ -29,17 +29,18 @@ def bottom_k_landmarks(ranking: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(ranking[-k:])
 
 
-def random_k_landmarks(k: int, seed: int, emotion: int = 0) -> np.ndarray:
-    """K landmarks drawn uniformly without replacement, a fresh draw per seed and emotion."""
+def random_k_landmarks(k: int, seed: int, emotion: int = 0, draw: int = 0) -> np.ndarray:
+    """K landmarks drawn uniformly without replacement, a fresh draw per seed, emotion and
+    draw number (several draws per seed make 'random' an estimate, not one sample)."""
     _check(k)
-    return np.sort(np.random.default_rng([seed, k, emotion]).choice(N_LANDMARKS, size=k, replace=False))
+    return np.sort(np.random.default_rng([seed, k, emotion, draw]).choice(N_LANDMARKS, size=k, replace=False))
 
 
-def select(selection: str, ranking: np.ndarray, k: int, seed: int, emotion: int = 0) -> np.ndarray:
+def select(selection: str, ranking: np.ndarray, k: int, seed: int, emotion: int = 0, draw: int = 0) -> np.ndarray:
     if selection == "top":
         return top_k_landmarks(ranking, k)
     if selection == "bottom":
         return bottom_k_landmarks(ranking, k)
     if selection == "random":
-        return random_k_landmarks(k, seed, emotion)
+        return random_k_landmarks(k, seed, emotion, draw)
     raise ValueError(f"unknown selection {selection!r}; use one of {SELECTIONS}")

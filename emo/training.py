@@ -241,14 +241,19 @@ class RunSpec:
     landmarks: tuple[int, ...] | None = None  # subset of the 468; None = all
     selection: str = "all"  # how the subset was chosen: all, top, random, bottom
     save_to: str | None = None  # .keras path, or None
+    draw: int = 0  # which of a seed's random draws (selection 'random')
 
     @property
     def k(self) -> int:
         return 468 if self.landmarks is None else len(self.landmarks)
 
     @property
+    def selection_name(self) -> str:
+        return f"{self.selection}{self.draw}" if self.selection == "random" else self.selection
+
+    @property
     def name(self) -> str:
-        return f"{EMOTIONS[self.emotion]}/{self.variant}/K{self.k}-{self.selection}/p{self.partition}"
+        return f"{EMOTIONS[self.emotion]}/{self.variant}/K{self.k}-{self.selection_name}/p{self.partition}"
 
 
 @dataclass

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +30,25 @@ def test_random_is_a_fresh_draw_per_seed_and_emotion():
     assert not np.array_equal(a, random_k_landmarks(32, seed=1))
     assert not np.array_equal(a, random_k_landmarks(32, seed=0, emotion=3))
     assert np.array_equal(select("random", RANKING, 32, 0), a)
+
+
+def test_random_draws_differ_across_draws_and_seeds_and_come_back_the_same():
+    from emo.experiments import retrain_specs
+    from emo.model import Architecture
+
+    parts = [Partition(seed=s, train=np.arange(3), val=np.arange(3, 4), test=np.arange(4, 5)) for s in (0, 1)]
+    best = {(32, e): Architecture(4, 8, 8) for e in range(len(EMOTIONS))}
+    rankings = np.tile(RANKING, (len(EMOTIONS), 1))
+
+    def random_sets():
+        specs = retrain_specs(best, rankings, [32], ["random", "bottom"], parts, Path("models"), ("temo",), random_draws=3)
+        return {(s.emotion, s.partition, s.draw): s.landmarks for s in specs if s.selection == "random"}
+
+    sets = random_sets()
+    assert len(sets) == len(EMOTIONS) * 2 * 3
+    assert len(set(sets.values())) == len(sets)  # every draw of every seed and emotion its own
+    assert sets == random_sets()
+    assert sets[(0, 0, 1)] == tuple(random_k_landmarks(32, seed=0, emotion=0, draw=1))
 
 
 @pytest.mark.parametrize("k", [0, 469, 1000])

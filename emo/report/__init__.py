@@ -13,6 +13,7 @@ from emo import paper
 from emo.emotions import EMOTIONS
 from emo.errors import EmoError
 from emo.metrics import summarize
+from emo.report import comparisons as stats_tables
 from emo.report import figures, tables
 from emo.report.document import Document
 from emo.six_class import accuracy_table, confusion, merge
@@ -94,6 +95,7 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
     six = accuracy_table(merged)
     controls = sorted(set(runs.selection) - {"top"}, key=["random", "bottom"].index)
     variants = [v for v in ("temo", "remo") if v in set(runs.variant)]
+    comparisons = stats_tables.comparisons_table(runs, svm)
 
     doc = Document("emo: the paper's tables and figures, reproduced from raw video")
     n_subjects = len(np.unique(data.subject))
@@ -129,15 +131,30 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
 
         if controls:
             doc.heading("Controls: is the IG ranking better than chance?")
-            doc.text("T-EMO on each emotion's top K landmarks against K landmarks drawn at random (a fresh draw "
-                     "per seed) and against the bottom K of the ranking, with the same F/Q/R. The paired "
-                     "difference compares the same seed's partitions.")
-            doc.table(tables.controls_table(runs, controls, "accuracy"), "Accuracy")
-            doc.table(tables.controls_table(runs, controls, "roc_auc"), "ROC AUC")
-            doc.text("\n".join(f"- {line}" for metric in ("accuracy", "roc_auc")
-                               for line in tables.controls_verdict(runs, controls, metric)))
+            draws = int(runs[runs.selection == "random"].draw.nunique()) if "draw" in runs else 1
+            doc.text(f"T-EMO on each emotion's top K landmarks against K landmarks drawn at random ({draws} "
+                     "independent draws per seed, averaged: each seed's random-K is an estimate, not one draw) "
+                     "and against the bottom K of the ranking, with the same F/Q/R. Differences are paired by "
+                     "seed (the same partition's test videos), with their 95% t interval and the paired t-test's "
+                     "p-value, Holm-adjusted over every emotion and K of the comparison; the sentences under "
+                     "'Statistics' pool the six emotions.")
+            doc.table(tables.controls_table(runs, controls, comparisons, "accuracy"), "Accuracy")
+            doc.table(tables.controls_table(runs, controls, comparisons, "roc_auc"), "ROC AUC")
             doc.figure(figures.controls(runs, fig_dir / "controls.png"),
                        "Top-K, random-K and bottom-K T-EMO accuracy (mean +- std over seeds).")
+
+        doc.heading("Statistics: what the comparisons support")
+        doc.text("Each comparison pairs two configurations by emotion and seed (the same test videos) and pools "
+                 "the six emotions: the mean difference with its 95% t interval, the p-value of a sign-flip "
+                 "permutation test over all pairs, and that p-value Holm-adjusted over the comparison's K values. "
+                 f"'No detectable difference' means the Holm-adjusted p is at least {stats_tables.ALPHA}. Per "
+                 "emotion, with the bootstrap interval, the t-test, Wilcoxon and sign-flip p-values: the appendix "
+                 "and `reports/tables/statistics.csv`.")
+        for metric in stats_tables.METRICS:
+            lines = stats_tables.pooled_sentences(comparisons, metric)
+            if lines:
+                doc.heading(stats_tables.METRIC_NAMES[metric].capitalize(), 3)
+                doc.text("\n".join(f"- {line}" for line in lines))
 
         doc.heading("Baselines on the same test parts")
         doc.text("SVMs on each landmark's motion from the first to the last frame (position and scale "
@@ -195,6 +212,20 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
         inside, total, far = tables.paper_comparison(s, ks)
         doc.heading("Where we match the paper, where not, and why")
         doc.text(honest_notes(params, inside, total, far, runs, svm, six))
+
+        per_subject = per_subject_accuracy(merged, data.subject)
+        doc.heading("Appendix: every comparison per emotion")
+        for c in stats_tables.COMPARISONS:
+            for metric in stats_tables.METRICS:
+                part = stats_tables.per_emotion_table(comparisons, c.key, metric)
+                if len(part):
+                    doc.table(part, f"{c.key.replace('_', ' ')}, {stats_tables.METRIC_NAMES[metric]}: a minus b, "
+                                    "paired by seed; Holm over the comparison's emotions and K, per emotion or pooled")
+        doc.heading("Appendix: six-class accuracy per test subject")
+        doc.text("Every test video of every seed, pooled (a subject is in several seeds' test parts): do the "
+                 "errors concentrate on a few people? Also in `reports/tables/per_subject.csv`.")
+        doc.table(per_subject.assign(**{c: per_subject[c].map("{:.3f}".format) for c in per_subject.columns
+                                        if c.endswith("accuracy")}), "Six-class accuracy per test subject")
         markdown = doc.markdown("figures")
         page = doc.html()  # embeds the figures while they are still in the temporary folder
     with atomic_file(out_dir / "report.md") as tmp:
@@ -202,9 +233,28 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
     with atomic_file(out_dir / "report.html") as tmp:
         tmp.write_text(page)
     metrics = metrics_document(s, six, runs, controls)
+    metrics["comparisons"] = stats_tables.comparisons_document(comparisons)
     write_json(out_dir / "metrics.json", metrics)
     write_plot_data(out_dir / "plots", s, merged)
+    with atomic_dir(out_dir / "tables") as tmp:
+        comparisons.to_csv(tmp / "statistics.csv", index=False)
+        per_subject.to_csv(tmp / "per_subject.csv", index=False)
     return metrics
+
+
+def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
+                         configs: tuple[str, ...] = ("T-EMO L=468", "T-EMO each emotion's best K")) -> pd.DataFrame:
+    """Six-class accuracy per test subject, pooled over seeds, for each config; worst first."""
+    columns = {}
+    for config in configs:
+        part = merged[merged.config == config]
+        correct = pd.Series((part.actual == part.predicted).to_numpy(), index=subjects[part["sample"].to_numpy()])
+        columns[f"{config} accuracy"] = correct.groupby(level=0).mean()
+        columns["predictions"] = correct.groupby(level=0).size()
+        columns["videos"] = part.groupby(subjects[part["sample"].to_numpy()])["sample"].nunique()
+    table = pd.DataFrame(columns).rename_axis("subject").reset_index()
+    return table[["subject", "videos", "predictions", *[f"{c} accuracy" for c in configs]]].sort_values(
+        f"{configs[-1]} accuracy", kind="stable").reset_index(drop=True)
 
 
 def honest_notes(params, inside: int, total: int, far: list[str], runs, svm, six) -> str:

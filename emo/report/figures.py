@@ -68,6 +68,7 @@ def accuracy_vs_k(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> P
 
 def controls(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path:
     data = runs[(runs.variant == "temo") & (runs.K < 468)]
+    data = data.groupby(["emotion", "K", "selection", "seed"], as_index=False)[metric].mean()  # over random draws
     grid = sns.catplot(data=data, x="emotion", y=metric, hue="selection", col="K", kind="point", errorbar="sd",
                        dodge=0.4, height=3.2, aspect=1.5, order=list(EMOTIONS),
                        hue_order=[s for s in ("top", "random", "bottom") if s in set(data.selection)],

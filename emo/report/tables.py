@@ -48,8 +48,9 @@ def hyperparameter_table(best: dict[int, dict[str, dict]], ks: list[int]) -> pd.
 
 def metric_table(s: pd.DataFrame, variant: str, metric: str, ks: list[int], with_paper: bool) -> pd.DataFrame:
     """Tables 6/7 analogue: metric mean +- std per emotion (rows) and K (columns), best K in
-    bold; the paper's accuracy in each cell beside ours; a last row with the majority-class
-    accuracy of the same test parts."""
+    bold; the paper's accuracy in each cell beside ours; a last row with what always answering
+    'no' scores on the same test parts (the majority's share in accuracy; 0.5 in balanced
+    accuracy and ROC AUC)."""
     top = s[(s.variant == variant) & (s.selection == "top")].set_index(["emotion", "K"])
     rows = []
     for emotion in EMOTIONS:
@@ -71,22 +72,19 @@ def metric_table(s: pd.DataFrame, variant: str, metric: str, ks: list[int], with
     majority = {"emotion": "majority class"}
     for k in ks:
         at_k = top.xs(k, level="K") if k in top.index.get_level_values("K") else None
-        majority[f"L={k}"] = cell(at_k["majority_accuracy_mean"].mean(), float("nan")) if at_k is not None else "n/a"
+        if at_k is None:
+            majority[f"L={k}"] = "n/a"
+        else:
+            majority[f"L={k}"] = cell(at_k["majority_accuracy_mean"].mean() if metric == "accuracy" else 0.5, float("nan"))
     rows.append(majority)
     return pd.DataFrame(rows)
 
 
-def paired_difference(runs: pd.DataFrame, k: int, emotion: str, other: str, metric: str) -> tuple[float, float, int]:
-    """Mean and std over seeds of (top-K minus `other`-K) T-EMO `metric`, paired by seed."""
-    sel = runs[(runs.K == k) & (runs.emotion == emotion) & (runs.variant == "temo")]
-    a = sel[sel.selection == "top"].set_index("seed")[metric]
-    b = sel[sel.selection == other].set_index("seed")[metric]
-    d = (a - b).dropna()
-    return float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else float("nan"), len(d)
-
-
-def controls_table(runs: pd.DataFrame, controls: list[str], metric: str = "accuracy") -> pd.DataFrame:
-    """IG top-K against random-K and bottom-K (T-EMO, same F/Q/R), with the paired differences."""
+def controls_table(runs: pd.DataFrame, controls: list[str], comparisons: pd.DataFrame,
+                   metric: str = "accuracy") -> pd.DataFrame:
+    """IG top-K against random-K (each seed's mean over its draws) and bottom-K (T-EMO, same
+    F/Q/R): mean +- std over seeds, and the paired difference with its 95% interval and
+    Holm-adjusted p (emo.report.comparisons)."""
     s = summarize(runs[runs.variant == "temo"])
     rows = []
     for k in [k for k in ks_of(runs) if k < 468]:
@@ -96,34 +94,12 @@ def controls_table(runs: pd.DataFrame, controls: list[str], metric: str = "accur
                 m = s[(s.K == k) & (s.emotion == emotion) & (s.selection == sel)]
                 row[f"{sel}-K"] = cell(m[f"{metric}_mean"].iloc[0], m[f"{metric}_std"].iloc[0]) if len(m) else "n/a"
             for other in controls:
-                mean, std, n = paired_difference(runs, k, emotion, other, metric)
-                row[f"top - {other}"] = f"{mean:+.3f} +- {std:.3f}" if n else "n/a"
+                c = comparisons[(comparisons.comparison == f"top_vs_{other}") & (comparisons.metric == metric)
+                                & (comparisons.K == k) & (comparisons.emotion == emotion)]
+                row[f"top - {other}"] = (f"{c.difference.iloc[0]:+.3f} [{c.t_low.iloc[0]:+.3f}, {c.t_high.iloc[0]:+.3f}], "
+                                         f"Holm p {c.p_holm.iloc[0]:.3f}") if len(c) else "n/a"
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def controls_verdict(runs: pd.DataFrame, controls: list[str], metric: str) -> list[str]:
-    """One sentence per K and control: in how many emotions top-K beats it by more than the
-    seeds' spread of the paired difference, how many lose by that much, how many are ties."""
-    out = []
-    for k in [k for k in ks_of(runs) if k < 468]:
-        for other in controls:
-            wins = losses = ties = 0
-            for emotion in EMOTIONS:
-                mean, std, n = paired_difference(runs, k, emotion, other, metric)
-                if not n:
-                    continue
-                spread = std if std == std else 0.0
-                if mean > spread:
-                    wins += 1
-                elif mean < -spread:
-                    losses += 1
-                else:
-                    ties += 1
-            out.append(f"K = {k}, top-K against {other}-K ({metric}): better in {wins} of {wins + losses + ties} "
-                       f"emotions by more than the seeds' spread of the paired difference, worse in {losses}, "
-                       f"within the spread in {ties}.")
-    return out
 
 
 def baselines_table(s: pd.DataFrame, svm: pd.DataFrame) -> pd.DataFrame:
