@@ -28,7 +28,8 @@ DVC = str(Path(sys.executable).parent / "dvc")
 
 def timed(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cwd / ".jax-cache")}
+    # The clone's own code, not the working tree's that the environment's editable install points to.
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cwd / ".jax-cache"), "PYTHONPATH": str(cwd)}
     done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")

@@ -35,6 +35,15 @@ def displacement_features(X: np.ndarray) -> np.ndarray:
     return ((last - first) / scale).reshape(len(X), -1)
 
 
+def fit_svm(features: np.ndarray, positive: np.ndarray, kernel: str, params: BaselineParams):
+    return make_pipeline(StandardScaler(), SVC(kernel=kernel, C=params.C, gamma=params.gamma)).fit(features, positive)
+
+
+def svm_probability(model, features: np.ndarray) -> np.ndarray:
+    """The sigmoid of the margin puts the SVM's decision at 0.5, like the networks'."""
+    return 1 / (1 + np.exp(-model.decision_function(features)))
+
+
 def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -> pd.DataFrame:
     features = displacement_features(X)
     rows = []
@@ -42,13 +51,10 @@ def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -
         for e, emotion in enumerate(EMOTIONS):
             positive = y == e
             for part in partitions:
-                model = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=params.C, gamma=params.gamma))
-                model.fit(features[part.train], positive[part.train])
-                score = model.decision_function(features[part.test])
-                # The sigmoid of the margin puts the SVM's decision at 0.5, like the networks'.
+                model = fit_svm(features[part.train], positive[part.train], kernel, params)
                 rows.append({"emotion": emotion, "variant": f"svm_{kernel}", "K": 468, "selection": "all",
                              "seed": part.seed,
-                             **binary_metrics(positive[part.test], 1 / (1 + np.exp(-score)))})
+                             **binary_metrics(positive[part.test], svm_probability(model, features[part.test]))})
     return pd.DataFrame(rows)
 
 

@@ -44,6 +44,23 @@ class DataParams:
 
 
 @dataclass(frozen=True)
+class HeldoutDemoParams:
+    """A second demo set that no model trains on, for the evaluate stage: other identities,
+    expression intensities and distractor action units than the main demo's."""
+
+    out: Path
+    seed: int
+    subjects: int
+    intensity: tuple[float, float]
+    distractor: float
+
+    def check(self, key: KeyName) -> None:
+        _positive(self.subjects, key("subjects"))
+        _ordered_range(self.intensity, key("intensity"), low=0.0)
+        _fraction(self.distractor, key("distractor"), upper=2.0)
+
+
+@dataclass(frozen=True)
 class DemoParams:
     out: Path
     seed: int
@@ -58,8 +75,11 @@ class DemoParams:
     unlabeled: int
     colour_fraction: float
     workers: int
+    heldout: HeldoutDemoParams
 
     def check(self, key: KeyName) -> None:
+        if self.heldout.out.resolve() == self.out.resolve():
+            raise ConfigError(f"{key('heldout.out')} is demo.out; the held-apart set needs a folder of its own.")
         _positive(self.subjects, key("subjects"))
         _ordered_range(self.frames, key("frames"), low=2)
         _ordered_range(self.intensity, key("intensity"), low=0.0)
@@ -254,6 +274,27 @@ class BaselineParams:
 
 
 @dataclass(frozen=True)
+class EvaluationDataset:
+    root: Path
+    """The dataset's folder, in any layout extract reads."""
+    layout: Literal["ckplus", "folder"]
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    datasets: dict[str, EvaluationDataset]
+    """Other datasets to run the trained models on, by name ({} = none)."""
+
+    def check(self, key: KeyName) -> None:
+        import re
+
+        for name in self.datasets:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+                raise ConfigError(f"{key('datasets')} names a dataset '{name}'; use letters, digits, - and _ only "
+                                  "(the name becomes a folder).")
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     demo: DemoParams
@@ -265,6 +306,7 @@ class Params:
     attribute: AttributeParams
     retrain_k: RetrainParams
     baselines: BaselineParams
+    evaluate: EvaluateParams
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

@@ -118,20 +118,25 @@ def extract_sequences(
 
 
 def run_extract(
-    data: DataParams, params: ExtractParams, model_path: Path, out_dir: Path, progress: bool = True
+    data: DataParams, params: ExtractParams, model_path: Path, out_dir: Path, progress: bool = True,
+    key: str = "data", sources: list[SequenceSource] | None = None,
 ) -> pd.DataFrame:
-    """Extract the dataset at data.root into out_dir/landmarks.npz and out_dir/manifest.csv."""
+    """Extract the dataset at data.root (its `sources`, when already found) into
+    out_dir/landmarks.npz and out_dir/manifest.csv; messages name the params as `key`.root and
+    `key`.layout."""
     if not data.root.exists():
-        raise EmoError(f"data.root '{data.root}' does not exist; put the dataset there or change data.root in params.yaml.")
-    sources = find_sequences(data.root, data.layout, data.subject_pattern)
+        raise EmoError(f"{key}.root '{data.root}' does not exist; put the dataset there or change {key}.root in "
+                       "params.yaml.")
+    if sources is None:
+        sources = find_sequences(data.root, data.layout, data.subject_pattern)
     if not sources:
-        raise EmoError(f"no sequence found under {data.root} in the {data.layout} layout; check data.root and "
-                       "data.layout (README: Running on CK+).")
+        raise EmoError(f"no sequence found under {data.root} in the {data.layout} layout; check {key}.root and "
+                       f"{key}.layout (README: Running on CK+).")
     usable = [s for s in sources if s.usable]
     if not usable:
         raise EmoError(
             f"no usable sequence under {data.root} ({len(sources)} found: {_summary(s.problem for s in sources)}); "
-            f"check data.root and data.layout."
+            f"check {key}.root and {key}.layout."
         )
     outcomes = dict(zip((s.sequence for s in usable), extract_sequences(usable, params, model_path, progress)))
 

@@ -116,14 +116,12 @@ class Predictor:
         from emo.backend import configure
         from emo.face_model import resolve_face_model
         from emo.landmarks import LandmarkDetector
-        from emo.model import load_model
-
         configure(single_threaded=False)
 
         e = params.extract
         self.params = params
         self.models = models
-        self.keras = {m.emotion: [load_model(f) for f in m.files] for m in models}
+        self.keras = load_models(models)
         self.detector = LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, e.box, e.box_margin)
 
     def close(self) -> None:
@@ -162,24 +160,37 @@ class Predictor:
 
     def classify(self, results: list[VideoResult]) -> None:
         """Fill in the six probabilities of every video that has landmarks, in one eager batch per model."""
-        from emo.training import model_input
-
         ok = [r for r in results if r.landmarks is not None]
         if not ok:
             return
-        X = np.stack([r.landmarks for r in ok])
         start = time.perf_counter()
-        columns = []
-        for m in self.models:
-            inputs = model_input(X, m.landmarks)
-            # An eager call: tracing a predict step costs ~0.1 s a model, 4x what one eager call does,
-            # and `emo predict` calls each model once.
-            seeds = [np.asarray(model(inputs, training=False))[:, 1] for model in self.keras[m.emotion]]
-            columns.append(np.mean(seeds, axis=0))
+        probabilities = ensemble_probabilities(self.models, self.keras, np.stack([r.landmarks for r in ok]))
         elapsed = (time.perf_counter() - start) / len(ok)
-        for r, p in zip(ok, np.stack(columns, axis=1)):
+        for r, p in zip(ok, probabilities):
             r.probabilities = p
             r.timing["model"] = elapsed
+
+
+def load_models(models: list[EmotionModels]) -> dict[str, list]:
+    """Each emotion's Keras models, one per seed."""
+    from emo.model import load_model
+
+    return {m.emotion: [load_model(f) for f in m.files] for m in models}
+
+
+def ensemble_probabilities(models: list[EmotionModels], keras_models: dict[str, list], X: np.ndarray) -> np.ndarray:
+    """[N, P, 2, 468] landmark videos -> [N, 6]: each emotion's positive-class probability, the
+    mean over its seeds' models, each model fed its own landmarks."""
+    from emo.training import model_input
+
+    columns = []
+    for m in models:
+        inputs = model_input(X, m.landmarks)
+        # An eager call: tracing a predict step costs ~0.1 s a model, 4x what one eager call does,
+        # and `emo predict` calls each model once.
+        seeds = [np.asarray(model(inputs, training=False))[:, 1] for model in keras_models[m.emotion]]
+        columns.append(np.mean(seeds, axis=0))
+    return np.stack(columns, axis=1)
 
 
 def predict(params, paths: list[Path], variant: str = "temo", k: int | None = None,

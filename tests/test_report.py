@@ -9,6 +9,7 @@ import pytest
 
 from emo.config import DataParams
 from emo.emotions import EMOTIONS
+from emo.evaluation import scores
 from emo.extraction import run_extract
 from emo.global_attribution import ALPHAS, ranking_of
 from emo.report import Artifacts, run_report
@@ -49,7 +50,7 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
                   attributions=root / "attributions.npz", attribution_summary=root / "attribution_summary.json",
                   tune=root / "tune.json", full_runs=root / "full_runs.csv", full_predictions=root / "full_p.csv",
                   retrain_runs=root / "retrain_runs.csv", retrain_predictions=root / "retrain_p.csv",
-                  retrain_hparams=root / "retrain.json", baselines=root / "svm.csv")
+                  retrain_hparams=root / "retrain.json", baselines=root / "svm.csv", evaluations=root / "evaluate")
     full = [_runs(rng, y, partitions, v, 468, "all") for v in ("temo", "remo")]
     retrain = [_runs(rng, y, partitions, v, 32, "top") for v in ("temo", "remo")]
     retrain += [_runs(rng, y, partitions, "temo", 32, s) for s in ("random", "bottom")]
@@ -73,6 +74,11 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
         "completeness_abs_mean": 0.01, "completeness_abs_median": 0.005, "completeness_abs_p95": 0.03,
         "completeness_abs_max": 0.05, "seed_spearman": 0.7, "seed_top64_overlap": 0.6,
         "top16": [int(i) for i in ranking[k, :16]]} for k, e in enumerate(EMOTIONS)}))
+    held = rng.integers(0, 6, 20)
+    evaluation = {"videos": 20, **{c: scores(held, rng.random((20, 6))) for c in
+                                  ("T-EMO L=468", "T-EMO each emotion's best K", "linear SVM", "rbf SVM")}}
+    (root / "evaluate" / "demo_heldout").mkdir(parents=True)
+    a.evaluation("demo_heldout").write_text(json.dumps(evaluation))
     params = dataclasses.replace(smoke_params, data=data, extract=extract)
     out = root / "reports"
     metrics = run_report(params, out, a)
@@ -84,7 +90,9 @@ def test_every_section_and_the_papers_numbers_are_there(report):
     md = (out / "report.md").read_text()
     for heading in ("Tables 1-5", "Tables 6 and 7", "Balanced accuracy and ROC AUC", "Controls",
                     "Baselines on the same test parts", "six-emotion classifier", "Cost against the number",
-                    "Figure 3", "Figure 2", "Where we match the paper"):
+                    "Figure 3", "Figure 2", "Where we match the paper", "Statistics: what the comparisons support",
+                    "Other datasets: do the models generalise?", "demo_heldout", "Appendix: every comparison per emotion",
+                    "Appendix: six-class accuracy per test subject"):
         assert heading in md, heading
     assert "(paper .924 +- .016)" in md  # T-EMO anger at L = 468, Table 6
     assert "(paper .889 +- .018)" in md  # R-EMO anger at L = 468, Table 7
@@ -93,6 +101,32 @@ def test_every_section_and_the_papers_numbers_are_there(report):
     assert "HOG+linear SVM (paper)" in md and "0.85" in md
     assert "T-EMO each emotion's best K" in md
     assert "nan" not in md.lower().replace("n/a", "")
+    assert "over 12 pairs" in md  # pooled: 6 emotions x 2 seeds
+
+
+def test_always_no_scores_half_under_balanced_accuracy_and_auc(report):
+    md = (report[0] / "report.md").read_text()
+    tables = md.split("T-EMO balanced accuracy")[1], md.split("T-EMO roc auc")[1]
+    for table in tables:
+        majority = next(line for line in table.splitlines() if line.startswith("| majority class"))
+        assert majority.count("0.500") == 2, majority  # L = 468 and 32
+    accuracy = md.split("T-EMO accuracy, best L per row")[1]
+    majority = next(line for line in accuracy.splitlines() if line.startswith("| majority class"))
+    assert "0.500" not in majority  # the test parts' share of negatives, about 5/6
+
+
+def test_statistics_and_per_subject_tables(report):
+    out, metrics = report
+    stats = pd.read_csv(out / "tables" / "statistics.csv")
+    assert {"top_vs_random", "top_vs_bottom", "k_vs_468", "temo_vs_remo", "temo_vs_svm_linear",
+            "temo_vs_svm_rbf"} == set(stats.comparison)
+    assert set(stats.metric) == {"accuracy", "balanced_accuracy", "roc_auc"}
+    assert (stats.p_holm >= stats.p - 1e-12).all()
+    pooled = metrics["comparisons"]["top_vs_random"]["accuracy"]["K32"]["pooled"]
+    assert pooled["pairs"] == 12 and pooled["low"] <= pooled["difference"] <= pooled["high"]
+    subjects = pd.read_csv(out / "tables" / "per_subject.csv")
+    assert subjects.predictions.sum() == 12  # every test video of both seeds
+    assert metrics["evaluation"]["demo_heldout"]["linear SVM"]["six_class_accuracy"] >= 0
 
 
 def test_figures_are_written_and_embedded(report):

@@ -13,6 +13,7 @@ params give the same files.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from dataclasses import dataclass
@@ -346,3 +347,12 @@ def generate_demo(params: DemoParams, model_path: Path, progress: bool = True) -
     labels = Counter(p.emotion if p.labeled else "unlabeled" for p in plans)
     return (f"{params.subjects} subjects, {len(plans)} sequences, {frames} frames: "
             + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
+
+
+def heldout_params(params: DemoParams) -> DemoParams:
+    """The held-apart demo set's generation params: the main demo's frames and colour, its own
+    seed (identities, distractor action units), subjects, intensities and distractor strength;
+    every sequence labelled with one of the six emotions."""
+    h = params.heldout
+    return dataclasses.replace(params, out=h.out, seed=h.seed, subjects=h.subjects, intensity=h.intensity,
+                               distractor=h.distractor, contempt=0, unlabeled=0)

@@ -34,11 +34,17 @@ class Artifacts:
     retrain_predictions: Path = Path("models/retrain_k/test_probabilities.csv")
     retrain_hparams: Path = Path("models/retrain_k/hparams.json")
     baselines: Path = Path("models/baselines/runs.csv")
+    evaluations: Path = Path("models/evaluate")  # one folder per dataset of evaluate.datasets
 
-    def require(self) -> None:
-        for name, path in vars(self).items():
+    def require(self, evaluated=()) -> None:
+        files = [path for name, path in vars(self).items() if name != "evaluations"]
+        files += [self.evaluation(name) for name in evaluated]
+        for path in files:
             if not Path(path).is_file():
                 raise EmoError(f"{path} is missing; run `dvc repro` so that every stage before report has run.")
+
+    def evaluation(self, name: str) -> Path:
+        return Path(self.evaluations) / name / "metrics.json"
 
 
 def best_k_per_emotion(runs: pd.DataFrame) -> dict[str, int]:
@@ -76,7 +82,8 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
     from emo.landmarks import LandmarkDetector
     from emo.plotting import ranking_panels
 
-    artifacts.require()
+    artifacts.require(params.evaluate.datasets)
+    evaluations = {name: json.loads(artifacts.evaluation(name).read_text()) for name in params.evaluate.datasets}
     data = load_landmarks(artifacts.landmarks)
     with np.load(artifacts.attributions) as z:
         arrays = {k: z[k] for k in z.files}
@@ -175,6 +182,25 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
                                          f"{config}, all seeds' test videos", fig_dir / f"confusion_{name}.png"),
                        f"Six-class confusion matrix, {config}")
 
+        doc.heading("Other datasets: do the models generalise?")
+        if evaluations:
+            doc.text("The trained models, unchanged, on datasets no model was trained, tuned or ranked on (the "
+                     "evaluate stage): landmarks extracted with the extract stage's settings, each emotion's "
+                     "models averaged over the seeds and the highest of the six probabilities taken, as "
+                     "`emo predict` does; the SVMs refit on every video of the training data. Chance: 1/6.")
+        else:
+            doc.text("`evaluate.datasets` lists no dataset, so none was evaluated; add one (any layout extract "
+                     "reads) to see how the models do on data they never saw.")
+        for name, result in evaluations.items():
+            dataset = params.evaluate.datasets[name]
+            doc.heading(f"{name} (`{dataset.root}`, {result['videos']} videos)", 3)
+            doc.table(evaluation_table(result), "Six-class accuracy and balanced accuracy; each emotion's "
+                      "one-vs-rest ROC AUC from its probability")
+            best = "T-EMO each emotion's best K"
+            doc.figure(figures.confusion(np.array(result[best]["confusion"]), f"{name}, {best}",
+                                         fig_dir / f"evaluate_{name}_confusion.png"),
+                       f"Six-class confusion matrix on {name}, {best}")
+
         doc.heading("Cost against the number of landmarks")
         doc.table(tables.cost_table(s, ks), "Mean over emotions and seeds, from the same training runs; "
                   "ratios to L = 468.")
@@ -234,8 +260,11 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
         tmp.write_text(page)
     metrics = metrics_document(s, six, runs, controls)
     metrics["comparisons"] = stats_tables.comparisons_document(comparisons)
+    metrics["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
+                                    for config in result if config != "videos"}
+                             for name, result in evaluations.items()}
     write_json(out_dir / "metrics.json", metrics)
-    write_plot_data(out_dir / "plots", s, merged)
+    write_plot_data(out_dir / "plots", s, merged, evaluations)
     with atomic_dir(out_dir / "tables") as tmp:
         comparisons.to_csv(tmp / "statistics.csv", index=False)
         per_subject.to_csv(tmp / "per_subject.csv", index=False)
@@ -298,9 +327,23 @@ def metrics_document(s: pd.DataFrame, six: pd.DataFrame, runs: pd.DataFrame, con
     return doc
 
 
-def write_plot_data(folder: Path, s: pd.DataFrame, merged: pd.DataFrame) -> None:
+def evaluation_table(result: dict) -> pd.DataFrame:
+    rows = []
+    for config, m in result.items():
+        if config == "videos":
+            continue
+        aucs = [v for v in m["roc_auc"].values() if v is not None]
+        rows.append({"models": config, "six-class accuracy": f"{m['six_class_accuracy']:.3f}",
+                     "balanced accuracy": f"{m['balanced_accuracy']:.3f}",
+                     "mean AUC": f"{np.mean(aucs):.3f}" if aucs else "n/a",
+                     **{f"AUC {e}": "n/a" if m["roc_auc"][e] is None else f"{m['roc_auc'][e]:.3f}" for e in EMOTIONS}})
+    return pd.DataFrame(rows)
+
+
+def write_plot_data(folder: Path, s: pd.DataFrame, merged: pd.DataFrame, evaluations: dict) -> None:
     """CSVs for `dvc plots show`: accuracy against K per emotion and variant, with the paper's;
-    six-class predictions (actual, predicted) for the confusion template."""
+    six-class predictions (actual, predicted) for the confusion template, also per evaluated
+    dataset (evaluate/NAME.csv, T-EMO at each emotion's best K)."""
     from emo.files import atomic_dir
 
     top = s[(s.selection == "top") & s.variant.isin(["temo", "remo"])]
@@ -317,3 +360,11 @@ def write_plot_data(folder: Path, s: pd.DataFrame, merged: pd.DataFrame) -> None
             part = merged[merged.config == config]
             pd.DataFrame({"actual": np.array(EMOTIONS)[part.actual], "predicted": np.array(EMOTIONS)[part.predicted]}
                          ).to_csv(tmp / name, index=False)
+        (tmp / "evaluate").mkdir()
+        for name, result in evaluations.items():
+            counts = np.array(result["T-EMO each emotion's best K"]["confusion"])
+            actual, predicted = np.nonzero(counts)
+            repeats = counts[actual, predicted]
+            pd.DataFrame({"actual": np.repeat(np.array(EMOTIONS)[actual], repeats),
+                          "predicted": np.repeat(np.array(EMOTIONS)[predicted], repeats)}
+                         ).to_csv(tmp / "evaluate" / f"{name}.csv", index=False)

@@ -1,0 +1,82 @@
+"""The evaluate stage: the smoke pipeline's models on its held-apart demo set, and bad datasets."""
+
+import dataclasses
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emo.config import EvaluateParams, EvaluationDataset
+from emo.emotions import EMOTIONS
+from emo.errors import EmoError
+from emo.evaluation import dataset_sources, evaluate_dataset
+from tests.conftest import BIN
+
+EVALUATED = "models/evaluate/demo_heldout"
+BEST = "T-EMO each emotion's best K"
+
+
+@pytest.mark.slow
+def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
+    metrics = json.loads((smoke_repo / EVALUATED / "metrics.json").read_text())
+    assert metrics["videos"] == 12  # 2 subjects x 6 emotions
+    assert set(metrics) == {"videos", "T-EMO L=468", BEST, "R-EMO L=468", "R-EMO each emotion's best K",
+                            "linear SVM", "rbf SVM"}
+    for config in set(metrics) - {"videos"}:
+        m = metrics[config]
+        assert 0 <= m["six_class_accuracy"] <= 1 and 0 <= m["balanced_accuracy"] <= 1
+        assert set(m["roc_auc"]) == set(EMOTIONS) and np.sum(m["confusion"]) == 12
+    predictions = pd.read_csv(smoke_repo / EVALUATED / "predictions.csv")
+    best = predictions[predictions.config == BEST]
+    assert len(best) == 12 and (best.predicted == best.actual).mean() == pytest.approx(metrics[BEST]["six_class_accuracy"], abs=1e-4)
+    plot = pd.read_csv(smoke_repo / "reports/plots/evaluate/demo_heldout.csv")
+    assert list(plot.columns) == ["actual", "predicted"] and len(plot) == 12
+    report = (smoke_repo / "reports/report.md").read_text()
+    assert "Other datasets: do the models generalise?" in report and "demo_heldout" in report
+    assert (smoke_repo / "reports/figures/evaluate_demo_heldout_confusion.png").is_file()
+    summary = json.loads((smoke_repo / "reports/metrics.json").read_text())["evaluation"]["demo_heldout"]
+    assert summary[BEST]["six_class_accuracy"] == metrics[BEST]["six_class_accuracy"]
+
+
+@pytest.mark.slow
+def test_evaluate_gives_what_emo_predict_gives(smoke_repo):
+    predictions = pd.read_csv(smoke_repo / EVALUATED / "predictions.csv")
+    manifest = pd.read_csv(smoke_repo / EVALUATED / "manifest.csv").set_index("sequence")
+    chosen = predictions[predictions.config == BEST].head(3)
+    paths = [str(smoke_repo / "data/raw/demo_heldout" / manifest.loc[s, "path"]) for s in chosen.sequence]
+    done = subprocess.run([str(BIN / "emo"), "predict", *paths, "--json"], cwd=smoke_repo, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for video, (_, row) in zip(json.loads(done.stdout)["videos"], chosen.iterrows()):
+        expected = [row[f"p_{e}"] for e in EMOTIONS]
+        assert [video["probabilities"][e] for e in EMOTIONS] == pytest.approx(expected, abs=1e-5)
+        assert video["emotion"] == row.predicted
+
+
+def _with_dataset(params, root, layout="folder"):
+    return dataclasses.replace(params, evaluate=EvaluateParams({"other": EvaluationDataset(root, layout)}))
+
+
+def test_a_missing_folder_is_named(smoke_params, tmp_path):
+    with pytest.raises(EmoError, match=r"evaluate.datasets.other.root '.*nowhere' is not a folder"):
+        dataset_sources(_with_dataset(smoke_params, tmp_path / "nowhere"), "other")
+    with pytest.raises(EmoError, match="evaluate.datasets has no dataset 'elsewhere'"):
+        dataset_sources(smoke_params, "elsewhere")
+
+
+def test_an_emotion_the_models_do_not_know_is_refused(smoke_params, tmp_path):
+    for name in ("happy", "boredom"):
+        (tmp_path / name / "clip1").mkdir(parents=True)
+        (tmp_path / name / "clip1" / "f1.png").write_bytes(b"")
+    with pytest.raises(EmoError, match="holds videos of 'boredom', which the models do not know"):
+        dataset_sources(_with_dataset(smoke_params, tmp_path), "other")
+
+
+def test_a_dataset_without_a_usable_sequence_is_refused(smoke_params, tmp_path, face_model):
+    (tmp_path / "data" / "happy" / "clip1").mkdir(parents=True)  # a sequence folder without frames
+    params = _with_dataset(smoke_params, tmp_path / "data")
+    with pytest.raises(EmoError, match=r"no usable sequence under .*check evaluate.datasets.other.root"):
+        evaluate_dataset(params, "other", tmp_path / "out", tmp_path / "unused.npz", face_model, progress=False)
+    assert not (tmp_path / "out" / "metrics.json").exists()
