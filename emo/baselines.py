@@ -19,7 +19,7 @@ from sklearn.svm import SVC
 
 from emo.config import BaselineParams
 from emo.emotions import EMOTIONS
-from emo.metrics import METRICS, binary_metrics, summarize
+from emo.metrics import METRICS, binary_metrics, summarize, summary_metrics
 
 KERNELS = ("linear", "rbf")
 OUTER_EYE_CORNERS = (33, 263)
@@ -62,8 +62,12 @@ def run_baselines(params: BaselineParams, landmarks_file: Path, splits_file: Pat
     from emo.dataset import load_landmarks, load_partitions
     from emo.files import write_csv, write_json
 
+    from emo.tracking import stage_run
+
     data = load_landmarks(landmarks_file)
-    runs = svm_runs(data.X, data.y, load_partitions(splits_file, len(data.y)), params)
+    with stage_run("baselines", {"baselines": params}) as run:
+        runs = svm_runs(data.X, data.y, load_partitions(splits_file, len(data.y)), params)
+        run.log_metrics(summary_metrics(summarize(runs)))
     summary = summarize(runs).set_index(["variant", "emotion"])
     write_csv(out_dir / "runs.csv", runs)
     write_json(out_dir / "metrics.json", {

@@ -24,8 +24,9 @@ def pipeline_params(path: str | Path):
 
 
 def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
-    """Load and validate params, run a stage's main(params); a user error becomes one line on
-    stderr and exit status 2, without a traceback."""
+    """Load and validate params (before TensorFlow, JAX or MediaPipe is imported), run a
+    stage's main(params) with their native log lines hidden (EMO_VERBOSE=1 shows them); a
+    user error becomes one line on stderr and exit status 2, without a traceback."""
     import signal
 
     def interrupted(signum, frame):
@@ -34,8 +35,11 @@ def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
     # DVC and schedulers stop a stage with SIGTERM: unwind as for Ctrl-C, so that temporary
     # outputs are removed and worker processes stopped.
     signal.signal(signal.SIGTERM, interrupted)
+    quiet = contextlib.nullcontext() if os.environ.get("EMO_VERBOSE") == "1" else native_logs_hidden()
     try:
-        main(pipeline_params(params_file))
+        params = pipeline_params(params_file)
+        with quiet:
+            main(params)
     except EmoError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

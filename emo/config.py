@@ -374,7 +374,7 @@ def _convert(hint: Any, value: Any, source: str, key: str):
         fail(" or ".join(_describe(a) for a in args))
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         if not isinstance(value, list):
-            fail(f"a list of {_describe(args[0])}")
+            fail(f"a list of {_plural(args[0])}")
         return tuple(_convert(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list) or len(value) != len(args):
@@ -382,7 +382,7 @@ def _convert(hint: Any, value: Any, source: str, key: str):
         return tuple(_convert(a, v, f"{source}", f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if origin is list:
         if not isinstance(value, list):
-            fail(f"a list of {_describe(args[0])}")
+            fail(f"a list of {_plural(args[0])}")
         return [_convert(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
@@ -421,6 +421,14 @@ def _describe(hint: Any) -> str:
     return {int: "an integer", float: "a number", str: "a string", bool: "true or false", type(None): "null"}.get(
         hint, str(hint)
     )
+
+
+def _plural(hint: Any) -> str:
+    """What a list holds, e.g. 'integers', "'random' or 'bottom' values"."""
+    if typing.get_origin(hint) is Literal:
+        return f"{_describe(hint)} values"
+    return {int: "integers", float: "numbers", str: "strings", bool: "true or false values", Path: "paths"}.get(
+        hint, str(hint))
 
 
 def _positive(value: int | float, key: str, low: int | float = 1) -> None:

@@ -58,18 +58,24 @@ def evaluate_dataset(params, name: str, out_dir: Path, training_landmarks: Path,
     from emo.extraction import run_extract
     from emo.files import write_csv, write_json
 
+    from emo.tracking import metric_name, stage_run
+
     dataset, sources, key = dataset_sources(params, name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    run_extract(DataParams(dataset.root, dataset.layout, params.data.subject_pattern), params.extract, face_model,
-                out_dir, progress, key=key, sources=sources)
-    data = load_landmarks(out_dir / "landmarks.npz")
-    probabilities = network_probabilities(params.model.variants, data.X)
-    probabilities.update(svm_probabilities(load_landmarks(training_landmarks), data.X, params.baselines))
-    predictions = predictions_table(data, probabilities)
-    metrics = {config: scores(data.y, p) for config, p in probabilities.items()}
-    metrics["videos"] = len(data.y)
-    write_csv(out_dir / "predictions.csv", predictions)
-    write_json(out_dir / "metrics.json", metrics)
+    with stage_run(f"evaluate@{name}", {"dataset": {"name": name, "root": dataset.root, "layout": dataset.layout},
+                                        "extract": params.extract, "baselines": params.baselines}) as run:
+        run_extract(DataParams(dataset.root, dataset.layout, params.data.subject_pattern), params.extract,
+                    face_model, out_dir, progress, key=key, sources=sources)
+        data = load_landmarks(out_dir / "landmarks.npz")
+        probabilities = network_probabilities(params.model.variants, data.X)
+        probabilities.update(svm_probabilities(load_landmarks(training_landmarks), data.X, params.baselines))
+        predictions = predictions_table(data, probabilities)
+        metrics = {config: scores(data.y, p) for config, p in probabilities.items()}
+        metrics["videos"] = len(data.y)
+        write_csv(out_dir / "predictions.csv", predictions)
+        write_json(out_dir / "metrics.json", metrics)
+        run.log_metrics({metric_name(f"{config}.{k}"): m[k] for config, m in metrics.items() if config != "videos"
+                         for k in ("six_class_accuracy", "balanced_accuracy")} | {"videos": len(data.y)})
     return metrics
 
 

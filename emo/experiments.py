@@ -13,37 +13,55 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.emotions import EMOTIONS
-from emo.metrics import METRICS, summarize
+from emo.metrics import METRICS, TIMINGS, summarize, summary_metrics
 from emo.model import VARIANTS, Architecture
 from emo.selection import select
 from emo.training import RunResult, RunSpec, TrainingContext, run_many
 
 def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run, desc: str,
               progress: bool = True) -> list[RunResult]:
-    """Run every spec in parallel, log each as a child of `run`, return results in spec order."""
+    """Run every spec in parallel, log them to `run` (one child per emotion and K), return
+    results in spec order."""
     results: dict[RunSpec, RunResult] = {}
     with tqdm(total=len(specs), desc=desc, unit="model", disable=not progress) as bar:
         for result in run_many(specs, context, workers):
             results[result.spec] = result
-            log_run(run, result, context, frames)
             bar.set_postfix_str(result.spec.name)
             bar.update()
-    return [results[s] for s in specs]
+    ordered = [results[s] for s in specs]
+    log_model_sets(run, ordered, context, frames)
+    return ordered
 
 
-def log_run(run, r: RunResult, context: TrainingContext, frames: int) -> None:
-    s = r.spec
-    run.child(
-        f"{EMOTIONS[s.emotion]}/{s.variant}/K{s.k}-{s.selection_name}/seed{r.seed}",
-        params={"emotion": EMOTIONS[s.emotion], "variant": s.variant, "L": s.k, "selection": s.selection,
-                "draw": s.draw,
-                "P": frames, "seed": r.seed,
-                **s.arch.as_dict(), "flip": context.train.flip, "input": context.model.input},
-        metrics={**r.metrics, **r.extra, "epochs": r.epochs, "seconds": r.seconds,
-                 "seconds_per_epoch": r.seconds_per_epoch, "parameters": r.parameters},
-        history=r.history,
-        tags={"kind": "model"},
-    )
+HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
+
+
+def log_model_sets(run, results: list[RunResult], context: TrainingContext, frames: int) -> None:
+    """One MLflow child per emotion and K: each variant's and selection's test metrics per
+    seed as steps (step = seed; random draws averaged), their mean and std, and every
+    model's row and epoch history as tables."""
+    by_unit: dict[tuple[int, int], list[RunResult]] = {}
+    for r in results:
+        by_unit.setdefault((r.spec.emotion, r.spec.k), []).append(r)
+    for (e, k), group in by_unit.items():
+        table = runs_table(group)
+        metrics, series = {}, {}
+        for (variant, selection), part in table.groupby(["variant", "selection"], sort=False):
+            per_seed = part.groupby("seed")[list(HEADLINE)].mean()
+            for m in HEADLINE:
+                series[f"{variant}.{selection}.{m}"] = per_seed[m].to_dict()
+                metrics[f"{variant}.{selection}.{m}_mean"] = per_seed[m].mean()
+                metrics[f"{variant}.{selection}.{m}_std"] = per_seed[m].std(ddof=1)
+        histories = pd.DataFrame([{"variant": r.spec.variant, "selection": r.spec.selection, "draw": r.spec.draw,
+                                   "seed": r.seed, "epoch": i, **{key: values[i] for key, values in r.history.items()}}
+                                  for r in group for i in range(len(next(iter(r.history.values()), [])))])
+        top = next((r.spec.arch for r in group if r.spec.selection in ("top", "all")), group[0].spec.arch)
+        run.child(f"{EMOTIONS[e]}/K{k}/models",
+                  params={"emotion": EMOTIONS[e], "L": k, "P": frames, **top.as_dict(), "flip": context.train.flip,
+                          "input": context.model.input, "models": len(group),
+                          "seeds": " ".join(map(str, sorted(table.seed.unique())))},
+                  metrics=metrics, series=series, tags={"kind": "models"},
+                  tables={"runs": table, "histories": histories})
 
 
 def runs_table(results: list[RunResult]) -> pd.DataFrame:
@@ -77,12 +95,17 @@ def _round(x: float) -> float | None:
 
 
 def write_results(results: list[RunResult], out_dir: Path, run) -> pd.DataFrame:
-    """A run set's runs.csv, test_probabilities.csv and metrics.json, and its summary in MLflow."""
+    """A run set's runs.csv, timings.csv, test_probabilities.csv and metrics.json, and its
+    summary in MLflow."""
     from emo.files import write_csv, write_json
 
     runs = runs_table(results)
     summary = summarize(runs)
-    write_csv(out_dir / "runs.csv", runs)
+    # Wall-clock times differ on every run: apart, so that a rerun with equal results leaves
+    # what depends on runs.csv (evaluate, `emo predict`) up to date; only the report reads them.
+    keys = ["emotion", "variant", "K", "selection", "draw", "seed"]
+    write_csv(out_dir / "runs.csv", runs.drop(columns=list(TIMINGS)))
+    write_csv(out_dir / "timings.csv", runs[keys + list(TIMINGS)])
     write_csv(out_dir / "test_probabilities.csv", predictions_table(results))
     write_json(out_dir / "metrics.json", summary_document(summary))
     run.log_table(summary, "summary")
@@ -124,8 +147,7 @@ def run_train_full(params, landmarks_file: Path, splits_file: Path, hparams_file
             results = run_specs(full_specs(best, len(partitions), model_dir, params.model.variants), context, data.frames,
                                 params.train.workers, run, "train_full", progress)
         summary = write_results(results, out_dir, run)
-        run.log_metrics({f"{row['emotion']}.{row['variant']}.{m}_{stat}": row[f"{m}_{stat}"]
-                         for row in summary.to_dict(orient="records") for m in METRICS for stat in ("mean", "std")})
+        run.log_metrics(summary_metrics(summary))
     return summary
 
 
@@ -163,8 +185,8 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
     from emo.errors import EmoError
     from emo.files import atomic_dir, write_json
     from emo.tracking import stage_run
-    from emo.tuning import (distributed_role, load_hparams, log_trials, remove_search_state, search_all, search_job,
-                            trials_table)
+    from emo.tuning import (best_scores, distributed_role, load_hparams, log_search, remove_search_state, search_all,
+                            search_job, trials_table)
 
     data = load_landmarks(landmarks_file)
     partitions = load_partitions(splits_file, len(data.y))
@@ -186,7 +208,7 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
         searches = []
         if r.search:
             searches = search_all(jobs, data, partitions, context, params.train.workers, "retrain_k", progress,
-                                  on_result=lambda result: log_trials(run, result, data.frames))
+                                  on_result=lambda result: log_search(run, result, data.frames))
             best = {(s.job.k, s.job.emotion): s.best for s in searches}
         else:
             tuned = load_hparams(tune_file)
@@ -196,10 +218,11 @@ def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_
                                   r.random_draws)
             results = run_specs(specs, context, data.frames, params.train.workers, run, "retrain_k", progress)
         summary = write_results(results, out_dir, run)
+        run.log_metrics({**summary_metrics(summary), **best_scores(searches)})
         write_json(out_dir / "hparams.json", {
             "searched": r.search,
             "best": {f"K{k}": {EMOTIONS[e]: a.as_dict() for (kk, e), a in best.items() if kk == k} for k in r.ks},
-            "trials": trials_table(searches).to_dict(orient="records") if searches else [],
+            "trials": trials_table(searches, timings=False).to_dict(orient="records") if searches else [],
             "landmarks": {f"K{k}": {emotion: [int(i) for i in select("top", rankings[e], k, 0)]
                                     for e, emotion in enumerate(EMOTIONS)} for k in r.ks},
         })

@@ -171,6 +171,14 @@ def run_extract(
     return manifest
 
 
+def manifest_counts(manifest: pd.DataFrame) -> dict[str, float]:
+    """The extract stage's headline numbers (MLflow)."""
+    ok = manifest[manifest.status == "ok"]
+    return {"sequences_found": len(manifest), "kept": len(ok), "skipped": len(manifest) - len(ok),
+            "frames_filled": int(ok.frames_filled.sum()), "frames_total": int(ok.frames_total.sum()),
+            **{f"kept.{e}": int((ok.label == e).sum()) for e in EMOTIONS}}
+
+
 def manifest_summary(manifest: pd.DataFrame) -> str:
     """A few lines a user reads after the stage: kept per emotion, skipped per reason, frames filled."""
     ok = manifest[manifest.status == "ok"]

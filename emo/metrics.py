@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy")
+TIMINGS = ("seconds", "seconds_per_epoch", "inference_ms")  # wall-clock: differ on every run
 SUMMARY_COLUMNS = (*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "epochs", "parameters")
 
 
@@ -38,3 +39,11 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = grouped.size()
     return table.reset_index()
+
+
+def summary_metrics(summary: pd.DataFrame) -> dict[str, float]:
+    """A run set's mean and std per emotion x variant x K x selection, as parent-run metrics
+    with stable names, e.g. anger.temo.K128.top.accuracy_mean."""
+    return {f"{row['emotion']}.{row['variant']}.K{row['K']}.{row['selection']}.{m}_{stat}": row[f"{m}_{stat}"]
+            for row in summary.to_dict(orient="records") for m in ("accuracy", "balanced_accuracy", "roc_auc")
+            for stat in ("mean", "std")}

@@ -68,6 +68,28 @@ def build_model(
     return model
 
 
+def save_model(model, path: str | Path) -> None:
+    """model.save, but the same model gives the same bytes: Keras stamps the save time into
+    metadata.json and the weights' zip entry, which would make DVC see a new model (and rerun
+    every stage that reads it) after a rerun with identical weights."""
+    import json
+    import zipfile
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.saving.keras")
+    model.save(tmp)
+    with zipfile.ZipFile(tmp) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "metadata.json":
+                metadata = json.loads(data)
+                metadata.pop("date_saved", None)
+                data = json.dumps(metadata).encode()
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                            compress_type=item.compress_type)
+    tmp.unlink()
+
+
 def load_model(path: str | Path):
     """A saved model, under whichever backend this process uses."""
     import keras

@@ -88,10 +88,12 @@ class VideoResult:
 
 def video_source(path: Path):
     """A video file, a folder of frames, or a CK+ sequence folder, as the extract stage reads it."""
-    from emo.data import VIDEO_SUFFIXES, SequenceSource
+    from emo.data import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
 
     if not path.exists():
         raise EmoError(f"{path} does not exist.")
+    if path.is_dir() and not image_files(path):
+        raise EmoError(f"no frames in {path}: the folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
     if path.is_file() and path.suffix.lower() not in VIDEO_SUFFIXES:
         raise EmoError(f"{path} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames.")
     return SequenceSource(sequence=path.name, subject="", path=path, label="")

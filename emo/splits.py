@@ -69,6 +69,13 @@ def run_split(params: SplitParams, landmarks_file, out_file) -> list[Partition]:
     return partitions
 
 
+def partition_sizes(partitions: list[Partition]) -> dict[str, float]:
+    """The split stage's headline numbers (MLflow): partitions and mean videos per part."""
+    return {"partitions": len(partitions),
+            **{f"{name}_videos": float(np.mean([len(getattr(p, name)) for p in partitions]))
+               for name in ("train", "val", "test")}}
+
+
 def describe(partitions: list[Partition], y: np.ndarray, subjects: np.ndarray) -> str:
     p = partitions[0]
     parts = ", ".join(f"{name} {len(idx)} videos / {len(np.unique(subjects[idx]))} subjects"

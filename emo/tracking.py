@@ -1,14 +1,24 @@
-"""MLflow: one parent run per stage execution, a child run per trained model or trial.
+"""MLflow: one parent run per stage execution, with the stage's headline numbers as metrics.
 
 DVC owns the files; MLflow owns the comparisons. The store is the local
 `sqlite:///mlflow.db` (what a plain `mlflow ui` opens in the repository root) unless
 MLFLOW_TRACKING_URI names another, e.g. a shared server.
+
+Children are logged in bulk, one per unit a reader compares: a search (emotion x K: its
+trials as steps of `trial.*` metrics, and as a table) and a set of models (emotion x K: each
+variant's and selection's test metrics per seed as steps, their mean and std, every model's
+epochs as a table). One child per model or per trial would put hundreds of runs in front of
+the stages' parents in `mlflow ui` (it pages runs 100 at a time, children included); this
+way a whole paper-profile `dvc repro` is about 80 runs. Every parent carries the tags of
+its pipeline run (`pipeline`: git commit and params digest), of the machine and of the
+library versions (`env.*`), so one filter shows one `dvc repro` and a difference can be traced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -19,6 +29,11 @@ import pandas as pd
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "emo"
+# MLflow 3's UI opens an experiment of this kind on its training runs, not its GenAI overview.
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+SOURCES = ("emo", "stages", "dvc.yaml", "pyproject.toml")  # what "-dirty" in a commit tag refers to
+VERSIONED = ("keras", "jax", "jaxlib", "tensorflow", "keras-tuner", "numpy", "scipy", "scikit-learn", "pandas",
+             "mediapipe", "opencv-contrib-python", "mlflow", "dvc")
 
 
 def tracking_uri() -> str:
@@ -26,15 +41,65 @@ def tracking_uri() -> str:
 
 
 def git_commit() -> str:
+    """HEAD, with '-dirty' when the code (not the pipeline's outputs, which every stage
+    changes) differs from it."""
     try:
         done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *SOURCES],
+                               capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     if done.returncode != 0:
         return "unknown"
     return done.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def pipeline_tags(params_file: Path = Path("params.yaml")) -> dict[str, str]:
+    """Tags shared by every stage of one `dvc repro`: the commit and a digest of params.yaml."""
+    import hashlib
+
+    commit = git_commit()
+    digest = hashlib.sha256(params_file.read_bytes()).hexdigest()[:12] if params_file.is_file() else "unknown"
+    short = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
+    return {"git_commit": commit, "params_digest": digest, "pipeline": f"{short}/{digest}"}
+
+
+def environment() -> dict[str, str]:
+    """The machine and library versions that the numbers depend on (another CPU or version
+    gives numbers equal within floating-point noise, not bitwise)."""
+    import platform
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    env = {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
+           "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow")}
+    for name in VERSIONED:
+        try:
+            env[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return env
+
+
+def experiment_id(client) -> str:
+    """The experiment's id, created (or tagged, if an older version created it) as a
+    model-training experiment."""
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return client.create_experiment(EXPERIMENT, tags={KIND_TAG: KIND})
+    if experiment.tags.get(KIND_TAG) != KIND:
+        client.set_experiment_tag(experiment.experiment_id, KIND_TAG, KIND)
+    return experiment.experiment_id
+
+
+def metric_name(text: str) -> str:
+    """`text` with what MLflow refuses in a metric name (e.g. an apostrophe) left out."""
+    return re.sub(r"[^\w.\- /]", "", text)
 
 
 def _flat(prefix: str, value) -> Iterator[tuple[str, object]]:
@@ -61,21 +126,29 @@ class StageRun:
         name: str,
         params: Mapping[str, object],
         metrics: Mapping[str, float],
-        history: Mapping[str, list[float]] | None = None,
+        series: Mapping[str, Mapping[int, float]] | None = None,
         tags: Mapping[str, str] | None = None,
+        tables: Mapping[str, pd.DataFrame] | None = None,
     ) -> str:
-        from mlflow.entities import Metric, Param, RunTag
+        """A finished child run: metrics, `series` (metric -> step -> value), params and tags in
+        batches, `tables` as CSV artifacts."""
+        from mlflow.entities import Metric, Param
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-        run = self.client.create_run(self.experiment_id, run_name=name, tags={
-            MLFLOW_PARENT_RUN_ID: self.run_id, "stage": self.stage, **(tags or {})})
+        tags = {"stage": self.stage, **(tags or {})}
+        run = self.client.create_run(self.experiment_id, run_name=name, tags={MLFLOW_PARENT_RUN_ID: self.run_id, **tags})
         now = int(time.time() * 1000)
         points = [Metric(k, float(v), now, 0) for k, v in metrics.items() if v == v]  # NaN is not logged
-        for key, values in (history or {}).items():
-            points += [Metric(f"epoch_{key}", float(v), now, step) for step, v in enumerate(values)]
-        self.client.log_batch(run.info.run_id, metrics=points,
-                              params=[Param(k, str(v)) for k, v in params.items()],
-                              tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()])
+        for key, values in (series or {}).items():
+            points += [Metric(key, float(v), now, int(step)) for step, v in values.items() if v == v]
+        params = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        # The store takes at most 1000 metrics and 100 params per batch.
+        for i in range(0, len(points), 900):
+            self.client.log_batch(run.info.run_id, metrics=points[i : i + 900])
+        for i in range(0, len(params), 100):
+            self.client.log_batch(run.info.run_id, params=params[i : i + 100])
+        for table_name, table in (tables or {}).items():
+            self._log_table(run.info.run_id, table, table_name)
         self.client.set_terminated(run.info.run_id)
         return run.info.run_id
 
@@ -89,10 +162,14 @@ class StageRun:
 
     def log_table(self, table: pd.DataFrame, name: str) -> None:
         """A table as CSV and Markdown artifacts of the parent run."""
+        self._log_table(self.run_id, table, name, markdown=True)
+
+    def _log_table(self, run_id: str, table: pd.DataFrame, name: str, markdown: bool = False) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             table.to_csv(Path(tmp) / f"{name}.csv", index=False)
-            (Path(tmp) / f"{name}.md").write_text(table.to_markdown(index=False) + "\n")
-            self.client.log_artifacts(self.run_id, tmp)
+            if markdown:
+                (Path(tmp) / f"{name}.md").write_text(table.to_markdown(index=False) + "\n")
+            self.client.log_artifacts(run_id, tmp)
 
     def log_file(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
@@ -100,8 +177,9 @@ class StageRun:
 
 @contextlib.contextmanager
 def stage_run(stage: str, params: object) -> Iterator[StageRun]:
-    """The parent run of one stage execution, tagged with the stage and the git commit, with the
-    stage's params flattened (e.g. train.learning_rate); failed if the stage fails."""
+    """The parent run of one stage execution, tagged with the stage, its pipeline run (commit
+    and params digest) and environment (`env.*`), with the stage's params flattened (e.g.
+    train.learning_rate); failed if the stage fails."""
     import logging
 
     import mlflow
@@ -110,13 +188,13 @@ def stage_run(stage: str, params: object) -> Iterator[StageRun]:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     client = MlflowClient(tracking_uri())
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
-    run = client.create_run(experiment_id, run_name=stage, tags={"stage": stage, "git_commit": git_commit()})
+    experiment = experiment_id(client)
+    tags = {"stage": stage, **pipeline_tags(), **{f"env.{k}": v for k, v in environment().items()}}
+    run = client.create_run(experiment, run_name=stage, tags=tags)
     flat = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in _flat("", params)]
     for i in range(0, len(flat), 90):  # at most 100 params per batch
         client.log_batch(run.info.run_id, params=flat[i : i + 90])
-    parent = StageRun(client, run.info.run_id, experiment_id, stage)
+    parent = StageRun(client, run.info.run_id, experiment, stage)
     try:
         yield parent
     except BaseException:

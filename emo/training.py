@@ -20,7 +20,7 @@ from emo.config import ModelParams, TrainParams
 from emo.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.emotions import EMOTIONS
 from emo.metrics import binary_metrics
-from emo.model import Architecture, build_model, model_weights, set_model_weights
+from emo.model import Architecture, build_model, model_weights, save_model, set_model_weights
 from emo.parallel import process_pool, worker_count
 
 def model_input(X: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -314,7 +314,7 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
     inference_ms = (time.perf_counter() - start) * 1000 / len(X_test)
     if spec.save_to:
         Path(spec.save_to).parent.mkdir(parents=True, exist_ok=True)
-        fitted.model.save(spec.save_to)
+        save_model(fitted.model, spec.save_to)
     return RunResult(
         spec=spec, seed=part.seed, metrics=binary_metrics(positive[part.test], probability),
         history=fitted.history, seconds=fitted.seconds, parameters=int(fitted.model.count_params()),

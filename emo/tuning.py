@@ -392,14 +392,23 @@ def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Parti
     return sorted(results, key=lambda r: jobs.index(r.job))
 
 
-def trials_table(results: list[SearchResult]) -> pd.DataFrame:
+def trials_table(results: list[SearchResult], timings: bool = True) -> pd.DataFrame:
+    """Every trial of every search; without its wall-clock seconds when `timings` is False
+    (hparams.json, which later stages depend on, must not change when only the clock does)."""
     rows = []
+    left_out = ("history", "trial") if timings else ("history", "trial", "seconds")
     for r in results:
         best = best_trial(r.trials, r.job)
         for t in r.trials:
             rows.append({"emotion": EMOTIONS[r.job.emotion], "K": r.job.k,
-                         **{k: v for k, v in t.items() if k not in ("history", "trial")}, "chosen": t is best})
+                         **{k: v for k, v in t.items() if k not in left_out}, "chosen": t is best})
     return pd.DataFrame(rows)
+
+
+def best_scores(results: list[SearchResult]) -> dict[str, float]:
+    """Each search's chosen trial's objective, as parent-run metrics, e.g. anger.K468.best_val_loss."""
+    return {f"{EMOTIONS[r.job.emotion]}.K{r.job.k}.best_{r.job.objective}": best_trial(r.trials, r.job)[r.job.objective]
+            for r in results}
 
 
 def remove_search_state(results: list[SearchResult]) -> None:
@@ -424,7 +433,8 @@ def run_tune(params, landmarks_file: Path, splits_file: Path, out_dir: Path, pro
         return pd.DataFrame()
     with stage_run("tune", {"model": params.model, "train": params.train, "tune": params.tune}) as run:
         results = search_all(jobs, data, partitions, context, params.train.workers, "tune", progress,
-                             on_result=lambda r: log_trials(run, r, data.frames))
+                             on_result=lambda r: log_search(run, r, data.frames))
+        run.log_metrics(best_scores(results))
         table = trials_table(results)
         with atomic_dir(out_dir) as tmp:
             write_json(tmp / "hparams.json", hparams_document(results))
@@ -439,26 +449,29 @@ def hparams_document(results: list[SearchResult]) -> dict:
         "objective": results[0].job.objective,
         "K": results[0].job.k,
         "best": {EMOTIONS[r.job.emotion]: r.best.as_dict() for r in results},
-        "trials": trials_table(results).to_dict(orient="records"),
+        "trials": trials_table(results, timings=False).to_dict(orient="records"),
     }
 
 
-def log_trials(run, result: SearchResult, frames: int) -> None:
-    """One MLflow child run per trial, so the search is browsable in `mlflow ui`."""
-    emotion = EMOTIONS[result.job.emotion]
-    best = best_trial(result.trials, result.job)
-    for t in result.trials:
-        arch = Architecture(t["filters"], t["units"], t["neurons"])
-        rounds = {k: t[k] for k in HYPERBAND_COLUMNS.values() if k in t}  # Hyperband's bracket and round
-        run.child(
-            f"{emotion}/K{result.job.k}/F{arch.filters}-Q{arch.units}-R{arch.neurons}"
-            + (f"/round{t['round']}" if rounds else ""),
-            params={"emotion": emotion, "variant": "temo", "L": result.job.k, "P": frames, **arch.as_dict(),
-                    "objective": result.job.objective, "strategy": result.job.strategy, **rounds},
-            metrics={k: t[k] for k in ("val_loss", "val_accuracy", "val_auc", "epochs", "seconds")},
-            history=t["history"],
-            tags={"kind": "trial", "chosen": str(t is best)},
-        )
+def log_search(run, result: SearchResult, frames: int) -> None:
+    """One MLflow child per search: every trial's scores as steps (step = trial number) of
+    `trial.*` metrics, the chosen trial's as metrics, the trials (and their epochs) as tables."""
+    job = result.job
+    best = best_trial(result.trials, job)
+    scores = ("val_loss", "val_accuracy", "val_auc", "epochs")
+    histories = pd.DataFrame([{"trial": i, **{k: t[k] for k in ("filters", "units", "neurons")}, "epoch": e,
+                               **{key: values[e] for key, values in t["history"].items()}}
+                              for i, t in enumerate(result.trials) for e in range(len(t["history"].get("loss", [])))])
+    run.child(
+        f"{EMOTIONS[job.emotion]}/K{job.k}/search",
+        params={"emotion": EMOTIONS[job.emotion], "variant": "temo", "L": job.k, "P": frames,
+                "objective": job.objective, "strategy": job.strategy, "trials": len(result.trials),
+                **{f"chosen_{k}": v for k, v in result.best.as_dict().items()}},
+        metrics={f"best_{k}": best[k] for k in scores},
+        series={f"trial.{k}": {i: t[k] for i, t in enumerate(result.trials)} for k in scores},
+        tags={"kind": "search"},
+        tables={"trials": trials_table([result]), "histories": histories},
+    )
 
 
 def load_hparams(path: Path) -> dict[str, Architecture]:

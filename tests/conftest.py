@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -64,6 +65,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_serving(command: str, cwd: Path, *options: str):
+    """`mlflow server` or `mlflow ui` on a free loopback port, until the block ends; yields its URL."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "mlflow"), command, "--host", "127.0.0.1", "--port", str(port),
+                                "--workers", "1", *options], cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"mlflow {command} did not start")
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def run_command(args, cwd):

@@ -61,13 +61,18 @@ def _nothing_written(work: Path) -> None:
         (lambda p: p["tune"].update(filters=[]), ["tune.filters is empty"]),
         (lambda p: p["model"].update(variants=["remo"]), ["model.variants"]),
         (lambda p: p["attribute"].update(method="simpson"), ["'attribute.method' must be one of"]),
+        (lambda p: p["split"].update(seeds=5), ["'split.seeds' must be a list of integers"]),
+        (lambda p: p["evaluate"].update(datasets={"a b": {"root": "x", "layout": "folder"}}),
+         ["evaluate.datasets names a dataset 'a b'"]),
     ],
 )
 def test_wrong_params(tmp_path, edit, phrases):
     params = yaml.safe_load(SMOKE.read_text())
     edit(params)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    _assert_one_clear_error(_stage("extract", tmp_path), "params.yaml", *phrases)
+    done = _stage("extract", tmp_path)
+    _assert_one_clear_error(done, "params.yaml", *phrases)
+    assert done.stderr.strip().count("\n") == 0, done.stderr  # the sentence and nothing else
 
 
 def test_params_that_are_not_yaml(tmp_path):

@@ -91,6 +91,12 @@ def test_missing_models_is_one_clear_sentence(tmp_path, videos):
     assert done.stderr.strip().splitlines()[-1].startswith("error:") and "dvc repro" in done.stderr
 
 
+def test_an_empty_folder_has_no_frames(smoke_repo, tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = emo(["predict", str(tmp_path / "empty")], smoke_repo)
+    assert done.returncode == 1 and f"no frames in {tmp_path / 'empty'}" in done.stderr, done.stderr
+
+
 def test_unknown_k_is_refused(smoke_repo, videos):
     done = emo(["predict", str(videos["folder"]), "--k", "100"], smoke_repo)
     assert done.returncode == 2 and "no models were trained at K = 100" in done.stderr

@@ -13,7 +13,7 @@ from emo.evaluation import scores
 from emo.extraction import run_extract
 from emo.global_attribution import ALPHAS, ranking_of
 from emo.report import Artifacts, run_report
-from emo.metrics import METRICS
+from emo.metrics import METRICS, TIMINGS
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,8 @@ def _runs(rng, y, partitions, variant, k, selection):
     for e, emotion in enumerate(EMOTIONS):
         for p in partitions:
             metrics = {m: float(rng.uniform(0.8, 1.0)) for m in METRICS}
-            rows.append({"emotion": emotion, "variant": variant, "K": k, "selection": selection, "seed": p["seed"],
+            rows.append({"emotion": emotion, "variant": variant, "K": k, "selection": selection, "draw": 0,
+                         "seed": p["seed"],
                          "filters": 4, "units": 8, "neurons": 8, **metrics, "val_loss": float(rng.uniform(0.1, 0.5)),
                          "epochs": 5, "seconds": 2.0, "seconds_per_epoch": 0.4 * k / 468 + 0.1,
                          "parameters": 100 * k, "inference_ms": 0.5 * k / 468 + 0.1, "n_test": len(p["test"]),
@@ -50,13 +51,17 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
                   attributions=root / "attributions.npz", attribution_summary=root / "attribution_summary.json",
                   tune=root / "tune.json", full_runs=root / "full_runs.csv", full_predictions=root / "full_p.csv",
                   retrain_runs=root / "retrain_runs.csv", retrain_predictions=root / "retrain_p.csv",
+                  full_timings=root / "full_timings.csv", retrain_timings=root / "retrain_timings.csv",
                   retrain_hparams=root / "retrain.json", baselines=root / "svm.csv", evaluations=root / "evaluate")
     full = [_runs(rng, y, partitions, v, 468, "all") for v in ("temo", "remo")]
     retrain = [_runs(rng, y, partitions, v, 32, "top") for v in ("temo", "remo")]
     retrain += [_runs(rng, y, partitions, "temo", 32, s) for s in ("random", "bottom")]
-    pd.concat([r for r, _ in full]).to_csv(a.full_runs, index=False)
+    for runs, runs_file, timings_file in ((full, a.full_runs, a.full_timings),
+                                          (retrain, a.retrain_runs, a.retrain_timings)):
+        table = pd.concat([r for r, _ in runs])
+        table.drop(columns=list(TIMINGS)).to_csv(runs_file, index=False)
+        table[["emotion", "variant", "K", "selection", "draw", "seed", *TIMINGS]].to_csv(timings_file, index=False)
     pd.concat([p for _, p in full]).to_csv(a.full_predictions, index=False)
-    pd.concat([r for r, _ in retrain]).to_csv(a.retrain_runs, index=False)
     pd.concat([p for _, p in retrain]).to_csv(a.retrain_predictions, index=False)
     svm = pd.concat([_runs(rng, y, partitions, v, 468, "all")[0] for v in ("svm_linear", "svm_rbf")])
     svm.to_csv(a.baselines, index=False)

@@ -2,15 +2,12 @@
 
 import dataclasses
 import json
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from emo.emotions import EMOTIONS
 from emo.experiments import run_train_full
-from tests.conftest import BIN, free_port
+from tests.conftest import mlflow_serving
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
@@ -18,25 +15,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--workers", "1"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("mlflow server did not start")
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    with mlflow_serving("server", tmp_path, "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}") as url:
+        yield url
 
 
 def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smoke_params):
@@ -58,5 +38,7 @@ def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smo
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 6 and parent.info.status == "FINISHED"
     assert {c.data.params["emotion"] for c in children} == set(EMOTIONS)
-    assert "anger.temo.accuracy_mean" in parent.data.metrics
+    assert "anger.temo.K468.all.accuracy_mean" in parent.data.metrics
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert parent.data.tags["pipeline"] and parent.data.tags["env.keras_backend"] and parent.data.tags["env.cpu"]
     assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {"summary.csv", "summary.md"}

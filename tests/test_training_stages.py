@@ -40,6 +40,7 @@ def test_tune_writes_the_best_and_every_trial(trained):
     assert len(doc["trials"]) == 12 and len(table) == 12
     assert table.groupby("emotion").chosen.sum().eq(1).all()
     assert pd.read_csv(root / "models/tune/trials.csv").shape[0] == 12
+    assert all("seconds" not in t for t in doc["trials"])  # the clock stays out of what later stages read
     assert not (root / "tuner").exists() or not any((root / "tuner").iterdir())  # resume state cleaned up
 
 
@@ -50,8 +51,10 @@ def test_train_full_writes_models_runs_and_summary(trained):
     assert len(models) == 6 * 2 * 2
     runs = pd.read_csv(full / "runs.csv")
     assert len(runs) == 24 and set(runs.variant) == {"temo", "remo"} and set(runs.seed) == {0, 1}
-    for column in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy", "seconds_per_epoch"):
+    for column in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy", "epochs"):
         assert runs[column].notna().all(), column
+    timings = pd.read_csv(full / "timings.csv")  # the clock, apart from what later stages read
+    assert "seconds_per_epoch" not in runs and len(timings) == 24 and (timings.seconds_per_epoch > 0).all()
     assert (runs.majority_accuracy >= 0.5).all()
     metrics = json.loads((full / "metrics.json").read_text())
     assert set(metrics) == set(EMOTIONS)
@@ -88,13 +91,19 @@ def test_mlflow_holds_parents_and_children(trained):
     parents = {r.data.tags["stage"]: r for r in runs if "kind" not in r.data.tags}
     assert set(parents) == {"tune", "train_full"}
     assert parents["train_full"].data.tags["git_commit"]
-    children = [r for r in runs if r.data.tags.get("kind") == "model"]
-    assert len(children) == 24
+    children = [r for r in runs if r.data.tags.get("kind") == "models"]
+    assert len(children) == 6  # one per emotion (and K), its 2 variants x 2 seeds inside
     child = children[0]
     assert child.data.tags["mlflow.parentRunId"] == parents["train_full"].info.run_id
-    assert {"emotion", "variant", "L", "P", "seed", "filters", "units", "neurons"} <= set(child.data.params)
-    assert {"accuracy", "balanced_accuracy", "roc_auc", "majority_accuracy"} <= set(child.data.metrics)
-    assert len(client.get_metric_history(child.info.run_id, "epoch_loss")) == int(child.data.metrics["epochs"])
-    assert "anger.temo.accuracy_mean" in parents["train_full"].data.metrics
+    assert {"emotion", "L", "P", "seeds", "filters", "units", "neurons"} <= set(child.data.params)
+    assert {"temo.all.accuracy_mean", "remo.all.roc_auc_std", "temo.all.balanced_accuracy_mean"} <= set(child.data.metrics)
+    per_seed = client.get_metric_history(child.info.run_id, "temo.all.accuracy")
+    assert sorted(m.step for m in per_seed) == [0, 1]  # step = seed
+    assert {a.path for a in client.list_artifacts(child.info.run_id)} == {"runs.csv", "histories.csv"}
+    assert "anger.temo.K468.all.accuracy_mean" in parents["train_full"].data.metrics
+    assert "anger.K468.best_val_loss" in parents["tune"].data.metrics
     assert {a.path for a in client.list_artifacts(parents["train_full"].info.run_id)} == {"summary.csv", "summary.md"}
-    assert len([r for r in runs if r.data.tags.get("kind") == "trial"]) == 12
+    searches = [r for r in runs if r.data.tags.get("kind") == "search"]
+    assert len(searches) == 6
+    trials = client.get_metric_history(searches[0].info.run_id, "trial.val_loss")
+    assert len(trials) == int(searches[0].data.params["trials"]) == 2

@@ -53,12 +53,12 @@ def test_same_params_same_numbers(smoke_repo, tmp_path):
         assert (copy / metrics).read_text() == (smoke_repo / metrics).read_text(), metrics
 
 
-def test_editing_retrain_k_ks_reruns_only_retrain_k_and_report(repo):
+def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     _edit_params(repo, "retrain_k", "ks", [16])
     # `dvc status` names the stage whose own params changed; report follows once its inputs do.
     assert _stale_stages(repo) == {"retrain_k"}
     out = run_command([DVC, "repro"], repo)
-    assert _ran(out) == ["retrain_k", "report"]
+    assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "report"]  # evaluate runs retrain_k's models
     assert "K16" in json.loads((repo / "reports/metrics.json").read_text())["accuracy"]["temo"]["anger"]
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from emo import paper
 from emo.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.metrics import summarize
+from emo.metrics import TIMINGS, summarize
 from emo.report import comparisons as stats_tables
 from emo.report import figures, tables
 from emo.report.document import Document
@@ -29,8 +29,10 @@ class Artifacts:
     attribution_summary: Path = Path("data/attribution_summary.json")
     tune: Path = Path("models/tune/hparams.json")
     full_runs: Path = Path("models/full/runs.csv")
+    full_timings: Path = Path("models/full/timings.csv")
     full_predictions: Path = Path("models/full/test_probabilities.csv")
     retrain_runs: Path = Path("models/retrain_k/runs.csv")
+    retrain_timings: Path = Path("models/retrain_k/timings.csv")
     retrain_predictions: Path = Path("models/retrain_k/test_probabilities.csv")
     retrain_hparams: Path = Path("models/retrain_k/hparams.json")
     baselines: Path = Path("models/baselines/runs.csv")
@@ -64,6 +66,12 @@ def six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) -> 
     return pd.concat(configs, ignore_index=True)
 
 
+def with_timings(runs: Path, timings: Path) -> pd.DataFrame:
+    """A stage's runs with their wall-clock times (kept apart from runs.csv; see write_results)."""
+    table = pd.read_csv(timings)
+    return pd.read_csv(runs).merge(table, on=[c for c in table.columns if c not in TIMINGS], how="left")
+
+
 def peak_face(detector, path: Path) -> np.ndarray:
     """A video's last (peak) frame, cropped as extract cropped it."""
     from emo.data import SequenceSource
@@ -88,7 +96,8 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
     with np.load(artifacts.attributions) as z:
         arrays = {k: z[k] for k in z.files}
     attribution_summary = json.loads(artifacts.attribution_summary.read_text())
-    runs = tables.all_runs(pd.read_csv(artifacts.full_runs), pd.read_csv(artifacts.retrain_runs))
+    runs = tables.all_runs(with_timings(artifacts.full_runs, artifacts.full_timings),
+                           with_timings(artifacts.retrain_runs, artifacts.retrain_timings))
     predictions = pd.concat([pd.read_csv(artifacts.full_predictions), pd.read_csv(artifacts.retrain_predictions)],
                             ignore_index=True)
     svm = pd.read_csv(artifacts.baselines)
@@ -115,6 +124,7 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
         "a mean +- sample standard deviation over the seeds, measured on each seed's test part; the paper's "
         "published values are in parentheses. Regenerate with `dvc repro report`."
     )
+    doc.text(environment_line())
 
     doc.heading("Tables 1-5: grid-search winners F/Q/R")
     doc.table(tables.hyperparameter_table(best, ks), "Our F/Q/R per emotion and landmark count (the paper's).")
@@ -160,7 +170,8 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
         for metric in stats_tables.METRICS:
             lines = stats_tables.pooled_sentences(comparisons, metric)
             if lines:
-                doc.heading(stats_tables.METRIC_NAMES[metric].capitalize(), 3)
+                name = stats_tables.METRIC_NAMES[metric]
+                doc.heading(name[0].upper() + name[1:], 3)
                 doc.text("\n".join(f"- {line}" for line in lines))
 
         doc.heading("Baselines on the same test parts")
@@ -263,12 +274,29 @@ def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dic
     metrics["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
                                     for config in result if config != "videos"}
                              for name, result in evaluations.items()}
+    log_report(params, metrics, comparisons)
     write_json(out_dir / "metrics.json", metrics)
     write_plot_data(out_dir / "plots", s, merged, evaluations)
     with atomic_dir(out_dir / "tables") as tmp:
         comparisons.to_csv(tmp / "statistics.csv", index=False)
         per_subject.to_csv(tmp / "per_subject.csv", index=False)
     return metrics
+
+
+def log_report(params, metrics: dict, comparisons: pd.DataFrame) -> None:
+    """The report's parent run: six-class accuracies, the evaluated datasets' and every pooled
+    comparison's difference and Holm-adjusted p, and the report itself."""
+    from emo.tracking import metric_name, stage_run
+
+    pooled = comparisons[comparisons.emotion == stats_tables.POOLED] if len(comparisons) else comparisons
+    with stage_run("report", {"data": params.data, "evaluate": params.evaluate}) as run:
+        run.log_metrics({
+            **{metric_name(f"six_class.{config}"): v for config, v in metrics["six_class_accuracy"].items()},
+            **{metric_name(f"evaluate.{name}.{config}.{k}"): v for name, result in metrics["evaluation"].items()
+               for config, m in result.items() for k, v in m.items()},
+            **{f"{row.comparison}.{row.metric}.K{row.K}.{stat}": getattr(row, stat) for row in pooled.itertuples()
+               for stat in ("difference", "p_holm")},
+        })
 
 
 def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
@@ -284,6 +312,22 @@ def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
     table = pd.DataFrame(columns).rename_axis("subject").reset_index()
     return table[["subject", "videos", "predictions", *[f"{c} accuracy" for c in configs]]].sort_values(
         f"{configs[-1]} accuracy", kind="stable").reset_index(drop=True)
+
+
+def environment_line() -> str:
+    """Where and with what the report was computed: the same versions on the same CPU model
+    give the same numbers bit for bit; another CPU or version, equal within rounding noise."""
+    from emo.tracking import environment, pipeline_tags
+
+    env = environment()
+    backend = env["keras_backend"]
+    libraries = ", ".join(f"{name} {env[name]}" for name in ("numpy", "scipy", "scikit-learn", "mediapipe")
+                          if name in env)
+    return (f"Computed on {env['cpu']} ({env['cores']} cores) with Keras {env.get('keras', '?')} on {backend} "
+            f"{env.get(backend, '?')}, Python {env['python']}, {libraries}; pipeline run "
+            f"`{pipeline_tags()['pipeline']}` (commit/params digest, the MLflow tag `pipeline`). "
+            "The same versions on the same CPU model give these numbers bit for bit; another CPU or another "
+            "version gives numbers equal within floating-point noise.")
 
 
 def honest_notes(params, inside: int, total: int, far: list[str], runs, svm, six) -> str:

@@ -102,7 +102,7 @@ def sentence(row: pd.Series) -> str:
     comparison = next(c for c in COMPARISONS if c.key == row.comparison)
     a, b = comparison.labels(int(row.K))
     interval = f"{row.difference:+.3f} [{row.t_low:+.3f}, {row.t_high:+.3f}]"
-    evidence = f"p = {_p(row.p)} over {row.n} pairs (Holm p = {_p(row.p_holm)})"
+    evidence = f"p {_p(row.p)} over {row.n} pairs (Holm p {_p(row.p_holm)})"
     if row.p_holm < ALPHA:
         verb = "beats" if row.difference > 0 else "falls behind"
         return f"{a} {verb} {b} by {interval}, {evidence}."
@@ -110,9 +110,10 @@ def sentence(row: pd.Series) -> str:
 
 
 def _p(p: float) -> str:
+    """'= 0.012', '< 0.001' or '= n/a', to follow a 'p'."""
     if p != p:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "= n/a"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def pooled_sentences(table: pd.DataFrame, metric: str) -> list[str]:
@@ -127,8 +128,8 @@ def per_emotion_table(table: pd.DataFrame, comparison: str, metric: str) -> pd.D
         "K": rows.K, "emotion": rows.emotion, "pairs": rows.n,
         "difference [95% t CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(rows.difference, rows.t_low, rows.t_high)],
         "bootstrap CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(rows.bootstrap_low, rows.bootstrap_high)],
-        "p t-test": rows.p_t.map(_p), "p Wilcoxon": rows.p_wilcoxon.map(_p), "p sign-flip": rows.p_sign_flip.map(_p),
-        "p Holm": rows.p_holm.map(_p),
+        **{name: rows[column].map(lambda p: _p(p).lstrip("= ")) for name, column in
+           (("p t-test", "p_t"), ("p Wilcoxon", "p_wilcoxon"), ("p sign-flip", "p_sign_flip"), ("p Holm", "p_holm"))},
     })
 
 
