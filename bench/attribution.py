@@ -6,7 +6,7 @@ Speed, in samples x baselines per second, for the same model, inputs and m, unde
 params.yaml's Keras backend:
   (a) the textbook loop: one eager gradient call per sample per alpha;
   (b) one batched call per sample over its m alphas;
-  (c) emo.attribution: every alpha of many samples in one compiled call.
+  (c) emo.explanation.attribution: every alpha of many samples in one compiled call.
 The three results are checked equal (float tolerance) before any ratio is printed.
 Then the completeness error |sum(IG) - (F(x) - F(x'))| at m = 20, 50, 300 on the T-EMO
 models of partition 0, every emotion, against each other emotion's typical video.
@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.attribution import integration_points
+from emo.explanation.attribution import integration_points
 from emo.cli import pipeline_params
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
-from emo.emotions import EMOTIONS
-from emo.global_attribution import integrated_gradients_of, medoid_videos, model_file
-from emo.model import build_model, load_model, model_weights
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
+from emo.data.emotions import EMOTIONS
+from emo.explanation.global_attribution import integrated_gradients_of, medoid_videos, model_file
+from emo.models.model import build_model, load_model, model_weights
 from emo.predict import ATTRIBUTIONS
-from emo.training import model_input
-from emo.tuning import load_hparams
+from emo.models.training import model_input
+from emo.models.tuning import load_hparams
 
 MODELS = Path("models/full/models")
 
@@ -38,7 +38,7 @@ def textbook(model, x, baseline, steps):
     """Sundararajan et al.'s formula, literally: one gradient per sample per alpha."""
     from keras import ops
 
-    from emo.backend import value_and_gradient
+    from emo.models.backend import value_and_gradient
 
     gradient = value_and_gradient(lambda point: (ops.sum(model(point, training=False)[:, 1]), None))
     alphas, weights = integration_points("riemann_right", steps)

@@ -23,9 +23,9 @@ import numpy as np
 
 from emo.config import load_params
 from emo.data import find_sequences
-from emo.extraction import extract_sequences
-from emo.face_model import resolve_face_model
-from emo.landmarks import LandmarkDetector
+from emo.data.extraction import extract_sequences
+from emo.data.face_model import resolve_face_model
+from emo.data.landmarks import LandmarkDetector
 
 
 def bare_detector_fps(detector: LandmarkDetector, frames: list[np.ndarray]) -> float:

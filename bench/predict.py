@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from emo.cli import pipeline_params
-from emo.dataset import load_landmarks, load_partitions
+from emo.data.dataset import load_landmarks, load_partitions
 from emo.predict import Predictor, choose_models
-from emo.training import model_input, predict_positive
+from emo.models.training import model_input, predict_positive
 
 
 def main() -> None:

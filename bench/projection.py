@@ -43,9 +43,9 @@ def prepare(profile: str, subjects: int, workdir: Path) -> tuple[Path, Path]:
     """Landmarks and splits of demo data at CK+'s size, reused when already there."""
     from emo.config import load_params
     from emo.data.demo import generate_demo
-    from emo.extraction import run_extract
-    from emo.face_model import managed_face_model
-    from emo.splits import run_split
+    from emo.data.extraction import run_extract
+    from emo.data.face_model import managed_face_model
+    from emo.data.splits import run_split
 
     params = load_params(profile)
     landmarks, splits = workdir / "landmarks" / "landmarks.npz", workdir / "splits.json"
@@ -71,8 +71,8 @@ class SliceJob:
 
 def time_slice(job: SliceJob, data, partitions, context) -> dict:
     """One model on partition 0 (anger against the rest): s/epoch, or epochs to early stopping."""
-    from emo.model import Architecture
-    from emo.training import fit_binary, training_inputs
+    from emo.models.model import Architecture
+    from emo.models.training import fit_binary, training_inputs
 
     landmarks = None if job.L == 468 else tuple(range(job.L))
     X_train, y_train, X_val, y_val = training_inputs(data, partitions[0], 0, landmarks, context.train.flip)
@@ -85,8 +85,8 @@ def time_slice(job: SliceJob, data, partitions, context) -> dict:
 
 
 def ig_seconds_per_sample(frames: int, arch, steps: int, method: str, budget_mb: int, model_params) -> float:
-    from emo.global_attribution import integrated_gradients_of
-    from emo.model import build_model, model_weights
+    from emo.explanation.global_attribution import integrated_gradients_of
+    from emo.models.model import build_model, model_weights
 
     model = build_model(frames, 468, arch, "temo", model_params, seed=0)
     ig = integrated_gradients_of(model, steps, method, budget_mb * 2**20)
@@ -99,15 +99,15 @@ def ig_seconds_per_sample(frames: int, arch, steps: int, method: str, budget_mb:
 
 def measure(backend: str, profile: str, landmarks: Path, splits: Path) -> dict:
     """The slice under one backend (this process is the parent of the training workers)."""
-    from emo.backend import configure, use_backend
+    from emo.models.backend import configure, use_backend
 
     use_backend(backend, single_threaded=True)
     configure(single_threaded=True)
     from emo.config import load_params
-    from emo.dataset import load_landmarks, load_partitions
-    from emo.model import Architecture
+    from emo.data.dataset import load_landmarks, load_partitions
+    from emo.models.model import Architecture
     from emo.paper import LANDMARK_COUNTS
-    from emo.training import TrainingContext, run_many
+    from emo.models.training import TrainingContext, run_many
 
     params = load_params(profile)
     context = TrainingContext(landmarks, splits, params.model, params.train)
@@ -134,7 +134,7 @@ def hyperband_plan(points: int, max_epochs: int, factor: int) -> tuple[int, int]
     pipeline's own oracle driven with random scores (the budget does not depend on them)."""
     import keras_tuner
 
-    from emo.tuning import hyperband_oracle
+    from emo.models.tuning import hyperband_oracle
 
     space = keras_tuner.HyperParameters()
     space.Choice("point", list(range(points)))
@@ -159,7 +159,7 @@ def project(measured: dict, profile: str) -> list[dict]:
     import pandas as pd
 
     from emo.config import load_params
-    from emo.emotions import EMOTIONS
+    from emo.data.emotions import EMOTIONS
     from emo.paper import HYPERPARAMETERS
 
     params = load_params(profile)

@@ -35,10 +35,10 @@ def main() -> None:
     params = pipeline_params(args.params)
     import pandas as pd
 
-    from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
-    from emo.emotions import EMOTIONS
-    from emo.training import TrainingContext
-    from emo.tuning import search_all, search_job
+    from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
+    from emo.data.emotions import EMOTIONS
+    from emo.models.training import TrainingContext
+    from emo.models.tuning import search_all, search_job
 
     data = load_landmarks(REPO / LANDMARKS_FILE)
     partitions = load_partitions(REPO / SPLITS_FILE, len(data.y))

@@ -4,7 +4,7 @@
 
 For L = 468, 234, 128, 64, 32, 16, at the demo size (P 8, F/Q/R 8/16/16, 360 training
 videos) and the paper size (P 16, F/Q/R 35/55/63, 472 videos), T-EMO trained as the
-pipeline trains it (emo.training.fit_binary: batch 16, a validation pass per epoch) on one
+pipeline trains it (emo.models.training.fit_binary: batch 16, a validation pass per epoch) on one
 core: seconds per epoch, model-epochs per second, milliseconds per video at batch 256, and
 the peak memory of the process. Each backend runs in its own process (Keras picks its
 backend at import), pinned to one core; the table gives tensorflow / jax as a ratio.
@@ -33,15 +33,15 @@ SIZES = {  # P, (F, Q, R), training videos
 
 def measure(backend: str, sizes: list[str], epochs: int) -> list[dict]:
     """In this process, under `backend`: every size and L."""
-    from emo.backend import configure, use_backend
+    from emo.models.backend import configure, use_backend
 
     os.sched_setaffinity(0, {0})
     use_backend(backend, single_threaded=True)
     configure(single_threaded=True)
     from emo.config import load_params
-    from emo.model import Architecture
+    from emo.models.model import Architecture
     from emo.paper import LANDMARK_COUNTS
-    from emo.training import fit_binary
+    from emo.models.training import fit_binary
 
     params = load_params(REPO / "params.yaml")
     rows = []

@@ -15,7 +15,7 @@ from emo.errors import EmoError
 
 def pipeline_params(path: str | Path):
     """The validated params, with Keras' backend (train.backend) chosen before anything imports Keras."""
-    from emo.backend import use_backend
+    from emo.models.backend import use_backend
     from emo.config import load_params
 
     params = load_params(path)
@@ -85,7 +85,7 @@ def _check_params(args: argparse.Namespace) -> None:
 
 
 def _fetch_model(args: argparse.Namespace) -> None:
-    from emo.face_model import managed_face_model
+    from emo.data.face_model import managed_face_model
 
     print(managed_face_model())
 
@@ -121,7 +121,7 @@ def _print_timing(results) -> None:
 
 
 def _explain(args: argparse.Namespace) -> None:
-    from emo.emotions import EMOTIONS
+    from emo.data.emotions import EMOTIONS
     from emo.predict import Predictor, choose_models, explain_video, write_explanation
 
     params = pipeline_params(args.params)
@@ -147,8 +147,8 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _tune_worker(args: argparse.Namespace) -> None:
-    from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
-    from emo.tuning import distributed_role
+    from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
+    from emo.models.tuning import distributed_role
 
     params = pipeline_params(args.params)  # before distributed_role, which imports Keras
     if distributed_role() != "worker":
@@ -157,11 +157,11 @@ def _tune_worker(args: argparse.Namespace) -> None:
             "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
         )
     if args.stage == "tune":
-        from emo.tuning import run_tune
+        from emo.models.tuning import run_tune
 
         run_tune(params, LANDMARKS_FILE, SPLITS_FILE, Path("models/tune"))
     else:
-        from emo.experiments import run_retrain_k
+        from emo.models.experiments import run_retrain_k
 
         run_retrain_k(params, LANDMARKS_FILE, SPLITS_FILE, Path("data/attributions.npz"),
                       Path("models/tune/hparams.json"), Path("models/retrain_k"))

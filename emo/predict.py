@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.mesh import face_mesh
+from emo.data.mesh import face_mesh
 
 FULL = Path("models/full")
 RETRAIN = Path("models/retrain_k")
@@ -115,9 +115,9 @@ class Predictor:
     """The face model and every chosen binary model, loaded once for many videos."""
 
     def __init__(self, params, models: list[EmotionModels]):
-        from emo.backend import configure
-        from emo.face_model import resolve_face_model
-        from emo.landmarks import LandmarkDetector
+        from emo.models.backend import configure
+        from emo.data.face_model import resolve_face_model
+        from emo.data.landmarks import LandmarkDetector
         configure(single_threaded=False)
 
         e = params.extract
@@ -143,7 +143,7 @@ class Predictor:
                                              desc="landmarks", unit="video", disable=not progress)]
 
     def detect(self, result: VideoResult) -> VideoResult:
-        from emo.extraction import extract_sequence, settings_of
+        from emo.data.extraction import extract_sequence, settings_of
 
         if result.error:
             return result
@@ -175,7 +175,7 @@ class Predictor:
 
 def load_models(models: list[EmotionModels]) -> dict[str, list]:
     """Each emotion's Keras models, one per seed."""
-    from emo.model import load_model
+    from emo.models.model import load_model
 
     return {m.emotion: [load_model(f) for f in m.files] for m in models}
 
@@ -183,7 +183,7 @@ def load_models(models: list[EmotionModels]) -> dict[str, list]:
 def ensemble_probabilities(models: list[EmotionModels], keras_models: dict[str, list], X: np.ndarray) -> np.ndarray:
     """[N, P, 2, 468] landmark videos -> [N, 6]: each emotion's positive-class probability, the
     mean over its seeds' models, each model fed its own landmarks."""
-    from emo.training import model_input
+    from emo.models.training import model_input
 
     columns = []
     for m in models:
@@ -262,11 +262,11 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     """IG of one video for one emotion's models, against the typical videos of the five other
     emotions that the attribute stage chose; per-landmark values made as the attribute stage
     makes them (its `mask`), averaged over baselines and seeds."""
-    from emo.attribution import landmark_mask
-    from emo.dataset import load_landmarks
-    from emo.global_attribution import integrated_gradients_of
-    from emo.model import model_weights
-    from emo.training import model_input
+    from emo.explanation.attribution import landmark_mask
+    from emo.data.dataset import load_landmarks
+    from emo.explanation.global_attribution import integrated_gradients_of
+    from emo.models.model import model_weights
+    from emo.models.training import model_input
 
     if not ATTRIBUTIONS.is_file():
         raise EmoError(f"{ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
@@ -302,8 +302,8 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
     import matplotlib.pyplot as plt
 
     from emo.files import atomic_file, write_json
-    from emo.global_attribution import ranking_of
-    from emo.plotting import colour_points, ranking_panels
+    from emo.explanation.global_attribution import ranking_of
+    from emo.report.plotting import colour_points, ranking_panels
 
     size = predictor.params.extract.crop_size
     crops = predictor.detector.face_crops(result.frames)

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
-from emo.global_attribution import run_attribute
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
+from emo.explanation.global_attribution import run_attribute
 
 MODELS = Path("models/full/models")
 OUT = Path("data/attributions.npz")

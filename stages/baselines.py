@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from emo.baselines import run_baselines
+from emo.evaluation.baselines import run_baselines
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
 
 OUT = Path("models/baselines")
 

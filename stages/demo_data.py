@@ -3,7 +3,7 @@ one, held apart from training, at demo.heldout.out (evaluate's cross-dataset che
 
 from emo.cli import run_stage
 from emo.data.demo import generate_demo, heldout_params
-from emo.face_model import managed_face_model
+from emo.data.face_model import managed_face_model
 
 
 def main(params) -> None:

@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE
-from emo.evaluation import evaluate_dataset
-from emo.face_model import resolve_face_model
+from emo.data.dataset import LANDMARKS_FILE
+from emo.evaluation.cross_dataset import evaluate_dataset
+from emo.data.face_model import resolve_face_model
 
 OUT = Path("models/evaluate")
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from emo.cli import run_stage
-from emo.extraction import manifest_counts, manifest_summary, run_extract
-from emo.face_model import resolve_face_model
+from emo.data.extraction import manifest_counts, manifest_summary, run_extract
+from emo.data.face_model import resolve_face_model
 from emo.tracking import stage_run
 
 OUT = Path("data/landmarks")

@@ -1,7 +1,7 @@
 """DVC stage face_model: the official face_landmarker.task, fetched once into models/."""
 
 from emo.cli import run_stage
-from emo.face_model import managed_face_model
+from emo.data.face_model import managed_face_model
 
 
 def main(params) -> None:

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
-from emo.experiments import mean_std_table, run_retrain_k
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
+from emo.models.experiments import mean_std_table, run_retrain_k
 
 OUT = Path("models/retrain_k")
 ATTRIBUTIONS = Path("data/attributions.npz")

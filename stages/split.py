@@ -1,8 +1,8 @@
 """DVC stage split: data/landmarks/landmarks.npz -> data/splits.json."""
 
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks
-from emo.splits import describe, partition_sizes, run_split
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks
+from emo.data.splits import describe, partition_sizes, run_split
 from emo.tracking import stage_run
 
 

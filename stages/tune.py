@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from emo.cli import run_stage
-from emo.dataset import LANDMARKS_FILE, SPLITS_FILE
-from emo.tuning import run_tune
+from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
+from emo.models.tuning import run_tune
 
 OUT = Path("models/tune")
 

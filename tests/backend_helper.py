@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.backend import use_backend
+from emo.models.backend import use_backend
 
 
 def main(action: str, backend: str, model_file: str, out_file: str) -> None:
     use_backend(backend)
     from emo.config import load_params
-    from emo.model import Architecture, load_model
-    from emo.training import fit_binary, model_input
+    from emo.models.model import Architecture, load_model
+    from emo.models.training import fit_binary, model_input
     from tests.synthetic import planted_landmarks
 
     X, y, _ = planted_landmarks(subjects=4, frames=4)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emo.backend import use_backend
+from emo.models.backend import use_backend
 from emo.config import load_params
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ use_backend(BACKEND)
 
 @pytest.fixture(scope="session", autouse=True)
 def backend_configured():
-    from emo.backend import configure
+    from emo.models.backend import configure
 
     configure(single_threaded=False)
 
@@ -37,7 +37,7 @@ def smoke_params():
 @pytest.fixture(scope="session")
 def face_model() -> Path:
     """The official face model, fetched once into the repository's models/ folder."""
-    from emo.face_model import DEFAULT_PATH, managed_face_model
+    from emo.data.face_model import DEFAULT_PATH, managed_face_model
 
     return managed_face_model(REPO / DEFAULT_PATH)
 

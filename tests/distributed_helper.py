@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-import emo.tuning as tuning
-from emo.backend import use_backend
+import emo.models.tuning as tuning
+from emo.models.backend import use_backend
 from emo.config import load_params
-from emo.dataset import load_landmarks, load_partitions
-from emo.training import TrainingContext
+from emo.data.dataset import load_landmarks, load_partitions
+from emo.models.training import TrainingContext
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from emo.config import SplitParams
 from emo.files import write_json
-from emo.mesh import face_mesh
-from emo.splits import make_partitions, partitions_document
+from emo.data.mesh import face_mesh
+from emo.data.splits import make_partitions, partitions_document
 
 
 def planted_landmarks(subjects: int = 8, frames: int = 4, signal: slice = slice(10, 20), seed: int = 0):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from emo.attribution import METHODS, integrated_gradients, integration_points, landmark_mask
+from emo.explanation.attribution import METHODS, integrated_gradients, integration_points, landmark_mask
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from emo.backend import BACKENDS
+from emo.models.backend import BACKENDS
 from tests.conftest import BACKEND, REPO
 
 pytestmark = pytest.mark.slow

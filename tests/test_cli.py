@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from tests.conftest import BIN, REPO
 
 pytestmark = pytest.mark.slow

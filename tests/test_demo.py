@@ -6,8 +6,8 @@ import pytest
 
 from emo.data import find_sequences
 from emo.data.demo import ACTION_UNITS, EMOTION_ACTION_UNITS, action_unit_field, generate_demo, plan_sequences
-from emo.emotions import EMOTIONS
-from emo.mesh import face_mesh
+from emo.data.emotions import EMOTIONS
+from emo.data.mesh import face_mesh
 
 
 def _digest(root):

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from emo.config import EvaluateParams, EvaluationDataset
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.evaluation import dataset_sources, evaluate_dataset
+from emo.evaluation.cross_dataset import dataset_sources, evaluate_dataset
 from tests.conftest import BIN
 
 EVALUATED = "models/evaluate/demo_heldout"

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from emo.config import DataParams
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.extraction import MANIFEST_COLUMNS, run_extract
+from emo.data.extraction import MANIFEST_COLUMNS, run_extract
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@ import zipfile
 
 import pytest
 
-from emo import face_model as fm
+from emo.data import face_model as fm
 from emo.errors import EmoError
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from emo.config import load_params
-from emo.dataset import load_landmarks, load_partitions
-from emo.global_attribution import (AttributionJob, attribute_one, combine, medoid_videos, ranking_of, stability,
+from emo.data.dataset import load_landmarks, load_partitions
+from emo.explanation.global_attribution import (AttributionJob, attribute_one, combine, medoid_videos, ranking_of, stability,
                                     summary_document)
-from emo.model import Architecture
-from emo.training import TrainingContext, fit_binary, model_input
+from emo.models.model import Architecture
+from emo.models.training import TrainingContext, fit_binary, model_input
 from tests.conftest import REPO
 from tests.synthetic import write_dataset
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from emo.landmarks import FaceBox
+from emo.data.landmarks import FaceBox
 
 
 def test_face_box_is_square_centred_with_margin():

@@ -1,6 +1,6 @@
 import numpy as np
 
-from emo.mesh import N_LANDMARKS, face_mesh, read_canonical_mesh, read_regions
+from emo.data.mesh import N_LANDMARKS, face_mesh, read_canonical_mesh, read_regions
 
 
 def test_mirror_is_an_involution_that_maps_pairs_onto_each_other():

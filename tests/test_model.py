@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from emo.config import load_params
-from emo.model import Architecture, build_model
-from emo.metrics import binary_metrics
-from emo.training import binary_cross_entropy, fit_binary, fresh_model, model_input, one_hot
+from emo.models.model import Architecture, build_model
+from emo.evaluation.metrics import binary_metrics
+from emo.models.training import binary_cross_entropy, fit_binary, fresh_model, model_input, one_hot
 from tests.conftest import REPO
 from tests.synthetic import planted_landmarks
 
@@ -74,7 +74,7 @@ def test_remo_random_convolution_is_seeded():
 def test_lstm_computes_what_keras_lstm_computes():
     import keras
 
-    from emo.layers import LSTM
+    from emo.models.layers import LSTM
 
     x = np.random.default_rng(0).normal(size=(5, 7, 12)).astype(np.float32)
     ours, theirs = LSTM(6), keras.layers.LSTM(6)
@@ -88,7 +88,7 @@ def test_lstm_computes_what_keras_lstm_computes():
 def test_frame_convolution_computes_what_conv3d_computes(kernel):
     import keras
 
-    from emo.layers import FrameConvolution
+    from emo.models.layers import FrameConvolution
 
     x = np.random.default_rng(0).normal(size=(3, 4, 2, 10, 1)).astype(np.float32)
     ours = FrameConvolution(5, kernel, seed=3)
@@ -108,8 +108,8 @@ def test_frame_convolution_gradient_is_conv3d_gradient(kernel):
     import keras
     from keras import ops
 
-    from emo.backend import value_and_gradient
-    from emo.layers import FrameConvolution
+    from emo.models.backend import value_and_gradient
+    from emo.models.layers import FrameConvolution
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 4, 2, 10, 1)).astype(np.float32)
@@ -136,8 +136,8 @@ def test_trainer_steps_equal_keras_train_on_batch():
     """Our compiled steps (Adam in keras.ops, loss, batch-norm and state handling) against
     Keras' own optimizer and train step on the same batches, including the batch that wraps
     round to the start and a call of fewer than STEPS_PER_CALL steps."""
-    from emo.model import model_weights
-    from emo.training import STEPS_PER_CALL
+    from emo.models.model import model_weights
+    from emo.models.training import STEPS_PER_CALL
 
     X, y, _ = planted_landmarks(subjects=8, frames=4)
     X, positive = model_input(X[:40], np.arange(8, 24)), y[:40] == 2

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from tests.conftest import DVC
 from tests.conftest import run_command as _run
 

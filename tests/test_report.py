@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from emo.config import DataParams
-from emo.emotions import EMOTIONS
-from emo.evaluation import scores
-from emo.extraction import run_extract
-from emo.global_attribution import ALPHAS, ranking_of
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.cross_dataset import scores
+from emo.data.extraction import run_extract
+from emo.explanation.global_attribution import ALPHAS, ranking_of
 from emo.report import Artifacts, run_report
-from emo.metrics import METRICS, TIMINGS
+from emo.evaluation.metrics import METRICS, TIMINGS
 
 pytestmark = pytest.mark.slow
 

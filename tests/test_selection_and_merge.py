@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo.baselines import displacement_features, svm_runs
+from emo.evaluation.baselines import displacement_features, svm_runs
 from emo.config import BaselineParams
-from emo.dataset import Partition
-from emo.emotions import EMOTIONS
+from emo.data.dataset import Partition
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
 from emo.paper import grid_values
-from emo.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
-from emo.six_class import accuracy_table, confusion, merge, six_class_decision
+from emo.explanation.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
+from emo.evaluation.six_class import accuracy_table, confusion, merge, six_class_decision
 from tests.synthetic import planted_landmarks
 
 RANKING = np.array([5, 3, 9, 0, 1, 2, 4, 6, 7, 8, *range(10, 468)])
@@ -33,8 +33,8 @@ def test_random_is_a_fresh_draw_per_seed_and_emotion():
 
 
 def test_random_draws_differ_across_draws_and_seeds_and_come_back_the_same():
-    from emo.experiments import retrain_specs
-    from emo.model import Architecture
+    from emo.models.experiments import retrain_specs
+    from emo.models.model import Architecture
 
     parts = [Partition(seed=s, train=np.arange(3), val=np.arange(3, 4), test=np.arange(4, 5)) for s in (0, 1)]
     best = {(32, e): Architecture(4, 8, 8) for e in range(len(EMOTIONS))}
@@ -58,7 +58,7 @@ def test_k_out_of_range_is_refused(k):
 
 
 def test_gathered_subset_is_the_same_tensor():
-    from emo.training import model_input
+    from emo.models.training import model_input
 
     X = np.random.default_rng(0).random((2, 3, 2, 468)).astype(np.float32)
     sub = model_input(X, top_k_landmarks(RANKING, 4))

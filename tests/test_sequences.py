@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emo.sequences import fill_gaps, resample
+from emo.data.sequences import fill_gaps, resample
 
 
 def _track(n, landmarks=3):

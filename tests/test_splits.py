@@ -3,11 +3,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from emo.augmentation import augment, flip_landmarks
+from emo.models.augmentation import augment, flip_landmarks
 from emo.config import SplitParams
 from emo.errors import EmoError
-from emo.mesh import face_mesh
-from emo.splits import make_partitions
+from emo.data.mesh import face_mesh
+from emo.data.splits import make_partitions
 
 
 def _demo_like(subjects=40, seed=0):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.report.comparisons import POOLED, comparisons_table, sentence
-from emo.statistics import holm, paired_comparison
+from emo.evaluation.statistics import holm, paired_comparison
 
 
 def test_identical_inputs_differ_by_nothing():

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from emo.emotions import EMOTIONS
-from emo.experiments import run_train_full
+from emo.data.emotions import EMOTIONS
+from emo.models.experiments import run_train_full
 from tests.conftest import mlflow_serving
 from tests.synthetic import write_dataset
 

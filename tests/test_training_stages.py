@@ -6,9 +6,9 @@ import json
 import pandas as pd
 import pytest
 
-from emo.emotions import EMOTIONS
-from emo.experiments import run_train_full
-from emo.tuning import run_tune
+from emo.data.emotions import EMOTIONS
+from emo.models.experiments import run_train_full
+from emo.models.tuning import run_tune
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
@@ -67,9 +67,9 @@ def test_train_full_writes_models_runs_and_summary(trained):
 def test_saved_model_reloads_and_predicts_like_the_run(trained):
     import numpy as np
 
-    from emo.dataset import load_landmarks, load_partitions
-    from emo.model import load_model
-    from emo.training import model_input
+    from emo.data.dataset import load_landmarks, load_partitions
+    from emo.models.model import load_model
+    from emo.models.training import model_input
 
     root, _, _, _ = trained
     model = load_model(root / "models/full/models/fear/remo/partition1.keras")

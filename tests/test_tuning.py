@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-import emo.tuning as tuning
+import emo.models.tuning as tuning
 from emo.config import TuneParams, load_params
-from emo.dataset import load_landmarks, load_partitions
-from emo.training import TrainingContext
+from emo.data.dataset import load_landmarks, load_partitions
+from emo.models.training import TrainingContext
 from tests.conftest import REPO
 from tests.synthetic import write_dataset
 

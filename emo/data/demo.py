@@ -26,9 +26,9 @@ from tqdm import tqdm
 
 from emo.config import DemoParams
 from emo.data.ckplus import IMAGES, LABELS
-from emo.emotions import CKPLUS_CODES, EMOTIONS
+from emo.data.emotions import CKPLUS_CODES, EMOTIONS
 from emo.files import atomic_dir
-from emo.mesh import face_mesh
+from emo.data.mesh import face_mesh
 from emo.parallel import process_pool, worker_count
 
 # FACS action units of each expression (the prototypes the issue and EMFACS give).
@@ -175,7 +175,7 @@ def base_photos() -> list[np.ndarray]:
 
 
 def base_faces(model_path: Path) -> list[BaseFace]:
-    from emo.landmarks import LandmarkDetector
+    from emo.data.landmarks import LandmarkDetector
 
     faces = []
     v = face_mesh().vertices

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from emo.data import VIDEO_SUFFIXES, SequenceSource, image_files
-from emo.emotions import ALIASES, EMOTIONS
+from emo.data.emotions import ALIASES, EMOTIONS
 from emo.errors import EmoError
 
 

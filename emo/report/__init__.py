@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 
 from emo import paper
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.metrics import TIMINGS, summarize
+from emo.evaluation.metrics import TIMINGS, summarize
 from emo.report import comparisons as stats_tables
 from emo.report import figures, tables
 from emo.report.document import Document
-from emo.six_class import accuracy_table, confusion, merge
+from emo.evaluation.six_class import accuracy_table, confusion, merge
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,11 @@ def peak_face(detector, path: Path) -> np.ndarray:
 
 
 def run_report(params, out_dir: Path, artifacts: Artifacts = Artifacts()) -> dict:
-    from emo.dataset import load_landmarks
-    from emo.face_model import resolve_face_model
+    from emo.data.dataset import load_landmarks
+    from emo.data.face_model import resolve_face_model
     from emo.files import atomic_dir, atomic_file, write_json
-    from emo.landmarks import LandmarkDetector
-    from emo.plotting import ranking_panels
+    from emo.data.landmarks import LandmarkDetector
+    from emo.report.plotting import ranking_panels
 
     artifacts.require(params.evaluate.datasets)
     evaluations = {name: json.loads(artifacts.evaluation(name).read_text()) for name in params.evaluate.datasets}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from emo.emotions import EMOTIONS
-from emo.statistics import holm, paired_comparison
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.statistics import holm, paired_comparison
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc")
 METRIC_NAMES = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "roc_auc": "ROC AUC"}
@@ -65,7 +65,7 @@ def per_seed_values(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 def comparisons_table(runs: pd.DataFrame, svm: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per comparison x metric x K x emotion (and 'all emotions', pooled) with the
-    statistics of emo.statistics.PairedComparison, the primary p-value (paired t-test per
+    statistics of emo.evaluation.statistics.PairedComparison, the primary p-value (paired t-test per
     emotion, sign-flip permutation pooled) and its Holm-adjusted value."""
     every = pd.concat([runs, svm], ignore_index=True) if svm is not None else runs
     ks = sorted(runs.K.unique(), reverse=True)

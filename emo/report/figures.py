@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from emo import paper  # noqa: E402
-from emo.emotions import EMOTIONS  # noqa: E402
+from emo.data.emotions import EMOTIONS  # noqa: E402
 from emo.report.tables import VARIANT_NAMES  # noqa: E402
 
 DPI = 110

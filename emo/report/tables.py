@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from emo import paper
-from emo.emotions import EMOTIONS
-from emo.metrics import summarize
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import summarize
 
 VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
 

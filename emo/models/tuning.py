@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from emo.config import TuneParams
-from emo.dataset import LandmarkData, Partition
-from emo.emotions import EMOTIONS
-from emo.model import Architecture, build_model
-from emo.training import TrainingContext, fit_binary, training_inputs, validation_scores
+from emo.data.dataset import LandmarkData, Partition
+from emo.data.emotions import EMOTIONS
+from emo.models.model import Architecture, build_model
+from emo.models.training import TrainingContext, fit_binary, training_inputs, validation_scores
 
 DIRECTION = {"val_loss": "min", "val_accuracy": "max", "val_auc": "max"}
 
@@ -366,7 +366,7 @@ def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Parti
     distributed mode, all jobs as one search served by the chief to its workers (None on a worker)."""
     from tqdm import tqdm
 
-    from emo.training import run_many
+    from emo.models.training import run_many
 
     if distributed_role():
         digest = hashlib.sha256("".join(j.project for j in jobs).encode()).hexdigest()[:12]
@@ -419,7 +419,7 @@ def remove_search_state(results: list[SearchResult]) -> None:
 
 def run_tune(params, landmarks_file: Path, splits_file: Path, out_dir: Path, progress: bool = True) -> pd.DataFrame:
     """The tune stage: a grid search per emotion at L = 468, written to out_dir/hparams.json."""
-    from emo.dataset import load_landmarks, load_partitions, require_every_emotion
+    from emo.data.dataset import load_landmarks, load_partitions, require_every_emotion
     from emo.files import atomic_dir, write_json
     from emo.tracking import stage_run
 

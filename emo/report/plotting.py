@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from emo.mesh import face_mesh  # noqa: E402
+from emo.data.mesh import face_mesh  # noqa: E402
 
 CMAP = "inferno"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 
 
 def six_class_decision(probabilities: np.ndarray) -> np.ndarray:

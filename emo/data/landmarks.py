@@ -16,7 +16,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from emo.mesh import N_LANDMARKS
+from emo.data.mesh import N_LANDMARKS
 from emo.parallel import prefetch
 
 

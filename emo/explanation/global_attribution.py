@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from emo.dataset import LandmarkData, Partition
-from emo.emotions import EMOTIONS
-from emo.mesh import N_LANDMARKS
-from emo.training import TrainingContext, model_input
+from emo.data.dataset import LandmarkData, Partition
+from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
+from emo.models.training import TrainingContext, model_input
 
 ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
 STABILITY_TOP = 64
@@ -50,7 +50,7 @@ class ConfidenceJob:
 def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: list[Partition],
                          context: TrainingContext) -> tuple[ConfidenceJob, int]:
     """The training video of the emotion that its own T-EMO model is surest of."""
-    from emo.model import load_model, model_weights
+    from emo.models.model import load_model, model_weights
 
     part = partitions[job.partition]
     idx = part.train[data.y[part.train] == job.emotion]
@@ -87,7 +87,7 @@ def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
     """An IntegratedGradients of the model's positive-class probability, shared by every model
     of the same shape in this process (the seeds of one emotion): compiled once, it takes each
     model's weights as an argument."""
-    from emo.attribution import IntegratedGradients, positive_probability
+    from emo.explanation.attribution import IntegratedGradients, positive_probability
 
     shape = tuple((v.path, tuple(v.shape), v.trainable) for v in model.variables)
     key = (shape, steps, method, budget_bytes)
@@ -98,8 +98,8 @@ def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
 
 def attribute_one(job: AttributionJob, data: LandmarkData, partitions: list[Partition],
                   context: TrainingContext) -> AttributionResult:
-    from emo.attribution import MASKS, landmark_mask
-    from emo.model import load_model, model_weights
+    from emo.explanation.attribution import MASKS, landmark_mask
+    from emo.models.model import load_model, model_weights
 
     part = partitions[job.partition]
     idx = part.train if job.samples == "all" else part.train[data.y[part.train] == job.emotion]
@@ -208,11 +208,11 @@ def run_attribute(params, landmarks_file: Path, splits_file: Path, model_dir: Pa
     """The attribute stage: data/attributions.npz and a JSON summary of it."""
     from tqdm import tqdm
 
-    from emo.dataset import load_landmarks, load_partitions
+    from emo.data.dataset import load_landmarks, load_partitions
     from emo.errors import EmoError
     from emo.files import atomic_file, write_json
     from emo.tracking import stage_run
-    from emo.training import run_many
+    from emo.models.training import run_many
 
     a = params.attribute
     data = load_landmarks(landmarks_file)

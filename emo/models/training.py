@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.augmentation import augment
+from emo.models.augmentation import augment
 from emo.config import ModelParams, TrainParams
-from emo.dataset import LandmarkData, Partition, load_landmarks, load_partitions
-from emo.emotions import EMOTIONS
-from emo.metrics import binary_metrics
-from emo.model import Architecture, build_model, model_weights, save_model, set_model_weights
+from emo.data.dataset import LandmarkData, Partition, load_landmarks, load_partitions
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import binary_metrics
+from emo.models.model import Architecture, build_model, model_weights, save_model, set_model_weights
 from emo.parallel import process_pool, worker_count
 
 def model_input(X: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
@@ -49,13 +49,13 @@ class Trainer:
     partition, grid trial) reuses them: `STEPS_PER_CALL` training steps per call, and
     predictions in fixed chunks, so that no data size ever triggers a new compile.
     Everything is Keras 3 (stateless_call, keras.ops); the gradient and the compiler come
-    from emo.backend.
+    from emo.models.backend.
     """
 
     def __init__(self, model, batch_size: int):
         from keras import ops
 
-        from emo.backend import compiled, value_and_gradient
+        from emo.models.backend import compiled, value_and_gradient
 
         self.batch_size = batch_size
         loss_of, adam = model.loss, model.optimizer
@@ -328,7 +328,7 @@ _worker: dict = {}
 
 
 def _init_worker(context: TrainingContext, single_threaded: bool) -> None:
-    from emo.backend import configure, use_backend
+    from emo.models.backend import configure, use_backend
 
     use_backend(context.train.backend, single_threaded)
     configure(single_threaded)
@@ -343,7 +343,7 @@ def _run_in_worker(task, job):
 def training_workers(requested: int, jobs: int) -> int:
     """`requested` processes; 0 means one per core, or a single one when the backend sees a GPU."""
     if requested == 0:
-        from emo.backend import gpu_visible
+        from emo.models.backend import gpu_visible
 
         if gpu_visible():
             return 1

@@ -3,7 +3,7 @@
 The canonical mesh (3D, in cm; x towards the subject's left, which is the image's right;
 y up; symmetric about x = 0) is read from the geometry metadata inside face_landmarker.task, and the region
 index sets from MediaPipe's FaceLandmarksConnections. Both are stored once in
-`canonical_mesh.npz` beside this file (regenerate with `python -m emo.mesh TASK`), so
+`canonical_mesh.npz` beside this file (regenerate with `python -m emo.data.mesh TASK`), so
 training, plotting and the CLI need neither the model file nor a mediapipe import.
 """
 
@@ -113,7 +113,7 @@ def read_canonical_mesh(task_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_regions() -> dict[str, np.ndarray]:
-    from emo.landmarks import mediapipe_vision
+    from emo.data.landmarks import mediapipe_vision
 
     connections = mediapipe_vision().FaceLandmarksConnections
     return {

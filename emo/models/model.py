@@ -44,7 +44,7 @@ def build_model(
     Every random initial weight and the dropout draws come from `seed` alone."""
     import keras
 
-    from emo.layers import LSTM, FrameConvolution, FrameDisplacement
+    from emo.models.layers import LSTM, FrameConvolution, FrameDisplacement
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; use one of {VARIANTS}")
@@ -94,7 +94,7 @@ def load_model(path: str | Path):
     """A saved model, under whichever backend this process uses."""
     import keras
 
-    import emo.layers  # noqa: F401  (registers the custom layers)
+    import emo.models.layers  # noqa: F401  (registers the custom layers)
 
     return keras.models.load_model(path, compile=False)  # for inference: no optimizer state
 

@@ -1,7 +1,7 @@
 """The network's own Keras layers (backend-agnostic: keras.ops only).
 
 Importing this module registers them, so that saved `.keras` models load under either
-backend; `emo.model.load_model` does that.
+backend; `emo.models.model.load_model` does that.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.mesh import N_LANDMARKS
+from emo.data.mesh import N_LANDMARKS
 
 LANDMARKS_FILE = Path("data/landmarks/landmarks.npz")
 SPLITS_FILE = Path("data/splits.json")

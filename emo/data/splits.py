@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from emo.config import SplitParams
-from emo.dataset import Partition
+from emo.data.dataset import Partition
 from emo.errors import EmoError
 
 
@@ -59,7 +59,7 @@ def partitions_document(partitions: list[Partition], params: SplitParams, n_samp
 
 def run_split(params: SplitParams, landmarks_file, out_file) -> list[Partition]:
     """The split stage: partitions of landmarks.npz written to splits.json."""
-    from emo.dataset import load_landmarks, require_every_emotion
+    from emo.data.dataset import load_landmarks, require_every_emotion
     from emo.files import write_json
 
     data = load_landmarks(landmarks_file)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
 
 VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO"}
@@ -54,8 +54,8 @@ def evaluate_dataset(params, name: str, out_dir: Path, training_landmarks: Path,
     """Extract, predict and score one dataset into out_dir: landmarks.npz, manifest.csv,
     predictions.csv and metrics.json (written last). Returns the metrics."""
     from emo.config import DataParams
-    from emo.dataset import load_landmarks
-    from emo.extraction import run_extract
+    from emo.data.dataset import load_landmarks
+    from emo.data.extraction import run_extract
     from emo.files import write_csv, write_json
 
     from emo.tracking import metric_name, stage_run
@@ -91,7 +91,7 @@ def network_probabilities(variants, X: np.ndarray) -> dict[str, np.ndarray]:
 
 def svm_probabilities(training, X: np.ndarray, params) -> dict[str, np.ndarray]:
     """Each kernel's six binary SVMs, fit on every video of the training dataset."""
-    from emo.baselines import KERNELS, displacement_features, fit_svm, svm_probability
+    from emo.evaluation.baselines import KERNELS, displacement_features, fit_svm, svm_probability
 
     train_features, features = displacement_features(training.X), displacement_features(X)
     return {f"{kernel} SVM": np.stack([svm_probability(fit_svm(train_features, training.y == e, kernel, params), features)
@@ -104,7 +104,7 @@ def scores(y: np.ndarray, probabilities: np.ndarray) -> dict:
     AUC (None when the dataset has no video of it, or only those), the confusion counts."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    from emo.six_class import confusion, six_class_decision
+    from emo.evaluation.six_class import confusion, six_class_decision
 
     predicted = six_class_decision(probabilities)
     auc = {}

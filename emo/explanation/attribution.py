@@ -63,7 +63,7 @@ class IntegratedGradients:
                  budget_bytes: int = 256 * 2**20):
         from keras import ops
 
-        from emo.backend import compiled, value_and_gradient
+        from emo.models.backend import compiled, value_and_gradient
 
         self.alphas, self.weights = (a.astype(np.float32) for a in integration_points(method, steps))
         self.steps = steps
@@ -127,7 +127,7 @@ def integrated_gradients(model_fn: Callable, x: np.ndarray, baseline: np.ndarray
 
 def positive_probability(model) -> Callable:
     """F of the paper, the binary model's probability of its positive class, as F(params, x)
-    with params = emo.model.model_weights(m) of any model m of this one's shape."""
+    with params = emo.models.model.model_weights(m) of any model m of this one's shape."""
     return lambda params, x: model.stateless_call(params[0], params[1], x, training=False)[0][:, 1]
 
 

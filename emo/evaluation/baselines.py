@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from emo.config import BaselineParams
-from emo.emotions import EMOTIONS
-from emo.metrics import METRICS, binary_metrics, summarize, summary_metrics
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import METRICS, binary_metrics, summarize, summary_metrics
 
 KERNELS = ("linear", "rbf")
 OUTER_EYE_CORNERS = (33, 263)
@@ -59,7 +59,7 @@ def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -
 
 
 def run_baselines(params: BaselineParams, landmarks_file: Path, splits_file: Path, out_dir: Path) -> pd.DataFrame:
-    from emo.dataset import load_landmarks, load_partitions
+    from emo.data.dataset import load_landmarks, load_partitions
     from emo.files import write_csv, write_json
 
     from emo.tracking import stage_run

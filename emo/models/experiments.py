@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from emo.emotions import EMOTIONS
-from emo.metrics import METRICS, TIMINGS, summarize, summary_metrics
-from emo.model import VARIANTS, Architecture
-from emo.selection import select
-from emo.training import RunResult, RunSpec, TrainingContext, run_many
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import METRICS, TIMINGS, summarize, summary_metrics
+from emo.models.model import VARIANTS, Architecture
+from emo.explanation.selection import select
+from emo.models.training import RunResult, RunSpec, TrainingContext, run_many
 
 def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run, desc: str,
               progress: bool = True) -> list[RunResult]:
@@ -132,10 +132,10 @@ def full_specs(best: dict[str, Architecture], n_partitions: int, model_dir: Path
 def run_train_full(params, landmarks_file: Path, splits_file: Path, hparams_file: Path, out_dir: Path,
                    progress: bool = True) -> pd.DataFrame:
     """The train_full stage: every emotion x variant x seed at L = 468 with the tuned F, Q, R."""
-    from emo.dataset import load_landmarks, load_partitions
+    from emo.data.dataset import load_landmarks, load_partitions
     from emo.files import atomic_dir
     from emo.tracking import stage_run
-    from emo.tuning import load_hparams
+    from emo.models.tuning import load_hparams
 
     data = load_landmarks(landmarks_file)
     partitions = load_partitions(splits_file, len(data.y))
@@ -181,11 +181,11 @@ def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarra
 def run_retrain_k(params, landmarks_file: Path, splits_file: Path, attributions_file: Path, tune_file: Path,
                   out_dir: Path, progress: bool = True) -> pd.DataFrame:
     """The retrain_k stage: for each K, grid search on each emotion's top K, then every run."""
-    from emo.dataset import load_landmarks, load_partitions
+    from emo.data.dataset import load_landmarks, load_partitions
     from emo.errors import EmoError
     from emo.files import atomic_dir, write_json
     from emo.tracking import stage_run
-    from emo.tuning import (best_scores, distributed_role, load_hparams, log_search, remove_search_state, search_all,
+    from emo.models.tuning import (best_scores, distributed_role, load_hparams, log_search, remove_search_state, search_all,
                             search_job, trials_table)
 
     data = load_landmarks(landmarks_file)

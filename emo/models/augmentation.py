@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emo.mesh import face_mesh
+from emo.data.mesh import face_mesh
 
 
 def flip_landmarks(X: np.ndarray, mode: str) -> np.ndarray:

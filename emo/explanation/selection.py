@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from emo.errors import EmoError
-from emo.mesh import N_LANDMARKS
+from emo.data.mesh import N_LANDMARKS
 
 SELECTIONS = ("top", "random", "bottom")
 

@@ -18,11 +18,11 @@ from tqdm import tqdm
 
 from emo.config import DataParams, ExtractParams
 from emo.data import SequenceSource, find_sequences
-from emo.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
 from emo.files import atomic_file
 from emo.parallel import process_pool, worker_count
-from emo.sequences import fill_gaps, resample
+from emo.data.sequences import fill_gaps, resample
 
 MANIFEST_COLUMNS = [
     "sequence", "path", "subject", "label", "frames_total", "frames_read", "frames_with_face",
@@ -95,7 +95,7 @@ _detector = None  # one FaceLandmarker per worker process
 
 def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
     global _detector
-    from emo.landmarks import LandmarkDetector
+    from emo.data.landmarks import LandmarkDetector
 
     _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
 
