@@ -301,17 +301,15 @@ def log_report(params, metrics: dict, comparisons: pd.DataFrame) -> None:
 
 def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
                          configs: tuple[str, ...] = ("T-EMO L=468", "T-EMO each emotion's best K")) -> pd.DataFrame:
-    """Six-class accuracy per test subject, pooled over seeds, for each config; worst first."""
-    columns = {}
-    for config in configs:
-        part = merged[merged.config == config]
-        correct = pd.Series((part.actual == part.predicted).to_numpy(), index=subjects[part["sample"].to_numpy()])
-        columns[f"{config} accuracy"] = correct.groupby(level=0).mean()
-        columns["predictions"] = correct.groupby(level=0).size()
-        columns["videos"] = part.groupby(subjects[part["sample"].to_numpy()])["sample"].nunique()
-    table = pd.DataFrame(columns).rename_axis("subject").reset_index()
-    return table[["subject", "videos", "predictions", *[f"{c} accuracy" for c in configs]]].sort_values(
-        f"{configs[-1]} accuracy", kind="stable").reset_index(drop=True)
+    """Six-class accuracy per test subject, pooled over seeds, for each config; worst first.
+    Every config predicts the same test videos, so the counts come from the first."""
+    tested = merged.assign(subject=subjects[merged["sample"].to_numpy()], correct=merged.actual == merged.predicted)
+    first = tested[tested.config == configs[0]].groupby("subject")
+    table = pd.DataFrame({"videos": first["sample"].nunique(), "predictions": first.size(),
+                          **{f"{c} accuracy": tested[tested.config == c].groupby("subject").correct.mean()
+                             for c in configs}})
+    return table.rename_axis("subject").reset_index().sort_values(f"{configs[-1]} accuracy", kind="stable"
+                                                                  ).reset_index(drop=True)
 
 
 def environment_line() -> str:
