@@ -16,11 +16,10 @@ import pandas as pd
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
 
-VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO"}
-
-
 def configs(variants) -> list[tuple[str, str, int | None]]:
     """(name, variant, K) of every network configuration evaluated; K None = each emotion's best."""
+    from emo.report.tables import VARIANT_NAMES
+
     return [(f"{VARIANT_NAMES[v]} {label}", v, k) for v in variants
             for label, k in (("L=468", 468), ("each emotion's best K", None))]
 
@@ -57,7 +56,6 @@ def evaluate_dataset(params, name: str, out_dir: Path, training_landmarks: Path,
     from emo.data.dataset import load_landmarks
     from emo.data.extraction import run_extract
     from emo.files import write_csv, write_json
-
     from emo.tracking import metric_name, stage_run
 
     dataset, sources, key = dataset_sources(params, name)
