@@ -21,17 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.explanation.attribution import integration_points
-from emo.cli import pipeline_params
-from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
+from emo import artifacts
+from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
-from emo.explanation.global_attribution import integrated_gradients_of, medoid_videos, model_file
+from emo.explanation.attribution import integration_points
+from emo.explanation.global_attribution import integrated_gradients_of, medoid_videos
 from emo.models.model import build_model, load_model, model_weights
-from emo.predict import ATTRIBUTIONS
 from emo.models.training import model_input
 from emo.models.tuning import load_hparams
+from emo.pipeline import pipeline_params
 
-MODELS = Path("models/full/models")
+
+def model_file(emotion: int) -> Path:
+    """Partition 0's T-EMO model of an emotion at all landmarks."""
+    return artifacts.FULL.model_file(EMOTIONS[emotion], "temo", 468, 0)
 
 
 def textbook(model, x, baseline, steps):
@@ -71,17 +74,17 @@ def main() -> None:
     args = parser.parse_args()
     params = pipeline_params("params.yaml")
     budget = params.attribute.budget_mb * 2**20
-    data = load_landmarks(LANDMARKS_FILE)
-    part = load_partitions(SPLITS_FILE, len(data.y))[0]
+    data = load_landmarks(artifacts.LANDMARKS)
+    part = load_partitions(artifacts.SPLITS, len(data.y))[0]
     typical = medoid_videos(data, part, params.model.input == "displacement")
     e = EMOTIONS.index(args.emotion)
-    model = load_model(model_file(MODELS, e, 0))
+    model = load_model(model_file(e))
     subset = None
     if args.landmarks != 468:
         # Speed does not depend on the weights: the tuned architecture on the top-K landmarks.
         arch = load_hparams(Path("models/tune/hparams.json"))[args.emotion]
         model = build_model(data.frames, args.landmarks, arch, "temo", params.model)
-        subset = np.load(ATTRIBUTIONS)["ranking"][e, : args.landmarks]
+        subset = np.load(artifacts.ATTRIBUTIONS)["ranking"][e, : args.landmarks]
     baseline = model_input(data.X[[typical[(e + 1) % 6]]], subset)[0]
     x = model_input(data.X[part.train[: args.samples]], subset)
     ig, weights = integrated_gradients_of(model, args.steps, "riemann_right", budget), model_weights(model)
@@ -110,7 +113,7 @@ def main() -> None:
     print(f"{'emotion':10s} " + " ".join(f"{'m=' + str(m) + ' mean':>12s} {'max':>8s}" for m in (20, 50, 300)))
     sample = model_input(data.X[part.train[:24]])
     for e, emotion in enumerate(EMOTIONS):
-        model = load_model(model_file(MODELS, e, 0))
+        model = load_model(model_file(e))
         cells = []
         for m in (20, 50, 300):
             ig = integrated_gradients_of(model, m, "riemann_right", budget)

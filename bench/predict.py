@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emo.cli import pipeline_params
+from emo import artifacts
 from emo.data.dataset import load_landmarks, load_partitions
-from emo.predict import Predictor, choose_models
+from emo.models.ensemble import choose_models
+from emo.pipeline import pipeline_params
+from emo.predict import Predictor
 from emo.models.training import model_input, predict_positive
 
 
@@ -29,11 +31,11 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
     params = pipeline_params(args.params)
-    data = load_landmarks()
-    test = load_partitions(n_samples=len(data.y))[0].test
-    manifest = pd.read_csv("data/landmarks/manifest.csv").set_index("sequence")
+    data = load_landmarks(artifacts.LANDMARKS)
+    test = load_partitions(artifacts.SPLITS, len(data.y))[0].test
+    manifest = pd.read_csv(artifacts.MANIFEST).set_index("sequence")
     paths = [Path(params.data.root) / manifest.loc[s, "path"] for s in data.sequence[test]]
-    models = choose_models("temo", args.k)
+    models = choose_models(artifacts.FULL, artifacts.RETRAIN, "temo", args.k)
     predictor = Predictor(params, models)
     try:
         start = time.perf_counter()

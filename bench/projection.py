@@ -42,21 +42,27 @@ SLICE_EPOCHS = 2  # timed epochs per point, after a compiling one
 def prepare(profile: str, subjects: int, workdir: Path) -> tuple[Path, Path]:
     """Landmarks and splits of demo data at CK+'s size, reused when already there."""
     from emo.config import load_params
+    from emo.data.dataset import load_landmarks, save_landmarks
     from emo.data.demo import generate_demo
-    from emo.data.extraction import run_extract
+    from emo.data.extraction import extract_dataset
     from emo.data.face_model import managed_face_model
-    from emo.data.splits import run_split
+    from emo.data.splits import make_partitions, partitions_document
+    from emo.files import atomic_dir, write_json
 
     params = load_params(profile)
     landmarks, splits = workdir / "landmarks" / "landmarks.npz", workdir / "splits.json"
     if not landmarks.is_file():
         face_model = managed_face_model(REPO / params.extract.face_model)
         demo = dataclasses.replace(params.demo, out=workdir / "raw", subjects=subjects)
-        print(generate_demo(demo, face_model), file=sys.stderr)
-        run_extract(dataclasses.replace(params.data, root=demo.out, layout="ckplus"), params.extract, face_model,
-                    workdir / "landmarks")
+        with atomic_dir(demo.out) as tmp:
+            print(generate_demo(demo, face_model, tmp), file=sys.stderr)
+        data, _ = extract_dataset(dataclasses.replace(params.data, root=demo.out, layout="ckplus"), params.extract,
+                                  face_model)
+        save_landmarks(landmarks, data)
     if not splits.is_file():
-        run_split(params.split, landmarks, splits)
+        data = load_landmarks(landmarks)
+        partitions = make_partitions(data.y, data.subject, params.split)
+        write_json(splits, partitions_document(partitions, params.split, len(data.y)))
     return landmarks, splits
 
 

@@ -30,19 +30,20 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=3)
     args = parser.parse_args()
 
-    from emo.cli import pipeline_params
+    from emo.pipeline import pipeline_params
 
     params = pipeline_params(args.params)
     import pandas as pd
 
-    from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE, load_landmarks, load_partitions
+    from emo.artifacts import LANDMARKS, SPLITS
+    from emo.data.dataset import load_landmarks, load_partitions
     from emo.data.emotions import EMOTIONS
     from emo.models.training import TrainingContext
     from emo.models.tuning import search_all, search_job
 
-    data = load_landmarks(REPO / LANDMARKS_FILE)
-    partitions = load_partitions(REPO / SPLITS_FILE, len(data.y))
-    context = TrainingContext(REPO / LANDMARKS_FILE, REPO / SPLITS_FILE, params.model, params.train)
+    data = load_landmarks(REPO / LANDMARKS)
+    partitions = load_partitions(REPO / SPLITS, len(data.y))
+    context = TrainingContext(REPO / LANDMARKS, REPO / SPLITS, params.model, params.train)
     points = len(args.filters) * len(args.units) * len(args.neurons)
     print(f"{points} grid points per emotion (F {args.filters}, Q {args.units}, R {args.neurons}); "
           f"train.epochs {params.train.epochs}, patience {params.train.patience}, backend {params.train.backend}")

@@ -1,99 +1,36 @@
-"""The `emo` command, and the wrapper every DVC stage script runs in."""
+"""The `emo` command: what a user runs on the pipeline's outputs, beside the DVC stages (emo/pipeline)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from emo import artifacts
+from emo.config import load_params
+from emo.console import native_logs_hidden, user_errors_reported
+from emo.data.emotions import EMOTIONS
+from emo.data.face_model import managed_face_model
+from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
-
-
-def pipeline_params(path: str | Path):
-    """The validated params, with Keras' backend (train.backend) chosen before anything imports Keras."""
-    from emo.models.backend import use_backend
-    from emo.config import load_params
-
-    params = load_params(path)
-    use_backend(params.train.backend)
-    return params
-
-
-def run_stage(main: Callable, params_file: str | Path = "params.yaml") -> None:
-    """Load and validate params (before TensorFlow, JAX or MediaPipe is imported), run a
-    stage's main(params) with their native log lines hidden (EMO_VERBOSE=1 shows them); a
-    user error becomes one line on stderr and exit status 2, without a traceback."""
-    import signal
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-
-    # DVC and schedulers stop a stage with SIGTERM: unwind as for Ctrl-C, so that temporary
-    # outputs are removed and worker processes stopped.
-    signal.signal(signal.SIGTERM, interrupted)
-    quiet = contextlib.nullcontext() if os.environ.get("EMO_VERBOSE") == "1" else native_logs_hidden()
-    try:
-        params = pipeline_params(params_file)
-        with quiet:
-            main(params)
-    except EmoError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted; no output was left half-written", file=sys.stderr)
-        sys.exit(130)
-
-
-@contextlib.contextmanager
-def native_logs_hidden() -> Iterator[None]:
-    """Send what TensorFlow's and MediaPipe's C++ code writes to file descriptor 2 into a
-    temporary file, while Python's stderr (progress bars, our messages) still reaches the
-    terminal. Their absl logging ignores TF_CPP_MIN_LOG_LEVEL and GLOG_minloglevel before
-    absl::InitializeLog, which neither library calls. The captured lines are replayed if
-    the command fails unexpectedly."""
-    sys.stderr.flush()
-    terminal = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        python_stderr = sys.stderr
-        sys.stderr = open(os.dup(terminal), "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
-                          errors="backslashreplace")
-        try:
-            yield
-        except (EmoError, SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException:
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stderr.close()
-            sys.stderr = python_stderr
-            os.dup2(terminal, 2)
-            os.close(terminal)
+from emo.models.ensemble import choose_models
+from emo.models.tuning import distributed_role
+from emo.pipeline import pipeline_params, retrain_k, sections, tune
+from emo.predict import Predictor, explain_video, predict, results_json, results_table, write_explanation
 
 
 def _check_params(args: argparse.Namespace) -> None:
-    from emo.config import load_params
-
     load_params(args.file)
     print(f"{args.file}: every key is known and valid")
 
 
 def _fetch_model(args: argparse.Namespace) -> None:
-    from emo.data.face_model import managed_face_model
-
     print(managed_face_model())
 
 
 def _predict(args: argparse.Namespace) -> None:
     import json
-
-    from emo.predict import predict, results_json, results_table
 
     results, models = predict(pipeline_params(args.params), args.paths, args.variant, args.k,
                               progress=len(args.paths) > 1)
@@ -121,13 +58,10 @@ def _print_timing(results) -> None:
 
 
 def _explain(args: argparse.Namespace) -> None:
-    from emo.data.emotions import EMOTIONS
-    from emo.predict import Predictor, choose_models, explain_video, write_explanation
-
     params = pipeline_params(args.params)
     if args.emotion and args.emotion not in EMOTIONS:
         raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
-    predictor = Predictor(params, choose_models(args.variant, args.k))
+    predictor = Predictor(params, choose_models(artifacts.FULL, artifacts.RETRAIN, args.variant, args.k))
     try:
         result = predictor.landmarks(args.path)
         if result.error:
@@ -147,31 +81,21 @@ def _explain(args: argparse.Namespace) -> None:
 
 
 def _tune_worker(args: argparse.Namespace) -> None:
-    from emo.data.dataset import LANDMARKS_FILE, SPLITS_FILE
-    from emo.models.tuning import distributed_role
-
     params = pipeline_params(args.params)  # before distributed_role, which imports Keras
     if distributed_role() != "worker":
         raise EmoError(
             "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
             "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
         )
-    if args.stage == "tune":
-        from emo.models.tuning import run_tune
-
-        run_tune(params, LANDMARKS_FILE, SPLITS_FILE, Path("models/tune"))
-    else:
-        from emo.models.experiments import run_retrain_k
-
-        run_retrain_k(params, LANDMARKS_FILE, SPLITS_FILE, Path("data/attributions.npz"),
-                      Path("models/tune/hparams.json"), Path("models/retrain_k"))
+    stage = tune if args.stage == "tune" else retrain_k
+    stage.run(**sections(stage.run, params))
     print(f"{args.stage}: the chief's grid is done")
 
 
 def _k_option(text: str) -> int:
     value = int(text)
-    if not 1 <= value <= 468:
-        raise argparse.ArgumentTypeError("K must lie between 1 and 468")
+    if not 1 <= value <= N_LANDMARKS:
+        raise argparse.ArgumentTypeError(f"K must lie between 1 and {N_LANDMARKS}")
     return value
 
 
@@ -241,12 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     quiet = native_logs_hidden() if hasattr(args, "verbose") and not args.verbose else contextlib.nullcontext()
-    try:
-        with quiet:
-            args.func(args)
-    except EmoError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    with user_errors_reported(), quiet:
+        args.func(args)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ stops with one sentence that names the key and says what to do.
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -20,12 +21,59 @@ from emo.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
 
+# Keys that change how fast or where a stage works, never a number it writes: no DVC stage
+# lists them, so editing them reruns nothing.
+UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "attribute.budget_mb", "tune.directory"})
+
+# When EMO_PARAMS_READS names a folder, every stage process (and its workers) appends each
+# params key it reads, once, to <folder>/<stage>.txt: the test that keeps dvc.yaml's params
+# lists equal to what each stage reads (tests/test_dvc_yaml.py) runs the smoke pipeline so.
+READS_FOLDER, READS_FILE = "EMO_PARAMS_READS", "EMO_PARAMS_READS_FILE"
+_read: set[str] = set()
+_loading = False
+
+
+class Section:
+    """A params section: a frozen dataclass that knows its key (e.g. 'extract') and logs
+    which of its keys a stage reads (see READS_FOLDER)."""
+
+    _key = ""  # set by load_params; a copy made with dataclasses.replace logs nothing
+
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if not name.startswith("_") and name in type(self).__dataclass_fields__:
+            key = object.__getattribute__(self, "_key")
+            if key:
+                _log_read(f"{key}.{name}")
+        return value
+
+
+def _log_read(key: str) -> None:
+    log = os.environ.get(READS_FILE)
+    if log and not _loading and key not in _read:
+        _read.add(key)
+        with open(log, "a") as f:
+            f.write(key + "\n")
+
+
+def log_reads(stage: str) -> None:
+    """Log this process's params reads (and its workers') as `stage`'s, when EMO_PARAMS_READS is set."""
+    folder = os.environ.get(READS_FOLDER)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        os.environ[READS_FILE] = str(Path(folder) / f"{stage}.txt")
+
+
+def field_values(section) -> dict[str, Any]:
+    """A section's fields by name, without logging them as read (e.g. for MLflow's params)."""
+    return {name: vars(section)[name] for name in type(section).__dataclass_fields__}
+
 # Turns a field name into the full key for messages, e.g. "params.yaml: extract.frames".
 KeyName = typing.Callable[[str], str]
 
 
 @dataclass(frozen=True)
-class DataParams:
+class DataParams(Section):
     root: Path
     """Dataset folder: CK+ (holding cohn-kanade-images/ and Emotion/) or a folder layout."""
     layout: Literal["ckplus", "folder"]
@@ -44,7 +92,7 @@ class DataParams:
 
 
 @dataclass(frozen=True)
-class HeldoutDemoParams:
+class HeldoutDemoParams(Section):
     """A second demo set that no model trains on, for the evaluate stage: other identities,
     expression intensities and distractor action units than the main demo's."""
 
@@ -61,7 +109,7 @@ class HeldoutDemoParams:
 
 
 @dataclass(frozen=True)
-class DemoParams:
+class DemoParams(Section):
     out: Path
     seed: int
     subjects: int
@@ -91,7 +139,7 @@ class DemoParams:
 
 
 @dataclass(frozen=True)
-class ExtractParams:
+class ExtractParams(Section):
     face_model: Path
     """face_landmarker.task; the default path is filled by the face_model stage."""
     frames: int
@@ -118,7 +166,7 @@ class ExtractParams:
 
 
 @dataclass(frozen=True)
-class SplitParams:
+class SplitParams(Section):
     seeds: list[int]
     """One train/validation/test partition per seed (the paper: 10)."""
     mode: Literal["subject", "random"]
@@ -138,7 +186,7 @@ class SplitParams:
 
 
 @dataclass(frozen=True)
-class ModelParams:
+class ModelParams(Section):
     input: Literal["displacement", "coordinates"]
     """'displacement': each frame minus the first, in % of the face box (ours); 'coordinates': as extracted (paper)."""
     kernel: tuple[int, int]
@@ -158,7 +206,7 @@ class ModelParams:
 
 
 @dataclass(frozen=True)
-class TrainParams:
+class TrainParams(Section):
     learning_rate: float
     batch_size: int
     epochs: int
@@ -184,7 +232,7 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
-class TuneParams:
+class TuneParams(Section):
     filters: list[int]
     """F values of the grid (conv filters)."""
     units: list[int]
@@ -213,7 +261,7 @@ class TuneParams:
 
 
 @dataclass(frozen=True)
-class AttributeParams:
+class AttributeParams(Section):
     steps: int
     """m, the number of points on the path from baseline to input."""
     method: Literal["riemann_right", "trapezoid", "gauss_legendre"]
@@ -240,7 +288,7 @@ class AttributeParams:
 
 
 @dataclass(frozen=True)
-class RetrainParams:
+class RetrainParams(Section):
     ks: list[int]
     """Landmark counts to retrain on (the paper: 234, 128, 64, 32, 16); 468 is train_full."""
     controls: list[Literal["random", "bottom"]]
@@ -262,7 +310,7 @@ class RetrainParams:
 
 
 @dataclass(frozen=True)
-class BaselineParams:
+class BaselineParams(Section):
     C: float
     """SVM regularisation."""
     gamma: Literal["scale", "auto"]
@@ -274,14 +322,14 @@ class BaselineParams:
 
 
 @dataclass(frozen=True)
-class EvaluationDataset:
+class EvaluationDataset(Section):
     root: Path
     """The dataset's folder, in any layout extract reads."""
     layout: Literal["ckplus", "folder"]
 
 
 @dataclass(frozen=True)
-class EvaluateParams:
+class EvaluateParams(Section):
     datasets: dict[str, EvaluationDataset]
     """Other datasets to run the trained models on, by name ({} = none)."""
 
@@ -324,7 +372,12 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
-    return _build(Params, raw, source, "")
+    global _loading
+    _loading = True  # validation reads every key; only a stage's own reads are logged
+    try:
+        return _build(Params, raw, source, "")
+    finally:
+        _loading = False
 
 
 def _build(cls: type, raw: Any, source: str, prefix: str):
@@ -346,6 +399,8 @@ def _build(cls: type, raw: Any, source: str, prefix: str):
             raise ConfigError(f"{source}: key '{full}' is missing; add it (profiles/paper.yaml lists every key).")
         values[name] = _convert(hints[name], raw[name], source, full)
     obj = cls(**values)
+    if isinstance(obj, Section):
+        object.__setattr__(obj, "_key", prefix)
     check = getattr(obj, "check", None)
     if check is not None:
         check(lambda k: f"{source}: {prefix}.{k}")

@@ -15,60 +15,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from emo import artifacts
+from emo.config import Params
+from emo.data import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
+from emo.data.dataset import load_landmarks
 from emo.data.emotions import EMOTIONS
+from emo.data.extraction import extract_sequence, settings_of
+from emo.data.face_model import resolve_face_model
+from emo.data.landmarks import LandmarkDetector
+from emo.data.mesh import N_LANDMARKS, face_mesh
 from emo.errors import EmoError
-from emo.data.mesh import face_mesh
+from emo.explanation.attribution import landmark_mask
+from emo.explanation.global_attribution import integrated_gradients_of, ranking_of
+from emo.files import atomic_file, write_json
+from emo.models.backend import configure
+from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabilities, load_models
+from emo.models.model import model_weights
+from emo.models.training import model_input
+from emo.parallel import prefetch
 
-FULL = Path("models/full")
-RETRAIN = Path("models/retrain_k")
-ATTRIBUTIONS = Path("data/attributions.npz")
-LANDMARKS = Path("data/landmarks/landmarks.npz")
 # Regions a reader names; the face oval stands for the jaw line and cheeks' outline.
 REGIONS = {"lips": "lips", "left eyebrow": "left_eyebrow", "right eyebrow": "right_eyebrow",
            "left eye": "left_eye", "right eye": "right_eye", "nose": "nose", "jaw and face outline": "face_oval"}
-
-
-@dataclass
-class EmotionModels:
-    emotion: str
-    k: int
-    landmarks: np.ndarray | None  # the gathered subset; None = all 468
-    files: list[Path]
-
-
-def runs_table() -> pd.DataFrame:
-    from emo.report.tables import all_runs
-
-    if not (FULL / "runs.csv").is_file():
-        raise EmoError(f"{FULL / 'runs.csv'} is missing: there are no trained models yet; run `dvc repro` first.")
-    retrain = pd.read_csv(RETRAIN / "runs.csv") if (RETRAIN / "runs.csv").is_file() else None
-    return all_runs(pd.read_csv(FULL / "runs.csv"), retrain)
-
-
-def choose_models(variant: str = "temo", k: int | None = None) -> list[EmotionModels]:
-    """Each emotion's models: at K = `k`, or (None) at the K with the lowest mean validation
-    loss in the pipeline's runs, which is 468 when retrain_k has not run."""
-    from emo.report import best_k_per_emotion
-
-    runs = runs_table()
-    available = sorted(runs.K.unique())
-    if k is not None and k not in available:
-        raise EmoError(f"no models were trained at K = {k}; the pipeline has K = {', '.join(map(str, available))}.")
-    best = best_k_per_emotion(runs) if k is None else {e: k for e in EMOTIONS}
-    chosen = []
-    for emotion in EMOTIONS:
-        kk = best[emotion]
-        if kk == 468:
-            folder, subset = FULL / "models" / emotion / variant, None
-        else:
-            folder = RETRAIN / "models" / f"K{kk}" / emotion / variant
-            subset = np.array(json.loads((RETRAIN / "hparams.json").read_text())["landmarks"][f"K{kk}"][emotion])
-        files = sorted(folder.glob("partition*.keras"))
-        if not files:
-            raise EmoError(f"no {variant} models in {folder}; run `dvc repro` to train them.")
-        chosen.append(EmotionModels(emotion, kk, subset, files))
-    return chosen
 
 
 @dataclass
@@ -88,8 +58,6 @@ class VideoResult:
 
 def video_source(path: Path):
     """A video file, a folder of frames, or a CK+ sequence folder, as the extract stage reads it."""
-    from emo.data import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
-
     if not path.exists():
         raise EmoError(f"{path} does not exist.")
     if path.is_dir() and not image_files(path):
@@ -115,9 +83,6 @@ class Predictor:
     """The face model and every chosen binary model, loaded once for many videos."""
 
     def __init__(self, params, models: list[EmotionModels]):
-        from emo.models.backend import configure
-        from emo.data.face_model import resolve_face_model
-        from emo.data.landmarks import LandmarkDetector
         configure(single_threaded=False)
 
         e = params.extract
@@ -135,16 +100,10 @@ class Predictor:
     def landmarks_of_all(self, paths: list[Path], progress: bool = True) -> list[VideoResult]:
         """Every path's landmarks, in order; the next videos are decoded in a background
         thread meanwhile (decoding releases the GIL)."""
-        from tqdm import tqdm
-
-        from emo.parallel import prefetch
-
         return [self.detect(r) for r in tqdm(prefetch(map(decoded, paths), depth=2), total=len(paths),
                                              desc="landmarks", unit="video", disable=not progress)]
 
     def detect(self, result: VideoResult) -> VideoResult:
-        from emo.data.extraction import extract_sequence, settings_of
-
         if result.error:
             return result
         try:
@@ -173,32 +132,10 @@ class Predictor:
             r.timing["model"] = elapsed
 
 
-def load_models(models: list[EmotionModels]) -> dict[str, list]:
-    """Each emotion's Keras models, one per seed."""
-    from emo.models.model import load_model
-
-    return {m.emotion: [load_model(f) for f in m.files] for m in models}
-
-
-def ensemble_probabilities(models: list[EmotionModels], keras_models: dict[str, list], X: np.ndarray) -> np.ndarray:
-    """[N, P, 2, 468] landmark videos -> [N, 6]: each emotion's positive-class probability, the
-    mean over its seeds' models, each model fed its own landmarks."""
-    from emo.models.training import model_input
-
-    columns = []
-    for m in models:
-        inputs = model_input(X, m.landmarks)
-        # An eager call: tracing a predict step costs ~0.1 s a model, 4x what one eager call does,
-        # and `emo predict` calls each model once.
-        seeds = [np.asarray(model(inputs, training=False))[:, 1] for model in keras_models[m.emotion]]
-        columns.append(np.mean(seeds, axis=0))
-    return np.stack(columns, axis=1)
-
-
-def predict(params, paths: list[Path], variant: str = "temo", k: int | None = None,
+def predict(params: Params, paths: list[Path], variant: str = "temo", k: int | None = None,
             progress: bool = False) -> tuple[list[VideoResult], list[EmotionModels]]:
     """Every path's six probabilities with the chosen models (one result per path, in order)."""
-    models = choose_models(variant, k)
+    models = choose_models(artifacts.FULL, artifacts.RETRAIN, variant, k)
     predictor = Predictor(params, models)
     try:
         results = predictor.landmarks_of_all(paths, progress)
@@ -262,20 +199,14 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     """IG of one video for one emotion's models, against the typical videos of the five other
     emotions that the attribute stage chose; per-landmark values made as the attribute stage
     makes them (its `mask`), averaged over baselines and seeds."""
-    from emo.explanation.attribution import landmark_mask
-    from emo.data.dataset import load_landmarks
-    from emo.explanation.global_attribution import integrated_gradients_of
-    from emo.models.model import model_weights
-    from emo.models.training import model_input
-
-    if not ATTRIBUTIONS.is_file():
-        raise EmoError(f"{ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
-    with np.load(ATTRIBUTIONS) as z:
+    if not artifacts.ATTRIBUTIONS.is_file():
+        raise EmoError(f"{artifacts.ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
+    with np.load(artifacts.ATTRIBUTIONS) as z:
         typical, mask = z["typical"][0], str(z["mask"])
-    data = load_landmarks(LANDMARKS)
+    data = load_landmarks(artifacts.LANDMARKS)
     m = next(m for m in predictor.models if m.emotion == emotion)
     e = EMOTIONS.index(emotion)
-    subset = np.arange(468) if m.landmarks is None else m.landmarks
+    subset = np.arange(N_LANDMARKS) if m.landmarks is None else m.landmarks
     others = [typical[b] for b in range(len(EMOTIONS)) if b != e]
     baselines = model_input(data.X[others], m.landmarks)
     x = np.repeat(model_input(result.landmarks[None], m.landmarks), len(others), axis=0)
@@ -290,7 +221,7 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
         frames += by_frame.reshape(len(others), data.frames, -1).sum(axis=0)
     result.timing["ig"] = time.perf_counter() - start
     runs = len(predictor.keras[emotion]) * len(others)
-    attribution, per_frame = np.zeros(468), np.zeros((data.frames, 468))
+    attribution, per_frame = np.zeros(N_LANDMARKS), np.zeros((data.frames, N_LANDMARKS))
     attribution[subset], per_frame[:, subset] = whole / runs, frames / runs
     return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]))
 
@@ -301,8 +232,7 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
     import cv2
     import matplotlib.pyplot as plt
 
-    from emo.files import atomic_file, write_json
-    from emo.explanation.global_attribution import ranking_of
+    # Plotting loads matplotlib (~1 s): only `emo explain` needs it, never `emo predict`.
     from emo.report.plotting import colour_points, ranking_panels
 
     size = predictor.params.extract.crop_size

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from emo.config import field_values
+
 DEFAULT_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "emo"
 # MLflow 3's UI opens an experiment of this kind on its training runs, not its GenAI overview.
@@ -107,7 +109,7 @@ def _flat(prefix: str, value) -> Iterator[tuple[str, object]]:
         for k, v in value.items():
             yield from _flat(f"{prefix}.{k}" if prefix else str(k), v)
     elif hasattr(value, "__dataclass_fields__"):
-        yield from _flat(prefix, {k: getattr(value, k) for k in value.__dataclass_fields__})
+        yield from _flat(prefix, field_values(value))
     else:
         yield prefix, value
 
@@ -176,10 +178,10 @@ class StageRun:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, params: object) -> Iterator[StageRun]:
+def stage_run(stage: str, **params: object) -> Iterator[StageRun]:
     """The parent run of one stage execution, tagged with the stage, its pipeline run (commit
-    and params digest) and environment (`env.*`), with the stage's params flattened (e.g.
-    train.learning_rate); failed if the stage fails."""
+    and params digest) and environment (`env.*`), with the params sections the stage took
+    flattened (e.g. train.learning_rate); failed if the stage fails."""
     import logging
 
     import mlflow

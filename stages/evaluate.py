@@ -1,25 +1,8 @@
-"""DVC stage evaluate@NAME: the trained models on the dataset evaluate.datasets.NAME."""
+"""DVC stage evaluate@NAME, for the dataset evaluate.datasets.NAME: see emo/pipeline/evaluate.py."""
 
 import sys
-from pathlib import Path
 
-from emo.cli import run_stage
-from emo.data.dataset import LANDMARKS_FILE
-from emo.evaluation.cross_dataset import evaluate_dataset
-from emo.data.face_model import resolve_face_model
-
-OUT = Path("models/evaluate")
-
-
-def main(params) -> None:
-    name = sys.argv[1]
-    metrics = evaluate_dataset(params, name, OUT / name, LANDMARKS_FILE, resolve_face_model(params.extract.face_model))
-    print(f"{name}: {metrics['videos']} videos")
-    for config, m in metrics.items():
-        if config != "videos":
-            print(f"  {config}: six-class accuracy {m['six_class_accuracy']:.3f}, "
-                  f"balanced accuracy {m['balanced_accuracy']:.3f}")
-
+from emo.pipeline import evaluate, run_stage
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(evaluate, *sys.argv[1:])

@@ -1,21 +1,6 @@
-"""DVC stage extract: data.root -> data/landmarks/landmarks.npz and manifest.csv."""
+"""DVC stage extract: see emo/pipeline/extract.py."""
 
-from pathlib import Path
-
-from emo.cli import run_stage
-from emo.data.extraction import manifest_counts, manifest_summary, run_extract
-from emo.data.face_model import resolve_face_model
-from emo.tracking import stage_run
-
-OUT = Path("data/landmarks")
-
-
-def main(params) -> None:
-    with stage_run("extract", {"data": params.data, "extract": params.extract}) as run:
-        manifest = run_extract(params.data, params.extract, resolve_face_model(params.extract.face_model), OUT)
-        run.log_metrics(manifest_counts(manifest))
-    print(manifest_summary(manifest))
-
+from emo.pipeline import extract, run_stage
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(extract)

@@ -1,12 +1,6 @@
-"""DVC stage face_model: the official face_landmarker.task, fetched once into models/."""
+"""DVC stage face_model: see emo/pipeline/face_model.py."""
 
-from emo.cli import run_stage
-from emo.data.face_model import managed_face_model
-
-
-def main(params) -> None:
-    print(f"face model: {managed_face_model()}")
-
+from emo.pipeline import face_model, run_stage
 
 if __name__ == "__main__":
-    run_stage(main)
+    run_stage(face_model)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emo.models.backend import use_backend
-from emo.config import load_params
+from emo.config import READS_FOLDER, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = REPO / "profiles" / "smoke.yaml"
@@ -37,9 +37,10 @@ def smoke_params():
 @pytest.fixture(scope="session")
 def face_model() -> Path:
     """The official face model, fetched once into the repository's models/ folder."""
-    from emo.data.face_model import DEFAULT_PATH, managed_face_model
+    from emo.artifacts import FACE_MODEL
+    from emo.data.face_model import managed_face_model
 
-    return managed_face_model(REPO / DEFAULT_PATH)
+    return managed_face_model(REPO / FACE_MODEL)
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +49,9 @@ def tiny_demo(tmp_path_factory, smoke_params, face_model) -> Path:
     from emo.data.demo import generate_demo
 
     out = tmp_path_factory.mktemp("demo") / "demo"
-    params = dataclasses.replace(smoke_params.demo, out=out, subjects=2, frames=(10, 10), workers=2)
-    generate_demo(params, face_model, progress=False)
+    out.mkdir()
+    params = dataclasses.replace(smoke_params.demo, subjects=2, frames=(10, 10), workers=2)
+    generate_demo(params, face_model, out, progress=False)
     return out
 
 
@@ -94,8 +96,8 @@ def mlflow_serving(command: str, cwd: Path, *options: str):
         process.wait(timeout=30)
 
 
-def run_command(args, cwd):
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+def run_command(args, cwd, env=None):
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
@@ -116,5 +118,6 @@ def smoke_repo(tmp_path_factory, face_model):
     run_command(["git", "init", "-q"], repo)
     run_command(["git", "add", "-A"], repo)
     run_command(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], repo)
-    run_command([DVC, "repro"], repo)
+    # Every stage logs the params keys it reads (tests/test_dvc_yaml.py compares them with dvc.yaml).
+    run_command([DVC, "repro"], repo, env={**os.environ, READS_FOLDER: str(repo / ".params_reads")})
     return repo

@@ -16,6 +16,7 @@ from pathlib import Path
 import emo.models.tuning as tuning
 from emo.models.backend import use_backend
 from emo.config import load_params
+from emo import artifacts
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.training import TrainingContext
 
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
     params = load_params(REPO / "params.yaml")
     use_backend(params.train.backend)
-    landmarks, splits = Path(data_dir) / "landmarks.npz", Path(data_dir) / "splits.json"
+    landmarks, splits = Path(data_dir) / artifacts.LANDMARKS, Path(data_dir) / artifacts.SPLITS
     # Hyperband: brackets of 9, 3 and 1 epochs over the 4 points.
     epochs = 9 if strategy == "hyperband" else 2
     train = dataclasses.replace(params.train, epochs=epochs, patience=epochs, learning_rate=0.01)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emo import artifacts
 from emo.config import SplitParams
+from emo.data.dataset import LandmarkData, save_landmarks
 from emo.files import write_json
 from emo.data.mesh import face_mesh
 from emo.data.splits import make_partitions, partitions_document
@@ -33,12 +35,11 @@ def planted_landmarks(subjects: int = 8, frames: int = 4, signal: slice = slice(
     return np.array(X, dtype=np.float32), np.array(y), np.array(subject)
 
 
-def write_dataset(folder: Path, subjects: int = 8, frames: int = 4, seeds=(0,), signal=slice(10, 20)):
+def write_dataset(root: Path, subjects: int = 8, frames: int = 4, seeds=(0,), signal=slice(10, 20)):
+    """The planted landmarks and their partitions where the extract and split stages put them under `root`."""
     X, y, subject = planted_landmarks(subjects, frames, signal)
-    folder.mkdir(parents=True, exist_ok=True)
-    landmarks = folder / "landmarks.npz"
-    np.savez(landmarks, X=X, y=y, subject=subject, sequence=np.array([f"{s}/{i}" for i, s in enumerate(subject)]))
+    landmarks, splits = root / artifacts.LANDMARKS, root / artifacts.SPLITS
+    save_landmarks(landmarks, LandmarkData(X, y, subject, np.array([f"{s}/{i}" for i, s in enumerate(subject)])))
     params = SplitParams(seeds=list(seeds), mode="subject", test_fraction=0.25, val_fraction=0.2)
-    splits = folder / "splits.json"
     write_json(splits, partitions_document(make_partitions(y, subject, params), params, len(y)))
     return landmarks, splits

@@ -21,12 +21,14 @@ def _digest(root):
 
 @pytest.mark.slow
 def test_same_seed_same_files_other_seed_other_files(tmp_path, smoke_params, face_model, tiny_demo):
-    params = dataclasses.replace(smoke_params.demo, out=tmp_path / "a", subjects=2, frames=(10, 10), workers=1)
-    generate_demo(params, face_model, progress=False)
+    params = dataclasses.replace(smoke_params.demo, subjects=2, frames=(10, 10), workers=1)
+    (tmp_path / "a").mkdir()
+    generate_demo(params, face_model, tmp_path / "a", progress=False)
     # The session's tiny demo was made with 2 workers from the same params: same bytes.
     assert _digest(tmp_path / "a") == _digest(tiny_demo)
-    other = dataclasses.replace(params, out=tmp_path / "b", seed=params.seed + 1, subjects=1)
-    generate_demo(other, face_model, progress=False)
+    other = dataclasses.replace(params, seed=params.seed + 1, subjects=1)
+    (tmp_path / "b").mkdir()
+    generate_demo(other, face_model, tmp_path / "b", progress=False)
     first = sorted((tmp_path / "a").rglob("S001_001_00000001.png"))[0].read_bytes()
     assert first != sorted((tmp_path / "b").rglob("S001_001_00000001.png"))[0].read_bytes()
 

@@ -1,6 +1,5 @@
 """The evaluate stage: the smoke pipeline's models on its held-apart demo set, and bad datasets."""
 
-import dataclasses
 import json
 import subprocess
 
@@ -11,16 +10,18 @@ import pytest
 from emo.config import EvaluateParams, EvaluationDataset
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.evaluation.cross_dataset import dataset_sources, evaluate_dataset
+from emo.artifacts import Evaluation
+from emo.evaluation.cross_dataset import dataset_sources
+from emo.evaluation.runs import TEMO_BEST_K as BEST
+from emo.pipeline import evaluate_landmarks
 from tests.conftest import BIN
 
-EVALUATED = "models/evaluate/demo_heldout"
-BEST = "T-EMO each emotion's best K"
+EVALUATED = Evaluation("demo_heldout")
 
 
 @pytest.mark.slow
 def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
-    metrics = json.loads((smoke_repo / EVALUATED / "metrics.json").read_text())
+    metrics = json.loads((smoke_repo / EVALUATED.metrics).read_text())
     assert metrics["videos"] == 12  # 2 subjects x 6 emotions
     assert set(metrics) == {"videos", "T-EMO L=468", BEST, "R-EMO L=468", "R-EMO each emotion's best K",
                             "linear SVM", "rbf SVM"}
@@ -28,7 +29,7 @@ def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
         m = metrics[config]
         assert 0 <= m["six_class_accuracy"] <= 1 and 0 <= m["balanced_accuracy"] <= 1
         assert set(m["roc_auc"]) == set(EMOTIONS) and np.sum(m["confusion"]) == 12
-    predictions = pd.read_csv(smoke_repo / EVALUATED / "predictions.csv")
+    predictions = pd.read_csv(smoke_repo / EVALUATED.predictions)
     best = predictions[predictions.config == BEST]
     assert len(best) == 12 and (best.predicted == best.actual).mean() == pytest.approx(metrics[BEST]["six_class_accuracy"], abs=1e-4)
     plot = pd.read_csv(smoke_repo / "reports/plots/evaluate/demo_heldout.csv")
@@ -42,8 +43,8 @@ def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
 
 @pytest.mark.slow
 def test_evaluate_gives_what_emo_predict_gives(smoke_repo):
-    predictions = pd.read_csv(smoke_repo / EVALUATED / "predictions.csv")
-    manifest = pd.read_csv(smoke_repo / EVALUATED / "manifest.csv").set_index("sequence")
+    predictions = pd.read_csv(smoke_repo / EVALUATED.predictions)
+    manifest = pd.read_csv(smoke_repo / EVALUATED.manifest).set_index("sequence")
     chosen = predictions[predictions.config == BEST].head(3)
     paths = [str(smoke_repo / "data/raw/demo_heldout" / manifest.loc[s, "path"]) for s in chosen.sequence]
     done = subprocess.run([str(BIN / "emo"), "predict", *paths, "--json"], cwd=smoke_repo, capture_output=True,
@@ -55,15 +56,15 @@ def test_evaluate_gives_what_emo_predict_gives(smoke_repo):
         assert video["emotion"] == row.predicted
 
 
-def _with_dataset(params, root, layout="folder"):
-    return dataclasses.replace(params, evaluate=EvaluateParams({"other": EvaluationDataset(root, layout)}))
+def _datasets(root, layout="folder"):
+    return {"other": EvaluationDataset(root, layout)}
 
 
 def test_a_missing_folder_is_named(smoke_params, tmp_path):
     with pytest.raises(EmoError, match=r"evaluate.datasets.other.root '.*nowhere' is not a folder"):
-        dataset_sources(_with_dataset(smoke_params, tmp_path / "nowhere"), "other")
+        dataset_sources(_datasets(tmp_path / "nowhere"), "other", smoke_params.data.subject_pattern)
     with pytest.raises(EmoError, match="evaluate.datasets has no dataset 'elsewhere'"):
-        dataset_sources(smoke_params, "elsewhere")
+        dataset_sources(smoke_params.evaluate.datasets, "elsewhere", smoke_params.data.subject_pattern)
 
 
 def test_an_emotion_the_models_do_not_know_is_refused(smoke_params, tmp_path):
@@ -71,12 +72,14 @@ def test_an_emotion_the_models_do_not_know_is_refused(smoke_params, tmp_path):
         (tmp_path / name / "clip1").mkdir(parents=True)
         (tmp_path / name / "clip1" / "f1.png").write_bytes(b"")
     with pytest.raises(EmoError, match="holds videos of 'boredom', which the models do not know"):
-        dataset_sources(_with_dataset(smoke_params, tmp_path), "other")
+        dataset_sources(_datasets(tmp_path), "other", smoke_params.data.subject_pattern)
 
 
-def test_a_dataset_without_a_usable_sequence_is_refused(smoke_params, tmp_path, face_model):
+def test_a_dataset_without_a_usable_sequence_is_refused(smoke_params, tmp_path, monkeypatch, face_model):
     (tmp_path / "data" / "happy" / "clip1").mkdir(parents=True)  # a sequence folder without frames
-    params = _with_dataset(smoke_params, tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMO_FACE_MODEL", str(face_model))
     with pytest.raises(EmoError, match=r"no usable sequence under .*check evaluate.datasets.other.root"):
-        evaluate_dataset(params, "other", tmp_path / "out", tmp_path / "unused.npz", face_model, progress=False)
-    assert not (tmp_path / "out" / "metrics.json").exists()
+        evaluate_landmarks.run("other", EvaluateParams(_datasets(tmp_path / "data")), smoke_params.data,
+                               smoke_params.extract, progress=False)
+    assert not Evaluation("other").landmarks_dir.exists()

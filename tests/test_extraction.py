@@ -3,13 +3,13 @@ import shutil
 
 import cv2
 import numpy as np
-import pandas as pd
 import pytest
 
 from emo.config import DataParams
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
-from emo.data.extraction import MANIFEST_COLUMNS, run_extract
+from emo.data.extraction import MANIFEST_COLUMNS, extract_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -22,23 +22,21 @@ def _params(smoke_params, **changes):
     return dataclasses.replace(smoke_params.extract, workers=2, **changes)
 
 
-def test_tiny_demo_extracts_to_the_design_shapes(tmp_path, tiny_demo, smoke_params, face_model):
-    manifest = run_extract(_data(tiny_demo), _params(smoke_params), face_model, tmp_path, progress=False)
-    z = np.load(tmp_path / "landmarks.npz")
+def test_tiny_demo_extracts_to_the_design_shapes(tiny_demo, smoke_params, face_model):
+    data, manifest = extract_dataset(_data(tiny_demo), _params(smoke_params), face_model, progress=False)
     P = smoke_params.extract.frames
-    assert z["X"].shape == (12, P, 2, 468) and z["X"].dtype == np.float32
-    assert sorted(z["y"]) == sorted(list(range(6)) * 2)
-    assert set(z["subject"]) == {"S001", "S002"} and len(set(z["sequence"])) == 12
-    assert np.isfinite(z["X"]).all() and 0.0 < z["X"].min() and z["X"].max() < 1.0
+    assert data.X.shape == (12, P, 2, N_LANDMARKS) and data.X.dtype == np.float32
+    assert sorted(data.y) == sorted(list(range(6)) * 2)
+    assert set(data.subject) == {"S001", "S002"} and len(set(data.sequence)) == 12
+    assert np.isfinite(data.X).all() and 0.0 < data.X.min() and data.X.max() < 1.0
     assert list(manifest.columns) == MANIFEST_COLUMNS
     assert (manifest.status == "ok").sum() == 12
     assert set(manifest[manifest.status == "skipped"].reason.str.split(":").str[0]) == {"contempt", "unlabeled"}
-    on_disk = pd.read_csv(tmp_path / "manifest.csv")
-    assert len(on_disk) == 14 and (on_disk.frames_with_face[on_disk.status == "ok"] == 10).all()
+    assert len(manifest) == 14 and (manifest.frames_with_face[manifest.status == "ok"] == 10).all()
 
     # Landmark motion from the first to the last frame follows each emotion's action units
     # (image y grows downwards): surprise opens the jaw, happiness lifts and widens the mouth corners.
-    X, y = z["X"], z["y"]
+    X, y = data.X, data.y
     motion = X[:, -1] - X[:, 0]  # [N, 2, 468]
     chin_drop = {e: motion[y == i, 1, 152].mean() for i, e in enumerate(EMOTIONS)}
     corners_up = {e: -motion[y == i, 1][:, [61, 291]].mean() for i, e in enumerate(EMOTIONS)}
@@ -58,7 +56,7 @@ def test_damaged_frames_are_filled_and_counted(tmp_path, ckplus_copy, smoke_para
     cv2.imwrite(str(frames[5]), blank)  # no face
     colour = cv2.cvtColor(cv2.imread(str(frames[7]), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
     cv2.imwrite(str(frames[7]), cv2.resize(colour, (640, 490)))  # colour and 640x490 among the rest
-    manifest = run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path, progress=False)
+    _, manifest = extract_dataset(_data(ckplus_copy), _params(smoke_params), face_model, progress=False)
     row = manifest.set_index("sequence").loc[f"S001/{seq.name}"]
     assert row.status == "ok"
     assert (row.frames_total, row.frames_read, row.frames_with_face, row.frames_filled) == (10, 9, 8, 2)
@@ -68,32 +66,29 @@ def test_sequence_without_faces_is_skipped_with_reason(tmp_path, ckplus_copy, sm
     seq = sorted((ckplus_copy / "cohn-kanade-images" / "S002").iterdir())[0]
     for f in seq.glob("*.png"):
         cv2.imwrite(str(f), np.full((490, 640), 200, np.uint8))
-    manifest = run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path, progress=False)
+    data, manifest = extract_dataset(_data(ckplus_copy), _params(smoke_params), face_model, progress=False)
     row = manifest.set_index("sequence").loc[f"S002/{seq.name}"]
     assert row.status == "skipped" and row.reason.startswith("no face: found in 0 of 10 frames")
-    assert len(np.load(tmp_path / "landmarks.npz")["y"]) == 11
+    assert len(data.y) == 11
 
 
-def test_too_many_skipped_stops_and_writes_nothing(tmp_path, ckplus_copy, smoke_params, face_model):
+def test_too_many_skipped_stops(ckplus_copy, smoke_params, face_model):
     for f in (ckplus_copy / "cohn-kanade-images").rglob("*.png"):
         if f.parent.parent.name == "S001":
             f.write_bytes(b"")
-    out = tmp_path / "out"
     with pytest.raises(EmoError, match=r"6 of 12 labelled sequences were skipped \(6 unreadable\).*max_skipped_fraction"):
-        run_extract(_data(ckplus_copy), _params(smoke_params, max_skipped_fraction=0.25), face_model, out, progress=False)
-    assert not out.exists() or not any(out.iterdir())
+        extract_dataset(_data(ckplus_copy), _params(smoke_params, max_skipped_fraction=0.25), face_model, progress=False)
 
 
-def test_no_labelled_sequence_is_one_clear_error(tmp_path, ckplus_copy, smoke_params, face_model):
+def test_no_labelled_sequence_is_one_clear_error(ckplus_copy, smoke_params, face_model):
     shutil.rmtree(ckplus_copy / "Emotion")
     with pytest.raises(EmoError, match=r"no usable sequence under .* unlabeled"):
-        run_extract(_data(ckplus_copy), _params(smoke_params), face_model, tmp_path / "out", progress=False)
-    assert not (tmp_path / "out").exists()
+        extract_dataset(_data(ckplus_copy), _params(smoke_params), face_model, progress=False)
 
 
 def test_missing_root_is_one_clear_error(tmp_path, smoke_params, face_model):
     with pytest.raises(EmoError, match="does not exist; put the dataset there or change data.root"):
-        run_extract(_data(tmp_path / "nope"), _params(smoke_params), face_model, tmp_path, progress=False)
+        extract_dataset(_data(tmp_path / "nope"), _params(smoke_params), face_model, progress=False)
 
 
 def test_video_and_frame_folder_give_the_same_landmarks(tmp_path, tiny_demo, smoke_params, face_model):
@@ -109,18 +104,16 @@ def test_video_and_frame_folder_give_the_same_landmarks(tmp_path, tiny_demo, smo
     for f in frames:
         writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
     writer.release()
-    manifest = run_extract(_data(root, "folder"), _params(smoke_params, max_skipped_fraction=0.0), face_model, tmp_path,
-                           progress=False)
+    data, manifest = extract_dataset(_data(root, "folder"), _params(smoke_params, max_skipped_fraction=0.0), face_model,
+                                     progress=False)
     assert (manifest.status == "ok").all() and set(manifest.subject) == {"P01"}
-    X = np.load(tmp_path / "landmarks.npz")["X"]
+    X = data.X
     np.testing.assert_allclose(X[0], X[1], atol=1e-6)
 
 
-def test_per_frame_box_mode_agrees_with_per_sequence_box(tmp_path, tiny_demo, smoke_params, face_model):
-    run_extract(_data(tiny_demo), _params(smoke_params), face_model, tmp_path / "seq", progress=False)
-    run_extract(_data(tiny_demo), _params(smoke_params, box="frame"), face_model, tmp_path / "frame", progress=False)
-    a = np.load(tmp_path / "seq" / "landmarks.npz")["X"]
-    b = np.load(tmp_path / "frame" / "landmarks.npz")["X"]
+def test_per_frame_box_mode_agrees_with_per_sequence_box(tiny_demo, smoke_params, face_model):
+    a = extract_dataset(_data(tiny_demo), _params(smoke_params), face_model, progress=False)[0].X
+    b = extract_dataset(_data(tiny_demo), _params(smoke_params, box="frame"), face_model, progress=False)[0].X
     assert np.isfinite(b).all()
     # Same faces, boxes a few pixels apart: the same shape, shifted and scaled a little.
     assert np.abs(a - b).mean() < 0.03

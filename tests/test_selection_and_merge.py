@@ -10,7 +10,7 @@ from emo.data.dataset import Partition
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
 from emo.paper import grid_values
-from emo.explanation.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
+from emo.models.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
 from emo.evaluation.six_class import accuracy_table, confusion, merge, six_class_decision
 from tests.synthetic import planted_landmarks
 

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from emo.data.emotions import EMOTIONS
-from emo.models.experiments import run_train_full
+from emo import artifacts
+from emo.pipeline import train_full
 from tests.conftest import mlflow_serving
 from tests.synthetic import write_dataset
 
@@ -22,14 +23,16 @@ def server(tmp_path):
 def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smoke_params):
     from mlflow.tracking import MlflowClient
 
-    landmarks, splits = write_dataset(tmp_path / "data", subjects=8, seeds=(0,))
-    hparams = tmp_path / "hparams.json"
+    write_dataset(tmp_path, subjects=8, seeds=(0,))
+    hparams = tmp_path / artifacts.TUNED_HPARAMS
+    hparams.parent.mkdir(parents=True)
     hparams.write_text(json.dumps({"best": {e: {"filters": 2, "units": 3, "neurons": 3} for e in EMOTIONS}}))
     params = dataclasses.replace(smoke_params,
                                  train=dataclasses.replace(smoke_params.train, epochs=1, patience=1, workers=2),
                                  model=dataclasses.replace(smoke_params.model, variants=("temo",)))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
-    run_train_full(params, landmarks, splits, hparams, tmp_path / "full", progress=False)
+    monkeypatch.chdir(tmp_path)
+    train_full.run(params.model, params.train, progress=False)
 
     client = MlflowClient(server)
     experiment = client.get_experiment_by_name("emo")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from emo.data.emotions import EMOTIONS
-from emo.models.experiments import run_train_full
-from emo.models.tuning import run_tune
+from emo import artifacts
+from emo.pipeline import train_full, tune
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, smoke_params):
     root = tmp_path_factory.mktemp("training")
-    landmarks, splits = write_dataset(root / "data", subjects=8, seeds=(0, 1))
+    write_dataset(root, subjects=8, seeds=(0, 1))
     params = dataclasses.replace(
         smoke_params,
         train=dataclasses.replace(smoke_params.train, epochs=2, patience=1, workers=2),
@@ -27,26 +27,26 @@ def trained(tmp_path_factory, smoke_params):
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
-        table = run_tune(params, landmarks, splits, root / "models" / "tune", progress=False)
-        summary = run_train_full(params, landmarks, splits, root / "models" / "tune" / "hparams.json",
-                                 root / "models" / "full", progress=False)
+        mp.chdir(root)
+        table = tune.run(params.model, params.train, params.tune, progress=False)
+        summary = train_full.run(params.model, params.train, progress=False)
     return root, uri, table, summary
 
 
 def test_tune_writes_the_best_and_every_trial(trained):
     root, _, table, _ = trained
-    doc = json.loads((root / "models/tune/hparams.json").read_text())
+    doc = json.loads((root / artifacts.TUNED_HPARAMS).read_text())
     assert set(doc["best"]) == set(EMOTIONS) and doc["K"] == 468 and doc["objective"] == "val_loss"
     assert len(doc["trials"]) == 12 and len(table) == 12
     assert table.groupby("emotion").chosen.sum().eq(1).all()
-    assert pd.read_csv(root / "models/tune/trials.csv").shape[0] == 12
+    assert pd.read_csv(root / artifacts.TUNE_TRIALS).shape[0] == 12
     assert all("seconds" not in t for t in doc["trials"])  # the clock stays out of what later stages read
     assert not (root / "tuner").exists() or not any((root / "tuner").iterdir())  # resume state cleaned up
 
 
 def test_train_full_writes_models_runs_and_summary(trained):
     root, _, _, summary = trained
-    full = root / "models/full"
+    full = root / artifacts.FULL.root
     models = sorted(full.glob("models/*/*/*.keras"))
     assert len(models) == 6 * 2 * 2
     runs = pd.read_csv(full / "runs.csv")
@@ -72,11 +72,11 @@ def test_saved_model_reloads_and_predicts_like_the_run(trained):
     from emo.models.training import model_input
 
     root, _, _, _ = trained
-    model = load_model(root / "models/full/models/fear/remo/partition1.keras")
-    data = load_landmarks(root / "data/landmarks.npz")
-    part = load_partitions(root / "data/splits.json")[1]
+    model = load_model(root / artifacts.FULL.model_file("fear", "remo", 468, 1))
+    data = load_landmarks(root / artifacts.LANDMARKS)
+    part = load_partitions(root / artifacts.SPLITS)[1]
     p = model.predict(model_input(data.X[part.test]), verbose=0)[:, 1]
-    table = pd.read_csv(root / "models/full/test_probabilities.csv")
+    table = pd.read_csv(root / artifacts.FULL.predictions)
     logged = table[(table.emotion == "fear") & (table.variant == "remo") & (table.seed == 1)]
     np.testing.assert_allclose(p, logged.probability.to_numpy(), atol=1e-5)
 

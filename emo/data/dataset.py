@@ -10,11 +10,8 @@ import numpy as np
 
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
+from emo.files import atomic_file
 from emo.data.mesh import N_LANDMARKS
-
-LANDMARKS_FILE = Path("data/landmarks/landmarks.npz")
-SPLITS_FILE = Path("data/splits.json")
-
 
 @dataclass(frozen=True)
 class LandmarkData:
@@ -28,7 +25,7 @@ class LandmarkData:
         return self.X.shape[1]
 
 
-def load_landmarks(path: Path = LANDMARKS_FILE) -> LandmarkData:
+def load_landmarks(path: Path) -> LandmarkData:
     if not path.is_file():
         raise EmoError(f"{path} is missing; run `dvc repro extract` first.")
     try:
@@ -40,6 +37,12 @@ def load_landmarks(path: Path = LANDMARKS_FILE) -> LandmarkData:
     if data.X.ndim != 4 or data.X.shape[2:] != (2, N_LANDMARKS) or data.X.shape[0] != n or len(data.subject) != n:
         raise EmoError(f"{path} holds X of shape {data.X.shape} for {n} labels, not [N, P, 2, 468]; rerun `dvc repro extract`.")
     return data
+
+
+def save_landmarks(path: Path, data: LandmarkData) -> None:
+    """The landmark tensor as the extract stage writes it (atomically)."""
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, X=data.X, y=data.y, subject=data.subject, sequence=data.sequence)
 
 
 def require_every_emotion(y: np.ndarray, where: str) -> None:
@@ -60,7 +63,7 @@ class Partition:
     test: np.ndarray
 
 
-def load_partitions(path: Path = SPLITS_FILE, n_samples: int | None = None) -> list[Partition]:
+def load_partitions(path: Path, n_samples: int | None = None) -> list[Partition]:
     if not path.is_file():
         raise EmoError(f"{path} is missing; run `dvc repro split` first.")
     doc = json.loads(path.read_text())

@@ -27,7 +27,6 @@ from tqdm import tqdm
 from emo.config import DemoParams
 from emo.data.ckplus import IMAGES, LABELS
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
-from emo.files import atomic_dir
 from emo.data.mesh import face_mesh
 from emo.parallel import process_pool, worker_count
 
@@ -335,15 +334,14 @@ def _smoothstep(a: float) -> float:
     return a * a * (3 - 2 * a)
 
 
-def generate_demo(params: DemoParams, model_path: Path, progress: bool = True) -> str:
-    """Write the demo dataset to params.out (atomically) and return a one-line summary."""
+def generate_demo(params: DemoParams, model_path: Path, out: Path, progress: bool = True) -> str:
+    """Write the demo dataset into the empty folder `out` and return a one-line summary."""
     plans = plan_sequences(params)
     by_subject = [[p for p in plans if p.subject == s] for s in range(params.subjects)]
     bases = base_faces(model_path)
-    with atomic_dir(params.out) as tmp:
-        with process_pool(worker_count(params.workers, params.subjects), _init_worker, (bases,)) as pool:
-            jobs = pool.map(_write_subject, [(params, subject_plans, tmp) for subject_plans in by_subject])
-            frames = sum(tqdm(jobs, total=params.subjects, desc="demo_data", unit="subject", disable=not progress))
+    with process_pool(worker_count(params.workers, params.subjects), _init_worker, (bases,)) as pool:
+        jobs = pool.map(_write_subject, [(params, subject_plans, out) for subject_plans in by_subject])
+        frames = sum(tqdm(jobs, total=params.subjects, desc="demo_data", unit="subject", disable=not progress))
     labels = Counter(p.emotion if p.labeled else "unlabeled" for p in plans)
     return (f"{params.subjects} subjects, {len(plans)} sequences, {frames} frames: "
             + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))

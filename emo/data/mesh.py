@@ -112,9 +112,25 @@ def read_canonical_mesh(task_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return vertices, indices.reshape(-1, 3)
 
 
-def read_regions() -> dict[str, np.ndarray]:
-    from emo.data.landmarks import mediapipe_vision
+def mediapipe_vision():
+    """`mediapipe.tasks.python.vision`, imported without pulling in TensorFlow.
 
+    mediapipe imports TensorFlow only to decorate its docs when it is installed; that
+    costs about 4 s per process, paid by every extract worker. Hiding TensorFlow during
+    the import makes mediapipe use its own fallback; TensorFlow stays importable after.
+    """
+    if "mediapipe.tasks.python.vision" not in sys.modules and "tensorflow" not in sys.modules:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]
+        try:
+            from mediapipe.tasks.python import vision
+        finally:
+            del sys.modules["tensorflow"]
+    from mediapipe.tasks.python import vision
+
+    return vision
+
+
+def read_regions() -> dict[str, np.ndarray]:
     connections = mediapipe_vision().FaceLandmarksConnections
     return {
         name: np.array(sorted({i for c in getattr(connections, attr) for i in (c.start, c.end)}), dtype=np.int64)

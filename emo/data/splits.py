@@ -57,18 +57,6 @@ def partitions_document(partitions: list[Partition], params: SplitParams, n_samp
     }
 
 
-def run_split(params: SplitParams, landmarks_file, out_file) -> list[Partition]:
-    """The split stage: partitions of landmarks.npz written to splits.json."""
-    from emo.data.dataset import load_landmarks, require_every_emotion
-    from emo.files import write_json
-
-    data = load_landmarks(landmarks_file)
-    require_every_emotion(data.y, str(landmarks_file))
-    partitions = make_partitions(data.y, data.subject, params)
-    write_json(out_file, partitions_document(partitions, params, len(data.y)))
-    return partitions
-
-
 def partition_sizes(partitions: list[Partition]) -> dict[str, float]:
     """The split stage's headline numbers (MLflow): partitions and mean videos per part."""
     return {"partitions": len(partitions),

@@ -9,8 +9,6 @@ the deep models' metrics.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import make_pipeline
@@ -19,7 +17,7 @@ from sklearn.svm import SVC
 
 from emo.config import BaselineParams
 from emo.data.emotions import EMOTIONS
-from emo.evaluation.metrics import METRICS, binary_metrics, summarize, summary_metrics
+from emo.evaluation.metrics import METRICS, binary_metrics, rounded, summarize
 
 KERNELS = ("linear", "rbf")
 OUTER_EYE_CORNERS = (33, 263)
@@ -58,22 +56,12 @@ def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -
     return pd.DataFrame(rows)
 
 
-def run_baselines(params: BaselineParams, landmarks_file: Path, splits_file: Path, out_dir: Path) -> pd.DataFrame:
-    from emo.data.dataset import load_landmarks, load_partitions
-    from emo.files import write_csv, write_json
-
-    from emo.tracking import stage_run
-
-    data = load_landmarks(landmarks_file)
-    with stage_run("baselines", {"baselines": params}) as run:
-        runs = svm_runs(data.X, data.y, load_partitions(splits_file, len(data.y)), params)
-        run.log_metrics(summary_metrics(summarize(runs)))
+def baselines_document(runs: pd.DataFrame) -> dict:
+    """variant -> emotion -> metric mean and std over seeds, for `dvc metrics show`."""
     summary = summarize(runs).set_index(["variant", "emotion"])
-    write_csv(out_dir / "runs.csv", runs)
-    write_json(out_dir / "metrics.json", {
-        variant: {emotion: {f"{m}_{stat}": round(float(summary.loc[(variant, emotion), f"{m}_{stat}"]), 4)
+    return {
+        variant: {emotion: {f"{m}_{stat}": rounded(summary.loc[(variant, emotion), f"{m}_{stat}"])
                             for m in METRICS for stat in ("mean", "std")}
                   for emotion in EMOTIONS}
         for variant in runs.variant.unique()
-    })
-    return runs
+    }

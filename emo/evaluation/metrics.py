@@ -28,6 +28,11 @@ def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, f
     }
 
 
+def rounded(x: float, digits: int = 4) -> float | None:
+    """A number for a JSON document: rounded, or None (null) when it is NaN."""
+    return None if x != x else round(float(x), digits)
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation over seeds, per emotion x variant x K x selection,
     of every SUMMARY_COLUMNS column the runs have (the SVM baselines' runs have the metrics only).

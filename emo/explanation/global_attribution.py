@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -18,14 +17,13 @@ from scipy.stats import spearmanr
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
+from emo.evaluation.metrics import rounded
+from emo.explanation.attribution import MASKS, IntegratedGradients, landmark_mask, positive_probability
+from emo.models.model import load_model, model_weights
 from emo.models.training import TrainingContext, model_input
 
 ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
 STABILITY_TOP = 64
-
-
-def model_file(model_dir: Path, emotion: int, partition: int, variant: str = "temo") -> Path:
-    return Path(model_dir) / EMOTIONS[emotion] / variant / f"partition{partition}.keras"
 
 
 def medoid_videos(data: LandmarkData, part: Partition, displacement: bool) -> np.ndarray:
@@ -50,8 +48,6 @@ class ConfidenceJob:
 def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: list[Partition],
                          context: TrainingContext) -> tuple[ConfidenceJob, int]:
     """The training video of the emotion that its own T-EMO model is surest of."""
-    from emo.models.model import load_model, model_weights
-
     part = partitions[job.partition]
     idx = part.train[data.y[part.train] == job.emotion]
     model = load_model(job.model_path)
@@ -87,8 +83,6 @@ def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
     """An IntegratedGradients of the model's positive-class probability, shared by every model
     of the same shape in this process (the seeds of one emotion): compiled once, it takes each
     model's weights as an argument."""
-    from emo.explanation.attribution import IntegratedGradients, positive_probability
-
     shape = tuple((v.path, tuple(v.shape), v.trainable) for v in model.variables)
     key = (shape, steps, method, budget_bytes)
     if key not in _integrators:
@@ -98,9 +92,6 @@ def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
 
 def attribute_one(job: AttributionJob, data: LandmarkData, partitions: list[Partition],
                   context: TrainingContext) -> AttributionResult:
-    from emo.explanation.attribution import MASKS, landmark_mask
-    from emo.models.model import load_model, model_weights
-
     part = partitions[job.partition]
     idx = part.train if job.samples == "all" else part.train[data.y[part.train] == job.emotion]
     model = load_model(job.model_path)
@@ -192,57 +183,8 @@ def summary_document(arrays: dict[str, np.ndarray], top: int = 16) -> dict:
             "completeness_abs_median": round(float(np.median(d)), 5),
             "completeness_abs_p95": round(float(np.percentile(d, 95)), 5),
             "completeness_abs_max": round(float(d.max()), 5),
-            "seed_spearman": _maybe(arrays["spearman"][e]),
-            "seed_top64_overlap": _maybe(arrays["top64_overlap"][e]),
+            "seed_spearman": rounded(arrays["spearman"][e]),
+            "seed_top64_overlap": rounded(arrays["top64_overlap"][e]),
             f"top{top}": [int(i) for i in arrays["ranking"][e, :top]],
         }
     return doc
-
-
-def _maybe(x: float) -> float | None:
-    return None if x != x else round(float(x), 4)
-
-
-def run_attribute(params, landmarks_file: Path, splits_file: Path, model_dir: Path, out_file: Path,
-                  summary_file: Path, progress: bool = True) -> dict:
-    """The attribute stage: data/attributions.npz and a JSON summary of it."""
-    from tqdm import tqdm
-
-    from emo.data.dataset import load_landmarks, load_partitions
-    from emo.errors import EmoError
-    from emo.files import atomic_file, write_json
-    from emo.tracking import stage_run
-    from emo.models.training import run_many
-
-    a = params.attribute
-    data = load_landmarks(landmarks_file)
-    partitions = load_partitions(splits_file, len(data.y))
-    used = list(range(len(partitions) if a.models == "all" else min(a.models, len(partitions))))
-    paths = {(e, p): model_file(model_dir, e, p) for e in range(len(EMOTIONS)) for p in used}
-    missing = [str(f) for f in paths.values() if not f.is_file()]
-    if missing:
-        raise EmoError(f"{missing[0]} is missing ({len(missing)} T-EMO models in all); run `dvc repro train_full` first.")
-    context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
-    with stage_run("attribute", {"attribute": a, "model": params.model}) as run:
-        if a.typical == "medoid":
-            typical = {p: medoid_videos(data, partitions[p], params.model.input == "displacement") for p in used}
-        else:
-            typical = {p: np.zeros(len(EMOTIONS), dtype=np.int64) for p in used}
-            jobs = [ConfidenceJob(e, p, str(f)) for (e, p), f in paths.items()]
-            for job, index in run_many(jobs, context, params.train.workers, task=most_confident_video):
-                typical[job.partition][job.emotion] = index
-        jobs = [AttributionJob(e, p, str(f), tuple(int(i) for i in typical[p]), a.steps, a.method, a.samples,
-                               a.budget_mb * 2**20) for (e, p), f in paths.items()]
-        results = list(tqdm(run_many(jobs, context, params.train.workers, task=attribute_one), total=len(jobs),
-                            desc="attribute", unit="model", disable=not progress))
-        arrays = combine(results, a.mask)
-        arrays["typical"] = np.stack([typical[p] for p in used])  # [S, 6] sample indices
-        with atomic_file(out_file) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        summary = summary_document(arrays)
-        write_json(summary_file, summary)
-        run.log_metrics({f"{emotion}.{k}": v for emotion, d in summary.items() for k, v in d.items()
-                         if isinstance(v, float)})
-        run.log_file(out_file)
-        run.log_file(summary_file)
-    return summary

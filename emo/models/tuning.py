@@ -417,33 +417,6 @@ def remove_search_state(results: list[SearchResult]) -> None:
         shutil.rmtree(Path(r.job.directory) / r.job.project, ignore_errors=True)
 
 
-def run_tune(params, landmarks_file: Path, splits_file: Path, out_dir: Path, progress: bool = True) -> pd.DataFrame:
-    """The tune stage: a grid search per emotion at L = 468, written to out_dir/hparams.json."""
-    from emo.data.dataset import load_landmarks, load_partitions, require_every_emotion
-    from emo.files import atomic_dir, write_json
-    from emo.tracking import stage_run
-
-    data = load_landmarks(landmarks_file)
-    partitions = load_partitions(splits_file, len(data.y))
-    require_every_emotion(data.y[partitions[0].train], f"the training part of partition 0 in {splits_file}")
-    context = TrainingContext(landmarks_file, splits_file, params.model, params.train)
-    jobs = [search_job(e, params.tune, data, partitions[0], context) for e in range(len(EMOTIONS))]
-    if distributed_role() == "worker":  # train the chief's trials; the chief writes the outputs
-        search_all(jobs, data, partitions, context, params.train.workers, "tune", progress)
-        return pd.DataFrame()
-    with stage_run("tune", {"model": params.model, "train": params.train, "tune": params.tune}) as run:
-        results = search_all(jobs, data, partitions, context, params.train.workers, "tune", progress,
-                             on_result=lambda r: log_search(run, r, data.frames))
-        run.log_metrics(best_scores(results))
-        table = trials_table(results)
-        with atomic_dir(out_dir) as tmp:
-            write_json(tmp / "hparams.json", hparams_document(results))
-            table.to_csv(tmp / "trials.csv", index=False)
-        run.log_table(table, "trials")
-    remove_search_state(results)
-    return table
-
-
 def hparams_document(results: list[SearchResult]) -> dict:
     return {
         "objective": results[0].job.objective,
@@ -451,27 +424,6 @@ def hparams_document(results: list[SearchResult]) -> dict:
         "best": {EMOTIONS[r.job.emotion]: r.best.as_dict() for r in results},
         "trials": trials_table(results, timings=False).to_dict(orient="records"),
     }
-
-
-def log_search(run, result: SearchResult, frames: int) -> None:
-    """One MLflow child per search: every trial's scores as steps (step = trial number) of
-    `trial.*` metrics, the chosen trial's as metrics, the trials (and their epochs) as tables."""
-    job = result.job
-    best = best_trial(result.trials, job)
-    scores = ("val_loss", "val_accuracy", "val_auc", "epochs")
-    histories = pd.DataFrame([{"trial": i, **{k: t[k] for k in ("filters", "units", "neurons")}, "epoch": e,
-                               **{key: values[e] for key, values in t["history"].items()}}
-                              for i, t in enumerate(result.trials) for e in range(len(t["history"].get("loss", [])))])
-    run.child(
-        f"{EMOTIONS[job.emotion]}/K{job.k}/search",
-        params={"emotion": EMOTIONS[job.emotion], "variant": "temo", "L": job.k, "P": frames,
-                "objective": job.objective, "strategy": job.strategy, "trials": len(result.trials),
-                **{f"chosen_{k}": v for k, v in result.best.as_dict().items()}},
-        metrics={f"best_{k}": best[k] for k in scores},
-        series={f"trial.{k}": {i: t[k] for i, t in enumerate(result.trials)} for k in scores},
-        tags={"kind": "search"},
-        tables={"trials": trials_table([result]), "histories": histories},
-    )
 
 
 def load_hparams(path: Path) -> dict[str, Architecture]:

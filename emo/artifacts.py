@@ -1,0 +1,148 @@
+"""Every path a stage reads or writes, named once.
+
+The stage runners (emo/pipeline), `emo predict`/`emo explain`, the report and the tests take
+their paths from here; dvc.yaml spells the same paths, and a test (tests/test_dvc_yaml.py)
+keeps each stage's deps and outs equal to what its runner declares from this module. Paths
+that come from params.yaml (the dataset, the face model, the demo's folders) are `ParamPath`s:
+dvc.yaml names them as `${key}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ParamPath:
+    """A path given by a params key (dvc.yaml: `${key}`); `item` keys belong to a foreach stage."""
+
+    key: str
+
+    @property
+    def dvc(self) -> str:
+        return "${" + self.key + "}"
+
+
+DATA_ROOT = ParamPath("data.root")
+FACE_MODEL_PARAM = ParamPath("extract.face_model")
+DEMO = ParamPath("demo.out")
+DEMO_HELDOUT = ParamPath("demo.heldout.out")
+EVALUATED_ROOT = ParamPath("item.root")  # evaluate.datasets.NAME.root in the foreach stages
+
+FACE_MODEL = Path("models/face_landmarker.task")  # where the face_model stage puts the official model
+
+LANDMARKS_DIR = Path("data/landmarks")
+LANDMARKS = LANDMARKS_DIR / "landmarks.npz"
+MANIFEST = LANDMARKS_DIR / "manifest.csv"
+SPLITS = Path("data/splits.json")
+
+TUNE = Path("models/tune")
+TUNED_HPARAMS = TUNE / "hparams.json"
+TUNE_TRIALS = TUNE / "trials.csv"
+
+ATTRIBUTIONS = Path("data/attributions.npz")
+ATTRIBUTION_SUMMARY = Path("data/attribution_summary.json")
+RANKINGS = Path("data/rankings.json")  # the rankings alone: what retrain_k reads
+
+BASELINES = Path("models/baselines")
+BASELINE_RUNS = BASELINES / "runs.csv"
+BASELINE_METRICS = BASELINES / "metrics.json"
+
+REPORT = Path("reports")
+REPORT_MD = REPORT / "report.md"
+REPORT_HTML = REPORT / "report.html"
+REPORT_FIGURES = REPORT / "figures"
+REPORT_PLOTS = REPORT / "plots"
+REPORT_TABLES = REPORT / "tables"
+REPORT_METRICS = REPORT / "metrics.json"
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """A set of training runs (train_full at L = 468, retrain_k at each K): its tables and models.
+
+    Model files are `<models>/[K<k>/]<emotion>/<variant>/partition<p>.keras`; the K level
+    exists only where a run set holds several K (retrain_k)."""
+
+    root: Path
+    per_k: bool
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs.csv"
+
+    @property
+    def timings(self) -> Path:
+        return self.root / "timings.csv"
+
+    @property
+    def predictions(self) -> Path:
+        return self.root / "test_probabilities.csv"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def hparams(self) -> Path:
+        return self.root / "hparams.json"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    def model_folder(self, emotion: str, variant: str, k: int, models: Path | None = None) -> Path:
+        """The folder of one emotion's, variant's and K's models (one per partition), under
+        `models` (a stage's temporary folder while it writes) or the run set's own."""
+        base = self.models if models is None else Path(models)
+        return (base / f"K{k}" if self.per_k else base) / emotion / variant
+
+    def model_file(self, emotion: str, variant: str, k: int, partition: int, models: Path | None = None) -> Path:
+        return self.model_folder(emotion, variant, k, models) / f"partition{partition}.keras"
+
+
+FULL = RunSet(Path("models/full"), per_k=False)
+RETRAIN = RunSet(Path("models/retrain_k"), per_k=True)
+
+
+def run_set(k: int, n_landmarks: int) -> RunSet:
+    """Where the models of K landmarks are: train_full's at all of them, retrain_k's below."""
+    return FULL if k == n_landmarks else RETRAIN
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One dataset of evaluate.datasets: its landmarks (the evaluate_landmarks stage) and the
+    models' predictions and scores on it (evaluate)."""
+
+    name: str
+
+    @property
+    def landmarks_dir(self) -> Path:
+        return Path("data/evaluate") / self.name
+
+    @property
+    def landmarks(self) -> Path:
+        return self.landmarks_dir / "landmarks.npz"
+
+    @property
+    def manifest(self) -> Path:
+        return self.landmarks_dir / "manifest.csv"
+
+    @property
+    def folder(self) -> Path:
+        return Path("models/evaluate") / self.name
+
+    @property
+    def predictions(self) -> Path:
+        return self.folder / "predictions.csv"
+
+    @property
+    def metrics(self) -> Path:
+        return self.folder / "metrics.json"
+
+
+EVALUATIONS = Path("models/evaluate")
+# The foreach stages' paths as dvc.yaml writes them (the dataset's name is ${key}).
+EVALUATION_TEMPLATE = Evaluation("${key}")

@@ -1,0 +1,69 @@
+"""Stage retrain_k: each emotion's top-K landmarks (searched again per K, as the paper does),
+with random-K and bottom-K controls."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from emo import artifacts
+from emo.config import ModelParams, RetrainParams, TrainParams, TuneParams
+from emo.data.dataset import load_landmarks, load_partitions
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import summary_metrics
+from emo.explanation.rankings import load_rankings
+from emo.files import atomic_dir, write_json
+from emo.models.experiments import mean_std_table, retrain_specs
+from emo.models.selection import select
+from emo.models.training import TrainingContext
+from emo.models.tuning import (best_scores, distributed_role, load_hparams, remove_search_state, search_all, search_job,
+                               trials_table)
+from emo.pipeline.run_sets import run_specs, write_results
+from emo.pipeline.searches import log_search
+from emo.tracking import stage_run
+
+INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.RANKINGS, artifacts.TUNED_HPARAMS)
+OUTPUTS = (artifacts.RETRAIN.models, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings, artifacts.RETRAIN.predictions,
+           artifacts.RETRAIN.hparams, artifacts.RETRAIN.metrics)
+
+
+def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: TuneParams,
+        progress: bool = True) -> pd.DataFrame:
+    """For each K, a search on each emotion's top K, then every run."""
+    r = retrain_k
+    data = load_landmarks(artifacts.LANDMARKS)
+    partitions = load_partitions(artifacts.SPLITS, len(data.y))
+    rankings = load_rankings(artifacts.RANKINGS)
+    top = {(k, e): tuple(int(i) for i in select("top", rankings[e], k, 0)) for k in r.ks for e in range(len(EMOTIONS))}
+    context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
+    jobs = [search_job(e, tune, data, partitions[0], context, landmarks=top[(k, e)], stage="retrain_k")
+            for (k, e) in top] if r.search else []
+    if distributed_role() == "worker":  # train the chief's trials; the chief trains the models after
+        if jobs:
+            search_all(jobs, data, partitions, context, train.workers, "retrain_k", progress)
+        return pd.DataFrame()
+    with stage_run("retrain_k", retrain_k=r, model=model, train=train, tune=tune) as run:
+        searches = []
+        if r.search:
+            searches = search_all(jobs, data, partitions, context, train.workers, "retrain_k", progress,
+                                  on_result=lambda result: log_search(run, result, data.frames))
+            best = {(s.job.k, s.job.emotion): s.best for s in searches}
+        else:
+            tuned = load_hparams(artifacts.TUNED_HPARAMS)
+            best = {(k, e): tuned[emotion] for k in r.ks for e, emotion in enumerate(EMOTIONS)}
+        with atomic_dir(artifacts.RETRAIN.models) as model_dir:
+            specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, artifacts.RETRAIN, model_dir,
+                                  model.variants, r.random_draws)
+            results = run_specs(specs, context, data.frames, train.workers, run, "retrain_k", progress)
+        summary = write_results(results, artifacts.RETRAIN, run)
+        run.log_metrics({**summary_metrics(summary), **best_scores(searches)})
+        write_json(artifacts.RETRAIN.hparams, {
+            "searched": r.search,
+            "best": {f"K{k}": {EMOTIONS[e]: a.as_dict() for (kk, e), a in best.items() if kk == k} for k in r.ks},
+            "trials": trials_table(searches, timings=False).to_dict(orient="records") if searches else [],
+            "landmarks": {f"K{k}": {emotion: list(top[(k, e)]) for e, emotion in enumerate(EMOTIONS)} for k in r.ks},
+        })
+    remove_search_state(searches)
+    for (k, selection), part in summary.groupby(["K", "selection"], sort=False):
+        print(f"K = {k}, {selection}:")
+        print(mean_std_table(part).to_string(index=False))
+    return summary

@@ -1,0 +1,78 @@
+"""What train_full and retrain_k share: train a set of runs in parallel, log it to MLflow (one
+child per emotion and K), and write its tables (emo.artifacts.RunSet)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from tqdm import tqdm
+
+from emo.artifacts import RunSet
+from emo.data.emotions import EMOTIONS
+from emo.evaluation.metrics import TIMINGS, summarize
+from emo.evaluation.runs import RUN_KEYS
+from emo.files import write_csv, write_json
+from emo.models.experiments import predictions_table, runs_table, summary_document
+from emo.models.training import RunResult, RunSpec, TrainingContext, run_many
+from emo.tracking import StageRun
+
+HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
+
+
+def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run: StageRun, desc: str,
+              progress: bool = True) -> list[RunResult]:
+    """Run every spec in parallel, log them to `run` (one child per emotion and K), return
+    results in spec order."""
+    results: dict[RunSpec, RunResult] = {}
+    with tqdm(total=len(specs), desc=desc, unit="model", disable=not progress) as bar:
+        for result in run_many(specs, context, workers):
+            results[result.spec] = result
+            bar.set_postfix_str(result.spec.name)
+            bar.update()
+    ordered = [results[s] for s in specs]
+    log_model_sets(run, ordered, context, frames)
+    return ordered
+
+
+def log_model_sets(run: StageRun, results: list[RunResult], context: TrainingContext, frames: int) -> None:
+    """One MLflow child per emotion and K: each variant's and selection's test metrics per
+    seed as steps (step = seed; random draws averaged), their mean and std, and every
+    model's row and epoch history as tables."""
+    by_unit: dict[tuple[int, int], list[RunResult]] = {}
+    for r in results:
+        by_unit.setdefault((r.spec.emotion, r.spec.k), []).append(r)
+    for (e, k), group in by_unit.items():
+        table = runs_table(group)
+        metrics, series = {}, {}
+        for (variant, selection), part in table.groupby(["variant", "selection"], sort=False):
+            per_seed = part.groupby("seed")[list(HEADLINE)].mean()
+            for m in HEADLINE:
+                series[f"{variant}.{selection}.{m}"] = per_seed[m].to_dict()
+                metrics[f"{variant}.{selection}.{m}_mean"] = per_seed[m].mean()
+                metrics[f"{variant}.{selection}.{m}_std"] = per_seed[m].std(ddof=1)
+        histories = pd.DataFrame([{"variant": r.spec.variant, "selection": r.spec.selection, "draw": r.spec.draw,
+                                   "seed": r.seed, "epoch": i, **{key: values[i] for key, values in r.history.items()}}
+                                  for r in group for i in range(len(next(iter(r.history.values()), [])))])
+        top = next((r.spec.arch for r in group if r.spec.selection in ("top", "all")), group[0].spec.arch)
+        run.child(f"{EMOTIONS[e]}/K{k}/models",
+                  params={"emotion": EMOTIONS[e], "L": k, "P": frames, **top.as_dict(), "flip": context.train.flip,
+                          "input": context.model.input, "models": len(group),
+                          "seeds": " ".join(map(str, sorted(table.seed.unique())))},
+                  metrics=metrics, series=series, tags={"kind": "models"},
+                  tables={"runs": table, "histories": histories})
+
+
+def write_results(results: list[RunResult], run_set: RunSet, run: StageRun) -> pd.DataFrame:
+    """A run set's runs.csv, timings.csv, test_probabilities.csv and metrics.json, and its
+    summary in MLflow."""
+    runs = runs_table(results)
+    summary = summarize(runs)
+    # Wall-clock times differ on every run: apart, so that a rerun with equal results leaves
+    # what depends on runs.csv (evaluate, `emo predict`) up to date; only the report reads them.
+    write_csv(run_set.runs, runs.drop(columns=list(TIMINGS)))
+    write_csv(run_set.timings, runs[list(RUN_KEYS) + list(TIMINGS)])
+    write_csv(run_set.predictions, predictions_table(results))
+    write_json(run_set.metrics, summary_document(summary))
+    run.log_table(summary, "summary")
+    return summary
+
+
