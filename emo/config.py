@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from emo import N_LANDMARKS
 from emo.errors import ConfigError
 
 PARAMS_FILE = Path("params.yaml")
@@ -303,8 +304,8 @@ class RetrainParams(Section):
         if not self.ks:
             raise ConfigError(f"{key('ks')} is empty; give at least one landmark count, e.g. [128, 32].")
         for k in self.ks:
-            if not 1 <= k <= 468:
-                raise ConfigError(f"{key('ks')} holds {k}; K must lie between 1 and 468 landmarks.")
+            if not 1 <= k <= N_LANDMARKS:
+                raise ConfigError(f"{key('ks')} holds {k}; K must lie between 1 and {N_LANDMARKS} landmarks.")
         if len(set(self.ks)) != len(self.ks) or len(set(self.controls)) != len(self.controls):
             raise ConfigError(f"{key('ks')} or controls repeats a value; list each once.")
 

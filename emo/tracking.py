@@ -173,6 +173,10 @@ class StageRun:
                 (Path(tmp) / f"{name}.md").write_text(table.to_markdown(index=False) + "\n")
             self.client.log_artifacts(run_id, tmp)
 
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
     def log_file(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
 

@@ -54,8 +54,8 @@ def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
         "trained": trained,
         "results": None if results is None else [
             {"emotion": r.job.emotion, "best": r.best.as_dict(),
-             "trials": sorted([t["filters"], t["units"], round(t["val_loss"], 6), t.get("continues", "")]
-                              for t in r.trials)}
+             "trials": sorted([t.arch.filters, t.arch.units, round(t.val_loss, 6),
+                               t.hyperband.continues if t.hyperband else ""] for t in r.trials)}
             for r in results],
     }))
 

@@ -2,14 +2,13 @@
 does not use, and models saved under one backend loaded under the other."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 from emo.models.backend import BACKENDS
-from tests.conftest import BACKEND, REPO
+from tests.support import BACKEND, REPO, run
 
 pytestmark = pytest.mark.slow
 OTHER = next(b for b in BACKENDS if b != BACKEND)
@@ -19,9 +18,7 @@ def _python(*args, backend=None):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if backend:
         env["EMO_TEST_BACKEND"] = backend
-    done = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout
+    return run([sys.executable, *args], env=env).stdout
 
 
 def test_model_trainer_and_attribution_tests_pass_under_the_other_backend():

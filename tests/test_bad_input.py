@@ -14,14 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, SMOKE
+from tests.support import REPO, SMOKE, run
 
 pytestmark = pytest.mark.slow
 
 
 def _stage(stage: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py")], cwd=cwd, capture_output=True,
-                          text=True)
+    return run([sys.executable, REPO / "stages" / f"{stage}.py"], cwd, check=False)
 
 
 def _workdir(tmp_path: Path, face_model: Path, root: Path, layout: str = "ckplus") -> Path:

@@ -2,21 +2,19 @@
 
 import json
 import shutil
-import subprocess
 
 import cv2
 import numpy as np
 import pytest
 
 from emo.data.emotions import EMOTIONS
-from tests.conftest import BIN, REPO
+from tests.support import EMO, REPO, run
 
 pytestmark = pytest.mark.slow
-EMO = str(BIN / "emo")
 
 
 def emo(args, cwd):
-    return subprocess.run([EMO, *args], cwd=cwd, capture_output=True, text=True)
+    return run([EMO, *args], cwd, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import yaml
 
 from emo.config import load_params, parse_params
 from emo.errors import ConfigError
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.support import REPO, free_port
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,6 @@
 """The evaluate stage: the smoke pipeline's models on its held-apart demo set, and bad datasets."""
 
 import json
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from emo.artifacts import Evaluation
 from emo.evaluation.cross_dataset import dataset_sources
 from emo.evaluation.runs import TEMO_BEST_K as BEST
 from emo.pipeline import evaluate_landmarks
-from tests.conftest import BIN
+from tests.support import EMO, run
 
 EVALUATED = Evaluation("demo_heldout")
 
@@ -47,9 +46,7 @@ def test_evaluate_gives_what_emo_predict_gives(smoke_repo):
     manifest = pd.read_csv(smoke_repo / EVALUATED.manifest).set_index("sequence")
     chosen = predictions[predictions.config == BEST].head(3)
     paths = [str(smoke_repo / "data/raw/demo_heldout" / manifest.loc[s, "path"]) for s in chosen.sequence]
-    done = subprocess.run([str(BIN / "emo"), "predict", *paths, "--json"], cwd=smoke_repo, capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run([EMO, "predict", *paths, "--json"], smoke_repo)
     for video, (_, row) in zip(json.loads(done.stdout)["videos"], chosen.iterrows()):
         expected = [row[f"p_{e}"] for e in EMOTIONS]
         assert [video["probabilities"][e] for e in EMOTIONS] == pytest.approx(expected, abs=1e-5)

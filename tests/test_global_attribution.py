@@ -9,7 +9,7 @@ from emo.explanation.global_attribution import (AttributionJob, attribute_one, c
                                     summary_document)
 from emo.models.model import Architecture
 from emo.models.training import TrainingContext, fit_binary, model_input
-from tests.conftest import REPO
+from tests.support import REPO
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow

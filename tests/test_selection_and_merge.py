@@ -33,6 +33,7 @@ def test_random_is_a_fresh_draw_per_seed_and_emotion():
 
 
 def test_random_draws_differ_across_draws_and_seeds_and_come_back_the_same():
+    from emo.artifacts import RETRAIN
     from emo.models.experiments import retrain_specs
     from emo.models.model import Architecture
 
@@ -41,7 +42,8 @@ def test_random_draws_differ_across_draws_and_seeds_and_come_back_the_same():
     rankings = np.tile(RANKING, (len(EMOTIONS), 1))
 
     def random_sets():
-        specs = retrain_specs(best, rankings, [32], ["random", "bottom"], parts, Path("models"), ("temo",), random_draws=3)
+        specs = retrain_specs(best, rankings, [32], ["random", "bottom"], parts, RETRAIN, Path("models"), ("temo",),
+                              random_draws=3)
         return {(s.emotion, s.partition, s.draw): s.landmarks for s in specs if s.selection == "random"}
 
     sets = random_sets()
@@ -110,7 +112,7 @@ def test_svm_baseline_separates_separable_toy_data():
 
 def test_paper_profile_grid_holds_every_published_value():
     from emo.config import load_params
-    from tests.conftest import REPO
+    from tests.support import REPO
 
     tune = load_params(REPO / "profiles" / "paper.yaml").tune
     values = grid_values()

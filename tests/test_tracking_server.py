@@ -8,7 +8,7 @@ import pytest
 from emo.data.emotions import EMOTIONS
 from emo import artifacts
 from emo.pipeline import train_full
-from tests.conftest import mlflow_serving
+from tests.support import mlflow_serving
 from tests.synthetic import write_dataset
 
 pytestmark = pytest.mark.slow

@@ -39,10 +39,10 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
                         lambda *args, **kwargs: pytest.fail("Keras Tuner's TensorBoard hook ran"))
     job, data, partitions, context = setting
     result = tuning.search(job, data, partitions, context)
-    assert sorted(t["filters"] for t in result.trials) == [2, 3, 4]
-    best = min(result.trials, key=lambda t: t["val_loss"])
-    assert result.best.filters == best["filters"]
-    assert all(t["epochs"] >= 1 and len(t["history"]["loss"]) == t["epochs"] for t in result.trials)
+    assert sorted(t.arch.filters for t in result.trials) == [2, 3, 4]
+    best = min(result.trials, key=lambda t: t.val_loss)
+    assert result.best == best.arch
+    assert all(t.epochs >= 1 and len(t.history["loss"]) == t.epochs for t in result.trials)
     table = tuning.trials_table([result])
     assert table.chosen.sum() == 1 and set(table.K) == {16}
     assert not list((job_dir := Path(job.directory) / job.project).rglob("*.h5")), job_dir
@@ -75,12 +75,12 @@ def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, 
     resumed = tuning.search(job, data, partitions, context)
     # First run: trial 1 done, trial 2 interrupted; the rerun retries trial 2 and runs trial 3, nothing else.
     assert calls == [2, 3, 3, 4]
-    assert sorted(t["filters"] for t in resumed.trials) == [2, 3, 4]
+    assert sorted(t.arch.filters for t in resumed.trials) == [2, 3, 4]
     fresh = dataclasses.replace(job, project=job.project + "-fresh")
     monkeypatch.setattr(tuning, "fit_binary", real_fit)
     uninterrupted = tuning.search(fresh, data, partitions, context)
     assert resumed.best == uninterrupted.best
-    assert [t["val_loss"] for t in resumed.trials] == [t["val_loss"] for t in uninterrupted.trials]
+    assert [t.val_loss for t in resumed.trials] == [t.val_loss for t in uninterrupted.trials]
 
 
 def test_changed_settings_start_a_new_project(setting):
@@ -109,23 +109,23 @@ def hyperband_setting(tmp_path):
 
 
 def _signature(trial):
-    return (trial["filters"], trial["units"], trial["round"], trial["epoch_budget"])
+    return (trial.arch.filters, trial.arch.units, trial.hyperband.round, trial.hyperband.epoch_budget)
 
 
 def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_setting):
     job, data, partitions, context = hyperband_setting
     result = tuning.search(job, data, partitions, context)
     grid = {(f, u) for f in job.filters for u in job.units}
-    assert {(t["filters"], t["units"]) for t in result.trials} == grid  # every point tried, nothing else
+    assert {(t.arch.filters, t.arch.units) for t in result.trials} == grid  # every point tried, nothing else
     assert (result.best.filters, result.best.units) in grid and result.best.neurons == 3
-    continued = [t for t in result.trials if t["continues"]]
+    continued = [t for t in result.trials if t.hyperband.continues]
     assert continued, "no trial went on to a later round"
-    by_id = {t["trial"]: t for t in result.trials}
+    by_id = {t.trial: t for t in result.trials}
     for t in continued:  # a later round trains the same point on, for the epochs its budget adds
-        parent = by_id[t["continues"]]
-        assert (parent["filters"], parent["units"]) == (t["filters"], t["units"])
-        assert t["epochs"] <= t["epoch_budget"] - parent["epoch_budget"]
-    assert sum(t["epochs"] for t in result.trials) < len(grid) * context.train.epochs
+        parent = by_id[t.hyperband.continues]
+        assert parent.arch == t.arch
+        assert t.epochs <= t.hyperband.epoch_budget - parent.hyperband.epoch_budget
+    assert sum(t.epochs for t in result.trials) < len(grid) * context.train.epochs
     assert not list(Path(job.directory, job.project).rglob(tuning.STATE))  # removed once the search ended
 
 

@@ -10,11 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import DVC, run_command
+from tests.support import DVC, run
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def _edit_params(repo: Path, section: str, key: str, value) -> None:
 
 
 def _stale_stages(repo: Path) -> set[str]:
-    out = json.loads(run_command([DVC, "status", "--json"], repo) or "{}")
+    out = json.loads(run([DVC, "status", "--json"], repo).stdout or "{}")
     return set(out)
 
 
@@ -47,7 +48,7 @@ def test_same_params_same_numbers(smoke_repo, tmp_path):
     """A second full `dvc repro -f` gives the same metrics, byte for byte (CPU)."""
     copy = tmp_path / "repo"
     shutil.copytree(smoke_repo, copy, symlinks=True)
-    run_command([DVC, "repro", "-f"], copy)
+    run([DVC, "repro", "-f"], copy)
     for metrics in ("models/full/metrics.json", "models/retrain_k/metrics.json", "reports/metrics.json",
                     "data/attribution_summary.json", "models/baselines/metrics.json"):
         assert (copy / metrics).read_text() == (smoke_repo / metrics).read_text(), metrics
@@ -57,7 +58,7 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     _edit_params(repo, "retrain_k", "ks", [16])
     # `dvc status` names the stage whose own params changed; report follows once its inputs do.
     assert _stale_stages(repo) == {"retrain_k"}
-    out = run_command([DVC, "repro"], repo)
+    out = run([DVC, "repro"], repo).stdout
     assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "report"]  # evaluate runs retrain_k's models
     assert "K16" in json.loads((repo / "reports/metrics.json").read_text())["accuracy"]["temo"]["anger"]
 
@@ -67,6 +68,36 @@ def test_editing_a_train_full_key_leaves_extract_split_and_tune_alone(repo):
     stale = _stale_stages(repo)
     assert "train_full" in stale and not stale & {"face_model", "demo_data", "extract", "split", "tune"}
     _edit_params(repo, "model", "variants", ["temo", "remo"])
+    assert _stale_stages(repo) == set()
+
+
+def test_editing_a_module_stales_every_stage_that_imports_it(repo):
+    """emo/data/dataset.py (the landmark tensor's reader and writer) is in the import closure of
+    every stage that loads landmarks, so dvc.yaml lists it and `dvc status` sees the edit."""
+    path = repo / "emo/data/dataset.py"
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        stale = _stale_stages(repo)
+    finally:
+        path.write_text(original)
+    assert stale == {"extract", "split", "tune", "train_full", "attribute", "baselines", "retrain_k",
+                     "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "report"}
+    assert _stale_stages(repo) == set()
+
+
+def test_new_attributions_with_the_same_rankings_leave_retrain_k_alone(repo):
+    """retrain_k reads the rankings alone (data/rankings.json): attributions that change
+    elsewhere (here Figure 2's curves) stale the report, not the retraining."""
+    path = repo / "data/attributions.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["alpha_curves"] = arrays["alpha_curves"] / 2
+    np.savez(path, **arrays)
+    try:
+        assert _stale_stages(repo) == {"attribute", "report"}  # attribute: its output was modified
+    finally:
+        run([DVC, "checkout", "--force", path.relative_to(repo)], repo)
     assert _stale_stages(repo) == set()
 
 
@@ -89,7 +120,7 @@ def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_onl
     assert not list(full.glob(".*.tmp*")), list(full.iterdir())
     assert not (full / "metrics.json").exists() or json.loads((full / "metrics.json").read_text())
     assert "train_full" in _stale_stages(repo)
-    out = run_command([DVC, "repro", "train_full"], repo)
+    out = run([DVC, "repro", "train_full"], repo).stdout
     # Only train_full is redone: DVC restores its outputs from its run cache (these params and
     # inputs ran before) or runs it again; nothing upstream runs.
     assert _ran(out) in ([], ["train_full"])
@@ -119,7 +150,7 @@ def test_tune_killed_mid_grid_resumes_without_losing_or_repeating_trials(repo):
     completed = sum('"status": "COMPLETED"' in f.read_text() for f in tuner.glob("*/trial_*/trial.json"))
     assert 1 <= completed < len(expected)
 
-    run_command([sys.executable, "stages/tune.py"], repo)
+    run([sys.executable, "stages/tune.py"], repo)
     resumed = pd.read_csv(repo / "models/tune/trials.csv")
     key = ["emotion", "filters", "units", "neurons"]
     assert len(resumed) == len(expected) and not resumed.duplicated(key).any()

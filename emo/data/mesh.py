@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-N_LANDMARKS = 468
+from emo import N_LANDMARKS
+
 MESH_FILE = Path(__file__).with_name("canonical_mesh.npz")
 GEOMETRY_MEMBER = "geometry_pipeline_metadata_landmarks.binarypb"
 # Regions a researcher names when reading an explanation (FaceLandmarksConnections names).

@@ -17,6 +17,7 @@ from sklearn.svm import SVC
 
 from emo.config import BaselineParams
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import METRICS, binary_metrics, rounded, summarize
 
 KERNELS = ("linear", "rbf")
@@ -50,7 +51,7 @@ def svm_runs(X: np.ndarray, y: np.ndarray, partitions, params: BaselineParams) -
             positive = y == e
             for part in partitions:
                 model = fit_svm(features[part.train], positive[part.train], kernel, params)
-                rows.append({"emotion": emotion, "variant": f"svm_{kernel}", "K": 468, "selection": "all",
+                rows.append({"emotion": emotion, "variant": f"svm_{kernel}", "K": N_LANDMARKS, "selection": "all",
                              "seed": part.seed,
                              **binary_metrics(positive[part.test], svm_probability(model, features[part.test]))})
     return pd.DataFrame(rows)

@@ -11,8 +11,10 @@ from emo.data.mesh import N_LANDMARKS
 # Which model a row is: these columns identify it in runs.csv, timings.csv and test_probabilities.csv.
 RUN_KEYS = ("emotion", "variant", "K", "selection", "draw", "seed")
 ARCHITECTURE = ("filters", "units", "neurons")
-# runs.csv: the keys, the architecture, the test metrics (emo.evaluation.metrics.METRICS), then these.
-RUN_FACTS = ("val_loss", "epochs", "parameters", "n_test", "n_test_positive")
+# A run's row: the keys, the architecture, the test metrics (emo.evaluation.metrics.METRICS), then
+# these; runs.csv leaves out the wall-clock ones (emo.evaluation.metrics.TIMINGS: timings.csv).
+RUN_FACTS = ("val_loss", "epochs", "seconds", "seconds_per_epoch", "parameters", "inference_ms", "n_test",
+             "n_test_positive")
 PREDICTION_COLUMNS = (*RUN_KEYS, "sample", "probability")
 
 NETWORKS = ("temo", "remo")

@@ -16,22 +16,23 @@ from emo.artifacts import RunSet
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import METRICS, rounded
+from emo.evaluation.runs import ARCHITECTURE, PREDICTION_COLUMNS, RUN_FACTS, RUN_KEYS
 from emo.models.model import VARIANTS, Architecture
 from emo.models.selection import select
 from emo.models.training import RunResult, RunSpec
 
+
+def _keys(r: RunResult) -> dict:
+    """The RUN_KEYS of a run."""
+    s = r.spec
+    return {"emotion": EMOTIONS[s.emotion], "variant": s.variant, "K": s.k, "selection": s.selection, "draw": s.draw,
+            "seed": r.seed}
+
+
 def runs_table(results: list[RunResult]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        s = r.spec
-        rows.append({
-            "emotion": EMOTIONS[s.emotion], "variant": s.variant, "K": s.k, "selection": s.selection,
-            "draw": s.draw, "seed": r.seed, **s.arch.as_dict(), **r.metrics, "val_loss": r.extra.get("val_loss"),
-            "epochs": r.epochs, "seconds": r.seconds, "seconds_per_epoch": r.seconds_per_epoch,
-            "parameters": r.parameters, "inference_ms": r.extra["inference_ms"], "n_test": len(r.test_index),
-            "n_test_positive": int(r.extra["n_test_positive"]),
-        })
-    return pd.DataFrame(rows)
+    """One row per run: RUN_KEYS, ARCHITECTURE, the test METRICS and RUN_FACTS (RunResult's fields)."""
+    rows = [{**_keys(r), **r.spec.arch.as_dict(), **r.metrics, **{c: getattr(r, c) for c in RUN_FACTS}} for r in results]
+    return pd.DataFrame(rows, columns=[*RUN_KEYS, *ARCHITECTURE, *METRICS, *RUN_FACTS])
 
 
 def summary_document(summary: pd.DataFrame) -> dict:
@@ -48,9 +49,8 @@ def summary_document(summary: pd.DataFrame) -> dict:
 
 def predictions_table(results: list[RunResult]) -> pd.DataFrame:
     """Every test probability of every run, for the six-emotion classifier and ROC plots."""
-    frames = [pd.DataFrame({"emotion": EMOTIONS[r.spec.emotion], "variant": r.spec.variant, "K": r.spec.k,
-                            "selection": r.spec.selection, "draw": r.spec.draw, "seed": r.seed, "sample": r.test_index,
-                            "probability": r.test_probability}) for r in results]
+    frames = [pd.DataFrame({**_keys(r), "sample": r.test_index, "probability": r.test_probability},
+                           columns=PREDICTION_COLUMNS) for r in results]
     return pd.concat(frames, ignore_index=True)
 
 

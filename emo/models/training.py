@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from emo.models.augmentation import augment
 from emo.config import ModelParams, TrainParams
 from emo.data.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import binary_metrics
 from emo.models.model import Architecture, build_model, model_weights, save_model, set_model_weights
 from emo.parallel import process_pool, worker_count
@@ -138,6 +139,11 @@ class Fitted:
     def epochs(self) -> int:
         return len(self.history["loss"])
 
+    @property
+    def val_loss(self) -> float:
+        """The kept (best) epoch's validation loss."""
+        return self.history["val_loss"][int(np.argmin(self.history["val_loss"]))]
+
     def positive_probability(self, X: np.ndarray) -> np.ndarray:
         return self.trainer.probabilities(self.state, X)[:, 1]
 
@@ -196,6 +202,7 @@ def fit_binary(
     start = time.perf_counter()
     state = initial_state or (*model_weights(model), trainer.initial_slots)
     best, best_loss, waited = state, np.inf, 0
+    patience = train_params.patience  # read once, whether or not early stopping comes to use it
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     for _ in range(train_params.epochs if epochs is None else epochs):
         state, loss, accuracy = trainer.epoch(state, X_train, Y, weights, rng.permutation(len(X_train)))
@@ -208,7 +215,7 @@ def fit_binary(
             best, best_loss, waited = state, val_loss, 0
         else:
             waited += 1
-            if waited >= train_params.patience:
+            if waited >= patience:
                 break
     set_model_weights(model, best)
     return Fitted(model, history, time.perf_counter() - start, trainer, best)
@@ -223,10 +230,8 @@ def predict_positive(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def validation_scores(fitted: Fitted, X_val: np.ndarray, positive_val: np.ndarray) -> dict[str, float]:
     """Scores of the kept weights on the validation part; any may be the tuner's objective."""
-    p = fitted.positive_probability(X_val)
-    m = binary_metrics(positive_val, p)
-    best = int(np.argmin(fitted.history["val_loss"]))
-    return {"val_loss": fitted.history["val_loss"][best], "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"]}
+    m = binary_metrics(positive_val, fitted.positive_probability(X_val))
+    return {"val_loss": fitted.val_loss, "val_accuracy": m["accuracy"], "val_auc": m["roc_auc"]}
 
 
 # ------------------------------------------------------------------------ runs on partitions
@@ -245,7 +250,7 @@ class RunSpec:
 
     @property
     def k(self) -> int:
-        return 468 if self.landmarks is None else len(self.landmarks)
+        return N_LANDMARKS if self.landmarks is None else len(self.landmarks)
 
     @property
     def selection_name(self) -> str:
@@ -258,15 +263,20 @@ class RunSpec:
 
 @dataclass
 class RunResult:
+    """One trained model's numbers; its fields and properties are named as the runs table's
+    columns (emo.models.experiments.runs_table)."""
+
     spec: RunSpec
     seed: int
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # on the test part: emo.evaluation.metrics.METRICS
     history: dict[str, list[float]]
-    seconds: float
+    seconds: float  # training
     parameters: int
     test_index: np.ndarray
     test_probability: np.ndarray
-    extra: dict[str, float] = field(default_factory=dict)
+    val_loss: float  # the kept epoch's
+    inference_ms: float  # per test sample
+    n_test_positive: int
 
     @property
     def epochs(self) -> int:
@@ -275,6 +285,10 @@ class RunResult:
     @property
     def seconds_per_epoch(self) -> float:
         return self.seconds / max(self.epochs, 1)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.test_index)
 
 
 @dataclass(frozen=True)
@@ -318,9 +332,8 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
     return RunResult(
         spec=spec, seed=part.seed, metrics=binary_metrics(positive[part.test], probability),
         history=fitted.history, seconds=fitted.seconds, parameters=int(fitted.model.count_params()),
-        test_index=part.test, test_probability=probability,
-        extra={**validation_scores(fitted, X_val, y_val),
-               "n_test_positive": int(positive[part.test].sum()), "inference_ms": inference_ms},
+        test_index=part.test, test_probability=probability, val_loss=fitted.val_loss, inference_ms=inference_ms,
+        n_test_positive=int(positive[part.test].sum()),
     )
 
 

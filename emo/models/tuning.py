@@ -5,10 +5,10 @@ emotion's top K). It trains T-EMO on partition 0's training part and scores it o
 validation part; the test part is never touched. `tune.strategy: grid` trains every
 combination of the F, Q, R lists for train.epochs (the paper); `hyperband` is Keras Tuner's
 Hyperband oracle over the same lists with train.epochs as its largest budget: it trains
-many combinations for a few epochs and continues the best ones from their weights. Keras
-Tuner keeps each search's state under `tune.directory`, in a project named after everything
-that shapes its numbers, so an interrupted search resumes where it stopped and a changed
-setting starts afresh.
+many combinations for a few epochs and continues the best ones from their weights (the
+oracles are in emo.models.oracles). Keras Tuner keeps each search's state under
+`tune.directory`, in a project named after everything that shapes its numbers, so an
+interrupted search resumes where it stopped and a changed setting starts afresh.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 from emo.config import TuneParams
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.models.model import Architecture, build_model
 from emo.models.training import TrainingContext, fit_binary, training_inputs, validation_scores
 
@@ -48,18 +49,49 @@ class SearchJob:
 
     @property
     def k(self) -> int:
-        return 468 if self.landmarks is None else len(self.landmarks)
+        return N_LANDMARKS if self.landmarks is None else len(self.landmarks)
 
     @property
     def size(self) -> int:
         return len(self.filters) * len(self.units) * len(self.neurons)
 
 
+@dataclass(frozen=True)
+class HyperbandRound:
+    """Where a trial of a Hyperband search stands."""
+
+    round: int
+    bracket: int
+    epoch_budget: int  # the epochs it trains to, counting those of the trial it continues
+    continues: str  # the id of the previous round's trial it trains on from; "" in a first round
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One completed trial of a search: its point of the grid and how it scored on validation."""
+
+    arch: Architecture
+    val_loss: float
+    val_accuracy: float
+    val_auc: float
+    epochs: float  # as Keras Tuner keeps every reported number (trials.csv writes 2.0)
+    seconds: float
+    trial: str  # Keras Tuner's trial id
+    history: dict[str, list[float]]  # per epoch: loss, accuracy, val_loss, val_accuracy
+    hyperband: HyperbandRound | None = None  # None in a grid search
+
+    def row(self) -> dict:
+        """Its columns in trials.csv and hparams.json, in their order."""
+        return {**self.arch.as_dict(), "val_loss": self.val_loss, "val_accuracy": self.val_accuracy,
+                "val_auc": self.val_auc, "epochs": self.epochs, "seconds": self.seconds,
+                **(asdict(self.hyperband) if self.hyperband else {})}
+
+
 @dataclass
 class SearchResult:
     job: SearchJob
     best: Architecture
-    trials: list[dict]  # one row per trial: F, Q, R, the validation scores, epochs, seconds (and Hyperband's round)
+    trials: list[Trial]  # in trial id order
 
 
 def search_job(
@@ -78,11 +110,14 @@ def search_job(
         digest.update((data.y[part] == emotion).tobytes())
     settings = {"grid": [tune.filters, tune.units, tune.neurons, tune.objective],
                 "strategy": [tune.strategy, tune.factor] if tune.strategy == "hyperband" else "grid",
-                "model": asdict(context.model),
-                "train": {k: v for k, v in asdict(context.train).items() if k != "workers"},
+                # which models train_full trains and how many processes do not shape a search
+                "model": {f.name: getattr(context.model, f.name) for f in dataclasses.fields(context.model)
+                          if f.name != "variants"},
+                "train": {f.name: getattr(context.train, f.name) for f in dataclasses.fields(context.train)
+                          if f.name != "workers"},
                 "landmarks": landmarks, "seed": partition.seed}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    k = 468 if landmarks is None else len(landmarks)
+    k = N_LANDMARKS if landmarks is None else len(landmarks)
     return SearchJob(
         emotion=emotion, filters=tuple(tune.filters), units=tuple(tune.units), neurons=tuple(tune.neurons),
         objective=tune.objective, directory=str(tune.directory),
@@ -91,137 +126,33 @@ def search_job(
     )
 
 
-def job_oracle(job: SearchJob, index: int, objective, max_epochs: int):
-    """The oracle of one job's search: every combination of its F, Q, R values (grid), or Keras
-    Tuner's Hyperband over the same values. Its space holds the job's index as a fixed value,
-    so that several jobs' oracles can serve one tuner (`jobs_oracle`)."""
+def search_oracle(jobs: list[SearchJob], max_epochs: int):
+    """The oracle of a search over `jobs`: each job's own (every combination of its F, Q, R
+    values, or Keras Tuner's Hyperband over them), all served by one JobsOracle. Each job's
+    space holds its index as a fixed value, so that a trial tells which job it belongs to."""
+    # Here, not at the top: emo.models.oracles imports Keras Tuner and Keras (seconds).
     import keras_tuner
 
-    space = keras_tuner.HyperParameters()
-    space.Fixed("job", index)
-    space.Choice("filters", list(job.filters))
-    space.Choice("units", list(job.units))
-    space.Choice("neurons", list(job.neurons))
-    seed = int(hashlib.sha256(job.project.encode()).hexdigest()[:8], 16)
-    if job.strategy == "hyperband":
-        return hyperband_oracle(objective, max_epochs, job.factor, seed, space)
-    return grid_oracle(objective, seed, space)
+    from emo.models.oracles import GridHyperbandOracle, GridOracle, JobsOracle
 
-
-def grid_points(space) -> list[dict]:
-    """Every combination of a space's values, in grid order (the last value changing fastest,
-    as Keras Tuner's GridSearch goes)."""
-    import itertools
-
-    hps = space.space
-    return [{hp.name: v for hp, v in zip(hps, combination)}
-            for combination in itertools.product(*(getattr(hp, "values", None) or [hp.value] for hp in hps))]
-
-
-def grid_oracle(objective, seed: int, space):
-    """A Keras Tuner oracle that hands out every combination of the space's values once, in
-    grid order.
-
-    Keras Tuner 1.4.8's own GridSearchOracle derives each combination from a finished trial
-    through a linked list that it does not save, so a search resumed in a new process fails
-    (keras-team/keras-tuner#1055), and in distributed mode its workers mostly wait for one
-    another. Here the state is the trials alone: a restarted search continues from them, and
-    N workers run N trials at once.
-    """
-    import keras_tuner
-
-    points = grid_points(space)
-
-    class GridOracle(keras_tuner.Oracle):
-        def populate_space(self, trial_id):
-            for values in points:
-                if not self._duplicate(values):  # the values of every trial handed out so far
-                    return {"status": "RUNNING", "values": dict(values)}
-            # Everything is handed out; workers still training finish their trials before the chief ends.
-            return {"status": "STOPPED", "values": None}
-
-    return GridOracle(objective=objective, seed=seed, hyperparameters=space, tune_new_entries=False)
-
-
-def hyperband_oracle(objective, max_epochs: int, factor: int, seed: int, space):
-    """Keras Tuner's HyperbandOracle, fitted to a finite grid.
-
-    Keras Tuner sizes each bracket for an unbounded space: on a 6-point grid its first bracket
-    waits for 9 first-round trials, gets 6, and ends with none continued. Here no round asks
-    for more trials than the grid has points (the grid's size over factor^round), and a
-    random draw that keeps hitting tried points falls back to the first untried one in grid
-    order (Keras Tuner gives up after 20 collisions, ending a round early)."""
-    import math
-
-    import keras_tuner
-
-    points = grid_points(space)
-
-    class GridHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
-        def _get_size(self, bracket_num, round_num):
-            return min(super()._get_size(bracket_num, round_num), math.ceil(len(points) / self.factor**round_num))
-
-        def _random_values(self):
-            values = super()._random_values()
-            return values if values is not None else next((dict(p) for p in points if not self._duplicate(p)), None)
-
-    return GridHyperbandOracle(objective=objective, max_epochs=max_epochs, factor=factor, seed=seed,
-                               hyperparameters=space, tune_new_entries=False)
-
-
-def jobs_oracle(objective, oracles: list):
-    """One Keras Tuner oracle serving several jobs' independent searches (one per emotion and
-    K): each trial is taken from the first job whose own oracle has one to give, and its
-    result goes back to that oracle. In Keras Tuner's distributed mode one oracle serves all
-    workers; through this one they take trials of any job, so none waits while one job's
-    Hyperband round waits for its last trials. The jobs' oracles keep their state (Hyperband's
-    brackets) inside this one's saved state, so an interrupted search resumes."""
-    import keras_tuner
-
-    class JobsOracle(keras_tuner.Oracle):
-        def __init__(self):
-            super().__init__(objective=objective, seed=1)
-            self.jobs = oracles
-
-        def populate_space(self, trial_id):
-            waiting = False
-            for oracle in self.jobs:
-                response = oracle.populate_space(trial_id)
-                if response["status"] == "RUNNING":
-                    return response
-                waiting |= response["status"] == "IDLE"
-            return {"status": "IDLE" if waiting else "STOPPED", "values": None}
-
-        @keras_tuner.synchronized
-        def create_trial(self, tuner_id):
-            trial = super().create_trial(tuner_id)
-            if trial.status == "RUNNING":  # the job's oracle learns of it as if it had made it
-                oracle = self.jobs[trial.hyperparameters.values["job"]]
-                oracle.trials[trial.trial_id] = trial
-                oracle.ongoing_trials[tuner_id] = trial
-                oracle._record_values(trial)  # what its random draws must not repeat
-            return trial
-
-        @keras_tuner.synchronized
-        def end_trial(self, trial):
-            super().end_trial(trial)  # scores the trial object that the job's oracle shares
-            oracle = self.jobs[self.trials[trial.trial_id].hyperparameters.values["job"]]
-            oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.trial_id != trial.trial_id}
-
-        def get_state(self):
-            return {**super().get_state(), "jobs": [oracle.get_state() for oracle in self.jobs]}
-
-        def set_state(self, state):
-            super().set_state(state)
-            for i, (oracle, job_state) in enumerate(zip(self.jobs, state["jobs"], strict=True)):
-                oracle.trials = {k: t for k, t in self.trials.items() if t.hyperparameters.values["job"] == i}
-                oracle.set_state(job_state)
-
-    return JobsOracle()
+    objective = keras_tuner.Objective(jobs[0].objective, DIRECTION[jobs[0].objective])
+    oracles = []
+    for index, job in enumerate(jobs):
+        space = keras_tuner.HyperParameters()
+        space.Fixed("job", index)
+        space.Choice("filters", list(job.filters))
+        space.Choice("units", list(job.units))
+        space.Choice("neurons", list(job.neurons))
+        seed = int(hashlib.sha256(job.project.encode()).hexdigest()[:8], 16)
+        oracles.append(GridHyperbandOracle(objective, max_epochs, job.factor, seed, space)
+                       if job.strategy == "hyperband" else GridOracle(objective, seed, space))
+    return JobsOracle(objective, oracles)
 
 
 def distributed_role() -> str | None:
     """'chief' or 'worker' when Keras Tuner's distributed variables are set, else None."""
+    # Private (keras_tuner.src): Keras Tuner exports no test of its distributed mode. These are
+    # the ones its tuners use: KERASTUNER_ORACLE_IP set, and 'chief' in KERASTUNER_TUNER_ID.
     from keras_tuner.src.distribute import utils
 
     if not utils.has_chief_oracle():
@@ -229,21 +160,17 @@ def distributed_role() -> str | None:
     return "chief" if utils.is_chief_oracle() else "worker"
 
 
-def best_trial(trials: list[dict], job: SearchJob) -> dict:
+def best_trial(trials: list[Trial], job: SearchJob) -> Trial:
     """The best trial by the objective; ties go to the earlier point of the grid (then the
     earlier trial), so that every way of running the search picks the same one."""
     sign = 1 if DIRECTION[job.objective] == "min" else -1
 
-    def key(t):
-        score = t[job.objective]
-        return (score != score, sign * score if score == score else 0.0, job.filters.index(t["filters"]),
-                job.units.index(t["units"]), job.neurons.index(t["neurons"]))
+    def key(t: Trial):
+        score = getattr(t, job.objective)
+        return (score != score, sign * score if score == score else 0.0, job.filters.index(t.arch.filters),
+                job.units.index(t.arch.units), job.neurons.index(t.arch.neurons))
 
     return min(trials, key=key)
-
-
-HYPERBAND_COLUMNS = {"tuner/round": "round", "tuner/bracket": "bracket", "tuner/epochs": "epoch_budget",
-                     "tuner/trial_id": "continues"}
 
 
 def _run_search(jobs: list[SearchJob], project: str, directory: str, data: LandmarkData,
@@ -257,7 +184,6 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     import keras_tuner
 
     first = jobs[0]
-    objective = keras_tuner.Objective(first.objective, DIRECTION[first.objective])
     prepared: dict[int, tuple] = {}
 
     def data_for(i: int) -> tuple:
@@ -303,8 +229,7 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
                     "seconds": fitted.seconds}
 
     tuner = LandmarkSearch(
-        oracle=jobs_oracle(objective, [job_oracle(job, i, objective, context.train.epochs)
-                                       for i, job in enumerate(jobs)]),
+        oracle=search_oracle(jobs, context.train.epochs),
         hypermodel=build,
         directory=directory,
         project_name=project,
@@ -316,23 +241,23 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
         state.unlink()
     if distributed_role() == "worker":
         return None
-    rows: dict[int, list[dict]] = {i: [] for i in range(len(jobs))}
+    trials: dict[int, list[Trial]] = {i: [] for i in range(len(jobs))}
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id):
         if trial.status != "COMPLETED":
             continue
-        values = dict(trial.hyperparameters.values)
+        values = trial.hyperparameters.values
+        score = trial.metrics.get_last_value  # what run_trial returned
         history_file = Path(tuner.get_trial_dir(trial.trial_id), "history.json")
-        rows[values.pop("job")].append({
-            **{k: values[k] for k in ("filters", "units", "neurons")},
-            **{name: trial.metrics.get_last_value(name) for name in ("val_loss", "val_accuracy", "val_auc",
-                                                                       "epochs", "seconds")},
-            **{column: values.get(key, "") for key, column in HYPERBAND_COLUMNS.items() if "tuner/round" in values},
-            "trial": trial.trial_id,
-            "history": json.loads(history_file.read_text()) if history_file.is_file() else {},
-        })
-    winners = [best_trial(rows[i], job) for i, job in enumerate(jobs)]
-    return [SearchResult(job, Architecture(w["filters"], w["units"], w["neurons"]), rows[i])
-            for i, (job, w) in enumerate(zip(jobs, winners))]
+        trials[values["job"]].append(Trial(
+            arch=Architecture(values["filters"], values["units"], values["neurons"]),
+            val_loss=score("val_loss"), val_accuracy=score("val_accuracy"), val_auc=score("val_auc"),
+            epochs=score("epochs"), seconds=score("seconds"), trial=trial.trial_id,
+            history=json.loads(history_file.read_text()) if history_file.is_file() else {},
+            # The values HyperbandOracle adds to a trial's own.
+            hyperband=HyperbandRound(values["tuner/round"], values["tuner/bracket"], values["tuner/epochs"],
+                                     values.get("tuner/trial_id", "")) if "tuner/round" in values else None,
+        ))
+    return [SearchResult(job, best_trial(trials[i], job).arch, trials[i]) for i, job in enumerate(jobs)]
 
 
 STATE = "state.npz"
@@ -396,19 +321,20 @@ def trials_table(results: list[SearchResult], timings: bool = True) -> pd.DataFr
     """Every trial of every search; without its wall-clock seconds when `timings` is False
     (hparams.json, which later stages depend on, must not change when only the clock does)."""
     rows = []
-    left_out = ("history", "trial") if timings else ("history", "trial", "seconds")
     for r in results:
         best = best_trial(r.trials, r.job)
         for t in r.trials:
-            rows.append({"emotion": EMOTIONS[r.job.emotion], "K": r.job.k,
-                         **{k: v for k, v in t.items() if k not in left_out}, "chosen": t is best})
+            row = t.row()
+            if not timings:
+                del row["seconds"]
+            rows.append({"emotion": EMOTIONS[r.job.emotion], "K": r.job.k, **row, "chosen": t is best})
     return pd.DataFrame(rows)
 
 
 def best_scores(results: list[SearchResult]) -> dict[str, float]:
     """Each search's chosen trial's objective, as parent-run metrics, e.g. anger.K468.best_val_loss."""
-    return {f"{EMOTIONS[r.job.emotion]}.K{r.job.k}.best_{r.job.objective}": best_trial(r.trials, r.job)[r.job.objective]
-            for r in results}
+    return {f"{EMOTIONS[r.job.emotion]}.K{r.job.k}.best_{r.job.objective}":
+            getattr(best_trial(r.trials, r.job), r.job.objective) for r in results}
 
 
 def remove_search_state(results: list[SearchResult]) -> None:
