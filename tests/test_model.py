@@ -7,7 +7,7 @@ from emo.config import load_params
 from emo.models.model import Architecture, build_model
 from emo.evaluation.metrics import binary_metrics
 from emo.models.training import binary_cross_entropy, fit_binary, fresh_model, model_input, one_hot
-from tests.conftest import REPO
+from tests.support import REPO
 from tests.synthetic import planted_landmarks
 
 PARAMS = load_params(REPO / "params.yaml")

@@ -7,7 +7,7 @@ import emo.models.tuning as tuning
 from emo.config import TuneParams, load_params
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.training import TrainingContext
-from tests.conftest import REPO
+from tests.support import REPO
 from tests.synthetic import write_dataset
 
 PARAMS = load_params(REPO / "params.yaml")

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
+from emo.evaluation.metrics import rounded
 from emo.evaluation.statistics import holm, paired_comparison
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc")
@@ -29,8 +31,8 @@ class Comparison:
     key: str  # stable name in metrics.json
     a: tuple[str, str]  # (variant, selection) of the first; its K is the compared K
     b: tuple[str, str]  # the second's
-    b_k: int | None = None  # a fixed K for the second (468: all landmarks), None = the same K
-    only_subsets: bool = False  # K < 468 only
+    b_k: int | None = None  # a fixed K for the second (N_LANDMARKS: all of them), None = the same K
+    only_subsets: bool = False  # K < N_LANDMARKS only
 
     def labels(self, k: int) -> tuple[str, str]:
         return _label(*self.a, k), _label(*self.b, self.b_k or k)
@@ -39,10 +41,10 @@ class Comparison:
 COMPARISONS = (
     Comparison("top_vs_random", ("temo", "top"), ("temo", "random"), only_subsets=True),
     Comparison("top_vs_bottom", ("temo", "top"), ("temo", "bottom"), only_subsets=True),
-    Comparison("k_vs_468", ("temo", "top"), ("temo", "top"), b_k=468, only_subsets=True),
+    Comparison(f"k_vs_{N_LANDMARKS}", ("temo", "top"), ("temo", "top"), b_k=N_LANDMARKS, only_subsets=True),
     Comparison("temo_vs_remo", ("temo", "top"), ("remo", "top")),
-    Comparison("temo_vs_svm_linear", ("temo", "top"), ("svm_linear", "all"), b_k=468),
-    Comparison("temo_vs_svm_rbf", ("temo", "top"), ("svm_rbf", "all"), b_k=468),
+    Comparison("temo_vs_svm_linear", ("temo", "top"), ("svm_linear", "all"), b_k=N_LANDMARKS),
+    Comparison("temo_vs_svm_rbf", ("temo", "top"), ("svm_rbf", "all"), b_k=N_LANDMARKS),
 )
 NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "the linear SVM", "svm_rbf": "the RBF SVM"}
 
@@ -51,9 +53,9 @@ def _label(variant: str, selection: str, k: int) -> str:
     if variant.startswith("svm"):
         return NAMES[variant]
     if selection == "top" and variant == "temo":
-        return f"top-{k}" if k < 468 else "T-EMO at 468"
+        return f"top-{k}" if k < N_LANDMARKS else f"T-EMO at {N_LANDMARKS}"
     if selection == "top":
-        return f"{NAMES[variant]} top-{k}" if k < 468 else f"{NAMES[variant]} at 468"
+        return f"{NAMES[variant]} top-{k}" if k < N_LANDMARKS else f"{NAMES[variant]} at {N_LANDMARKS}"
     return f"{selection}-{k}"
 
 
@@ -74,7 +76,7 @@ def comparisons_table(runs: pd.DataFrame, svm: pd.DataFrame | None = None) -> pd
         values = per_seed_values(every, metric)
         for c in COMPARISONS:
             for k in ks:
-                if c.only_subsets and k >= 468:
+                if c.only_subsets and k >= N_LANDMARKS:
                     continue
                 a_key, b_key = (*c.a, k), (*c.b, c.b_k or k)
                 if a_key not in values.columns or b_key not in values.columns:
@@ -138,12 +140,8 @@ def comparisons_document(table: pd.DataFrame) -> dict:
     doc: dict = {}
     for row in table.itertuples():
         name = "pooled" if row.emotion == POOLED else row.emotion
-        cell = {"difference": _round(row.difference), "p_holm": _round(row.p_holm)}
+        cell = {"difference": rounded(row.difference), "p_holm": rounded(row.p_holm)}
         if row.emotion == POOLED:
-            cell.update(low=_round(row.t_low), high=_round(row.t_high), p=_round(row.p), pairs=int(row.n))
+            cell.update(low=rounded(row.t_low), high=rounded(row.t_high), p=rounded(row.p), pairs=int(row.n))
         doc.setdefault(row.comparison, {}).setdefault(row.metric, {}).setdefault(f"K{row.K}", {})[name] = cell
     return doc
-
-
-def _round(x: float) -> float | None:
-    return None if x != x else round(float(x), 4)

@@ -14,7 +14,8 @@ import seaborn as sns  # noqa: E402
 
 from emo import paper  # noqa: E402
 from emo.data.emotions import EMOTIONS  # noqa: E402
-from emo.report.tables import VARIANT_NAMES  # noqa: E402
+from emo.data.mesh import N_LANDMARKS  # noqa: E402
+from emo.evaluation.runs import CONTROLS, NETWORKS, VARIANT_NAMES  # noqa: E402
 
 DPI = 110
 
@@ -44,14 +45,14 @@ def alpha_curves(arrays: dict, path: Path) -> Path:
 
 def accuracy_vs_k(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path:
     """Accuracy against K per emotion, T-EMO and R-EMO (mean +- std over seeds), the paper's points overlaid."""
-    data = runs[(runs.selection == "top") & runs.variant.isin(["temo", "remo"])].copy()
+    data = runs[(runs.selection == "top") & runs.variant.isin(NETWORKS)].copy()
     data["model"] = data.variant.map(VARIANT_NAMES)
     grid = sns.relplot(data=data, x="K", y=metric, hue="model", col="emotion", col_wrap=3, kind="line",
                        errorbar="sd", marker="o", height=2.6, aspect=1.25, col_order=list(EMOTIONS),
                        facet_kws={"sharey": False})
-    palette = dict(zip(["T-EMO", "R-EMO"], sns.color_palette()[:2]))
+    palette = dict(zip([VARIANT_NAMES[v] for v in NETWORKS], sns.color_palette()))
     for emotion, ax in grid.axes_dict.items():
-        for variant in ("temo", "remo"):
+        for variant in NETWORKS:
             published = paper.ACCURACY[variant][emotion]
             ks = sorted(published)
             ax.errorbar(ks, [published[k][0] for k in ks], yerr=[published[k][1] for k in ks], fmt="x", ms=5,
@@ -67,11 +68,11 @@ def accuracy_vs_k(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> P
 
 
 def controls(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path:
-    data = runs[(runs.variant == "temo") & (runs.K < 468)]
+    data = runs[(runs.variant == "temo") & (runs.K < N_LANDMARKS)]
     data = data.groupby(["emotion", "K", "selection", "seed"], as_index=False)[metric].mean()  # over random draws
     grid = sns.catplot(data=data, x="emotion", y=metric, hue="selection", col="K", kind="point", errorbar="sd",
                        dodge=0.4, height=3.2, aspect=1.5, order=list(EMOTIONS),
-                       hue_order=[s for s in ("top", "random", "bottom") if s in set(data.selection)],
+                       hue_order=[s for s in ("top", *CONTROLS) if s in set(data.selection)],
                        col_order=sorted(data.K.unique(), reverse=True))
     for ax in grid.axes.flat:
         ax.tick_params(axis="x", rotation=30)

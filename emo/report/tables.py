@@ -7,9 +7,9 @@ import pandas as pd
 
 from emo import paper
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import summarize
-
-VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
+from emo.evaluation.runs import NETWORKS, TEMO_468, TEMO_BEST_K, VARIANT_NAMES
 
 
 def cell(mean: float, std: float, digits: int = 3) -> str:
@@ -20,12 +20,6 @@ def cell(mean: float, std: float, digits: int = 3) -> str:
 
 def paper_cell(mean: float, std: float) -> str:
     return f"{mean:.3f} +- {std:.3f}".replace("0.", ".")
-
-
-def all_runs(full: pd.DataFrame, retrain: pd.DataFrame | None) -> pd.DataFrame:
-    """train_full's runs (K = 468, counted as the top 468) with retrain_k's."""
-    full = full.assign(selection="top")
-    return pd.concat([full, retrain], ignore_index=True) if retrain is not None else full
 
 
 def ks_of(runs: pd.DataFrame) -> list[int]:
@@ -87,7 +81,7 @@ def controls_table(runs: pd.DataFrame, controls: list[str], comparisons: pd.Data
     Holm-adjusted p (emo.report.comparisons)."""
     s = summarize(runs[runs.variant == "temo"])
     rows = []
-    for k in [k for k in ks_of(runs) if k < 468]:
+    for k in [k for k in ks_of(runs) if k < N_LANDMARKS]:
         for emotion in EMOTIONS:
             row = {"K": k, "emotion": emotion}
             for sel in ["top", *controls]:
@@ -110,7 +104,7 @@ def baselines_table(s: pd.DataFrame, svm: pd.DataFrame) -> pd.DataFrame:
     for emotion in EMOTIONS:
         row = {"emotion": emotion}
         for variant, table in (("temo", s), ("remo", s), ("svm_linear", svm_s), ("svm_rbf", svm_s)):
-            m = table[(table.variant == variant) & (table.emotion == emotion) & (table.K == 468)]
+            m = table[(table.variant == variant) & (table.emotion == emotion) & (table.K == N_LANDMARKS)]
             name = VARIANT_NAMES[variant]
             row[f"{name} accuracy"] = cell(m.accuracy_mean.iloc[0], m.accuracy_std.iloc[0]) if len(m) else "n/a"
             row[f"{name} AUC"] = cell(m.roc_auc_mean.iloc[0], m.roc_auc_std.iloc[0]) if len(m) else "n/a"
@@ -124,9 +118,9 @@ def cost_table(s: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
     """Parameters, seconds per training epoch and inference ms per video per K, averaged over
     emotions and seeds, with ratios to L = 468 (the paper's 'fast' claim)."""
     rows = []
-    for variant in ("temo", "remo"):
+    for variant in NETWORKS:
         top = s[(s.variant == variant) & (s.selection == "top")]
-        ref = top[top.K == 468]
+        ref = top[top.K == N_LANDMARKS]
         for k in ks:
             m = top[top.K == k]
             if not len(m):
@@ -136,7 +130,7 @@ def cost_table(s: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
                                        ("inference_ms", "ms/video", "{:.3f}")):
                 value = m[f"{column}_mean"].mean()
                 row[label] = fmt.format(value)
-                row[f"{label} / L=468"] = f"{value / ref[f'{column}_mean'].mean():.3f}" if len(ref) else "n/a"
+                row[f"{label} / L={N_LANDMARKS}"] = f"{value / ref[f'{column}_mean'].mean():.3f}" if len(ref) else "n/a"
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -145,7 +139,7 @@ def paper_comparison(s: pd.DataFrame, ks: list[int]) -> tuple[int, int, list[str
     """How many (emotion, K, variant) cells fall within the paper's mean +- (its std + ours)."""
     inside = total = 0
     far = []
-    for variant in ("temo", "remo"):
+    for variant in NETWORKS:
         top = s[(s.variant == variant) & (s.selection == "top")].set_index(["emotion", "K"])
         for emotion in EMOTIONS:
             for k in ks:
@@ -188,3 +182,30 @@ def mask_agreement(arrays: dict, ks: list[int]) -> pd.DataFrame:
             row[f"top {k}"] = f"{len(set(arrays['ranking'][e, :k]) & set(paper_rank[e, :k])) / k:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def evaluation_table(result: dict) -> pd.DataFrame:
+    """One evaluated dataset's scores (its metrics.json) per config of models."""
+    rows = []
+    for config, m in result.items():
+        if config == "videos":
+            continue
+        aucs = [v for v in m["roc_auc"].values() if v is not None]
+        rows.append({"models": config, "six-class accuracy": f"{m['six_class_accuracy']:.3f}",
+                     "balanced accuracy": f"{m['balanced_accuracy']:.3f}",
+                     "mean AUC": f"{np.mean(aucs):.3f}" if aucs else "n/a",
+                     **{f"AUC {e}": "n/a" if m["roc_auc"][e] is None else f"{m['roc_auc'][e]:.3f}" for e in EMOTIONS}})
+    return pd.DataFrame(rows)
+
+
+def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
+                         configs: tuple[str, ...] = (TEMO_468, TEMO_BEST_K)) -> pd.DataFrame:
+    """Six-class accuracy per test subject, pooled over seeds, for each config; worst first.
+    Every config predicts the same test videos, so the counts come from the first."""
+    tested = merged.assign(subject=subjects[merged["sample"].to_numpy()], correct=merged.actual == merged.predicted)
+    first = tested[tested.config == configs[0]].groupby("subject")
+    table = pd.DataFrame({"videos": first["sample"].nunique(), "predictions": first.size(),
+                          **{f"{c} accuracy": tested[tested.config == c].groupby("subject").correct.mean()
+                             for c in configs}})
+    return table.rename_axis("subject").reset_index().sort_values(f"{configs[-1]} accuracy", kind="stable"
+                                                                  ).reset_index(drop=True)

@@ -1,0 +1,121 @@
+"""Everything the report reads, loaded and checked once, with the values its sections derive
+from it computed once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emo.data.dataset import LandmarkData, load_landmarks
+from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
+from emo.evaluation.metrics import TIMINGS, summarize
+from emo.evaluation.runs import CONTROLS, NETWORKS, all_runs, best_k_per_emotion, config_label
+from emo.evaluation.six_class import accuracy_table, merge
+from emo.report.comparisons import comparisons_table
+from emo.report.tables import ks_of, per_subject_accuracy
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The params values the report states or works with."""
+
+    data_root: Path
+    layout: str
+    demo: bool  # data.root is the embedded demo, not real recordings
+    split_mode: str
+    model_input: str
+    flip: str
+    learning_rate: float
+    epochs: int
+    frames: int  # P, extract.frames
+    ig_steps: int  # m, attribute.steps
+    evaluated_roots: dict[str, Path]  # each dataset of evaluate.datasets: its folder
+    # Figure 3 crops the faces again as extract cropped them:
+    face_model: Path  # extract.face_model, resolved only when Figure 3 is drawn
+    crop_size: int
+    box: str
+    box_margin: float
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    setup: Setup
+    data: LandmarkData
+    manifest: pd.DataFrame  # extract's, indexed by sequence
+    attributions: dict[str, np.ndarray]  # the attribute stage's arrays
+    attribution_summary: dict
+    runs: pd.DataFrame  # train_full's (the top 468) and retrain_k's, with their timings
+    predictions: pd.DataFrame  # both stages' test probabilities
+    svm: pd.DataFrame  # the baselines' runs
+    hparams: dict[int, dict[str, dict]]  # K -> emotion -> the chosen F/Q/R
+    evaluations: dict[str, dict]  # each dataset of evaluate.datasets: its metrics.json
+    # Derived:
+    summary: pd.DataFrame  # emo.evaluation.metrics.summarize of the runs
+    ks: list[int]  # largest first
+    best_k: dict[str, int]  # each emotion's K with the lowest validation loss
+    merged: pd.DataFrame  # six-class predictions per config, seed and test video
+    six: pd.DataFrame  # six-class accuracy per config
+    controls: list[str]  # the control selections that ran, e.g. ['random', 'bottom']
+    variants: list[str]  # the networks that ran
+    comparisons: pd.DataFrame  # emo.report.comparisons.comparisons_table
+    per_subject: pd.DataFrame
+
+
+def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: Path, attribution_summary: Path,
+                tuned_hparams: Path, full_runs: Path, full_timings: Path, full_predictions: Path,
+                retrain_runs: Path, retrain_timings: Path, retrain_predictions: Path, retrain_hparams: Path,
+                baseline_runs: Path, evaluations: dict[str, Path]) -> ReportInputs:
+    """Load the report's files (`evaluations`: each evaluated dataset's metrics.json) after
+    checking that every one exists."""
+    files = [landmarks, manifest, attributions, attribution_summary, tuned_hparams, full_runs, full_timings,
+             full_predictions, retrain_runs, retrain_timings, retrain_predictions, retrain_hparams, baseline_runs,
+             *evaluations.values()]
+    for path in files:
+        if not Path(path).is_file():
+            raise EmoError(f"{path} is missing; run `dvc repro` so that every stage before report has run.")
+    data = load_landmarks(landmarks)
+    with np.load(attributions) as z:
+        arrays = {k: z[k] for k in z.files}
+    runs = all_runs(_with_timings(full_runs, full_timings), _with_timings(retrain_runs, retrain_timings))
+    predictions = pd.concat([pd.read_csv(full_predictions), pd.read_csv(retrain_predictions)], ignore_index=True)
+    svm = pd.read_csv(baseline_runs)
+    hparams = {N_LANDMARKS: _json(tuned_hparams)["best"]}
+    hparams.update({int(k[1:]): v for k, v in _json(retrain_hparams)["best"].items()})  # keys 'K32', ...
+    best_k = best_k_per_emotion(runs)
+    merged = merge(_six_class_predictions(predictions, best_k), data.y)
+    return ReportInputs(
+        setup=setup, data=data, manifest=pd.read_csv(manifest).set_index("sequence"), attributions=arrays,
+        attribution_summary=_json(attribution_summary), runs=runs, predictions=predictions, svm=svm,
+        hparams=hparams, evaluations={name: _json(path) for name, path in evaluations.items()},
+        summary=summarize(runs), ks=ks_of(runs), best_k=best_k, merged=merged, six=accuracy_table(merged),
+        controls=sorted(set(runs.selection) - {"top"}, key=CONTROLS.index),
+        variants=[v for v in NETWORKS if v in set(runs.variant)], comparisons=comparisons_table(runs, svm),
+        per_subject=per_subject_accuracy(merged, data.subject),
+    )
+
+
+def _json(path: Path):
+    return json.loads(Path(path).read_text())
+
+
+def _with_timings(runs: Path, timings: Path) -> pd.DataFrame:
+    """A stage's runs with their wall-clock times (kept apart from runs.csv, which must not
+    change when only the timings do)."""
+    table = pd.read_csv(timings)
+    return pd.read_csv(runs).merge(table, on=[c for c in table.columns if c not in TIMINGS], how="left")
+
+
+def _six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) -> pd.DataFrame:
+    """The test probabilities of every network config: each variant at each K, and each
+    variant at each emotion's best K."""
+    top = predictions[predictions.selection.isin(["all", "top"])]
+    configs = [top.assign(config=[config_label(v, k) for v, k in zip(top.variant, top.K)])]
+    for variant in NETWORKS:
+        chosen = top[(top.variant == variant) & (top.K == top.emotion.map(best_k))]
+        configs.append(chosen.assign(config=config_label(variant, None)))
+    return pd.concat(configs, ignore_index=True)

@@ -1,0 +1,323 @@
+"""The report, section by section, and the data it is written with: metrics.json, the plot
+data for `dvc plots` and the statistics and per-subject tables.
+
+Each section adds its headings, text, tables and figures (PNGs written into `fig_dir`) to
+the document, from the loaded inputs alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emo import paper
+from emo.data import SequenceSource
+from emo.data.emotions import EMOTIONS
+from emo.data.face_model import resolve_face_model
+from emo.data.landmarks import LandmarkDetector
+from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
+from emo.evaluation.metrics import rounded
+from emo.evaluation.runs import NETWORKS, TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.evaluation.six_class import confusion
+from emo.files import atomic_dir
+from emo.report import comparisons as stats_tables
+from emo.report import figures, tables
+from emo.report.document import Document
+from emo.report.inputs import ReportInputs
+from emo.report.plotting import ranking_panels
+
+TITLE = "emo: the paper's tables and figures, reproduced from raw video"
+
+
+def report_document(r: ReportInputs, fig_dir: Path, environment: str) -> Document:
+    """The whole report; `environment` says where and with what it was computed."""
+    doc = Document(TITLE)
+    header(doc, r, environment)
+    for section in SECTIONS:
+        section(doc, r, fig_dir)
+    return doc
+
+
+def environment_line(env: dict[str, str], pipeline: str) -> str:
+    """`env`: emo.tracking.environment(); `pipeline`: the pipeline run's tag (commit/params digest)."""
+    backend = env["keras_backend"]
+    libraries = ", ".join(f"{name} {env[name]}" for name in ("numpy", "scipy", "scikit-learn", "mediapipe")
+                          if name in env)
+    return (f"Computed on {env['cpu']} ({env['cores']} cores) with Keras {env.get('keras', '?')} on {backend} "
+            f"{env.get(backend, '?')}, Python {env['python']}, {libraries}; pipeline run "
+            f"`{pipeline}` (commit/params digest, the MLflow tag `pipeline`). "
+            "The same versions on the same CPU model give these numbers bit for bit; another CPU or another "
+            "version gives numbers equal within floating-point noise.")
+
+
+def header(doc: Document, r: ReportInputs, environment: str) -> None:
+    setup, data = r.setup, r.data
+    seeds = sorted(r.runs.seed.unique())
+    doc.text(
+        f"Data: `{setup.data_root}` ({setup.layout} layout), {len(data.y)} videos of "
+        f"{len(np.unique(data.subject))} subjects, P = {data.frames} frames each; {len(seeds)} partitions (seeds "
+        f"{', '.join(map(str, seeds))}), split `{setup.split_mode}`-wise; model input `{setup.model_input}`, flip "
+        f"`{setup.flip}`, learning rate {setup.learning_rate}, at most {setup.epochs} epochs. Every number below is "
+        "a mean +- sample standard deviation over the seeds, measured on each seed's test part; the paper's "
+        "published values are in parentheses. Regenerate with `dvc repro report`."
+    )
+    doc.text(environment)
+
+
+def hyperparameters(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Tables 1-5: grid-search winners F/Q/R")
+    doc.table(tables.hyperparameter_table(r.hparams, r.ks), "Our F/Q/R per emotion and landmark count (the paper's).")
+
+
+def accuracy(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Tables 6 and 7: test accuracy")
+    for variant in r.variants:
+        doc.table(tables.metric_table(r.summary, variant, "accuracy", r.ks, with_paper=True),
+                  f"{VARIANT_NAMES[variant]} accuracy, best L per row in bold; the last row is what always "
+                  "answering 'not this emotion' scores on the same test parts.")
+    doc.heading("Balanced accuracy and ROC AUC", 3)
+    doc.text("Each binary task is about 1:5, so accuracy flatters; these two do not.")
+    for variant in r.variants:
+        for metric in ("balanced_accuracy", "roc_auc"):
+            doc.table(tables.metric_table(r.summary, variant, metric, r.ks, with_paper=False),
+                      f"{VARIANT_NAMES[variant]} {metric.replace('_', ' ')}")
+    doc.figure(figures.accuracy_vs_k(r.runs, fig_dir / "accuracy_vs_k.png"),
+               "Accuracy against the number of landmarks (mean +- std over seeds); crosses: the paper.")
+
+
+def controls(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    if not r.controls:
+        return
+    doc.heading("Controls: is the IG ranking better than chance?")
+    draws = int(r.runs[r.runs.selection == "random"].draw.nunique()) if "draw" in r.runs else 1
+    doc.text(f"T-EMO on each emotion's top K landmarks against K landmarks drawn at random ({draws} "
+             "independent draws per seed, averaged: each seed's random-K is an estimate, not one draw) "
+             "and against the bottom K of the ranking, with the same F/Q/R. Differences are paired by "
+             "seed (the same partition's test videos), with their 95% t interval and the paired t-test's "
+             "p-value, Holm-adjusted over every emotion and K of the comparison; the sentences under "
+             "'Statistics' pool the six emotions.")
+    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "accuracy"), "Accuracy")
+    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "roc_auc"), "ROC AUC")
+    doc.figure(figures.controls(r.runs, fig_dir / "controls.png"),
+               "Top-K, random-K and bottom-K T-EMO accuracy (mean +- std over seeds).")
+
+
+def statistics(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Statistics: what the comparisons support")
+    doc.text("Each comparison pairs two configurations by emotion and seed (the same test videos) and pools "
+             "the six emotions: the mean difference with its 95% t interval, the p-value of a sign-flip "
+             "permutation test over all pairs, and that p-value Holm-adjusted over the comparison's K values. "
+             f"'No detectable difference' means the Holm-adjusted p is at least {stats_tables.ALPHA}. Per "
+             "emotion, with the bootstrap interval, the t-test, Wilcoxon and sign-flip p-values: the appendix "
+             "and `reports/tables/statistics.csv`.")
+    for metric in stats_tables.METRICS:
+        lines = stats_tables.pooled_sentences(r.comparisons, metric)
+        if lines:
+            name = stats_tables.METRIC_NAMES[metric]
+            doc.heading(name[0].upper() + name[1:], 3)
+            doc.text("\n".join(f"- {line}" for line in lines))
+
+
+def baselines(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Baselines on the same test parts")
+    doc.text("SVMs on each landmark's motion from the first to the last frame (position and scale "
+             f"normalised), what a practitioner tries first, against the networks at L = {N_LANDMARKS}. The HOG + "
+             "SVM columns are the numbers the paper quotes from Kumar et al. (2016), on their data, not ours.")
+    doc.table(tables.baselines_table(r.summary, r.svm), f"Accuracy and ROC AUC at L = {N_LANDMARKS}")
+
+
+def six_class(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("One six-emotion classifier from the six binary models")
+    doc.text(f"Each emotion's model gathers its own landmarks from the same {N_LANDMARKS}-landmark video; the "
+             "highest positive-class probability wins. 'Best K' takes each emotion's K with the lowest mean "
+             f"validation loss: {', '.join(f'{e} {k}' for e, k in r.best_k.items())}.")
+    six = r.six
+    doc.table(six.assign(accuracy=[tables.cell(m, sd) for m, sd in zip(six["mean"], six["std"])])
+              [["config", "accuracy", "seeds"]], "Six-class accuracy (chance: 1/6)")
+    for config in (TEMO_468, TEMO_BEST_K):
+        part = r.merged[r.merged.config == config]
+        name = config.replace(" ", "_").replace("'", "").replace("=", "")
+        doc.figure(figures.confusion(confusion(part.actual.to_numpy(), part.predicted.to_numpy()),
+                                     f"{config}, all seeds' test videos", fig_dir / f"confusion_{name}.png"),
+                   f"Six-class confusion matrix, {config}")
+
+
+def other_datasets(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Other datasets: do the models generalise?")
+    if r.evaluations:
+        doc.text("The trained models, unchanged, on datasets no model was trained, tuned or ranked on (the "
+                 "evaluate stage): landmarks extracted with the extract stage's settings, each emotion's "
+                 "models averaged over the seeds and the highest of the six probabilities taken, as "
+                 "`emo predict` does; the SVMs refit on every video of the training data. Chance: 1/6.")
+    else:
+        doc.text("`evaluate.datasets` lists no dataset, so none was evaluated; add one (any layout extract "
+                 "reads) to see how the models do on data they never saw.")
+    for name, result in r.evaluations.items():
+        doc.heading(f"{name} (`{r.setup.evaluated_roots[name]}`, {result['videos']} videos)", 3)
+        doc.table(tables.evaluation_table(result), "Six-class accuracy and balanced accuracy; each emotion's "
+                  "one-vs-rest ROC AUC from its probability")
+        doc.figure(figures.confusion(np.array(result[TEMO_BEST_K]["confusion"]), f"{name}, {TEMO_BEST_K}",
+                                     fig_dir / f"evaluate_{name}_confusion.png"),
+                   f"Six-class confusion matrix on {name}, {TEMO_BEST_K}")
+
+
+def cost(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Cost against the number of landmarks")
+    doc.table(tables.cost_table(r.summary, r.ks), "Mean over emotions and seeds, from the same training runs; "
+              f"ratios to L = {N_LANDMARKS}.")
+
+
+def faces(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    """Figure 3: each emotion's attribution on the peak frame of its typical video."""
+    doc.heading("Figure 3: which landmarks matter, on a face")
+    doc.text("For each emotion, the last (peak) frame of its typical training video, cropped as extract "
+             "cropped it, with every landmark coloured by the emotion's dataset-wide attribution and the top "
+             "234/128/64/32/16 circled.")
+    setup, arrays = r.setup, r.attributions
+    typical = arrays["typical"][0]
+    with LandmarkDetector(resolve_face_model(setup.face_model), setup.crop_size, setup.box,
+                          setup.box_margin) as detector:
+        for e, emotion in enumerate(EMOTIONS):
+            sequence = str(r.data.sequence[typical[e]])
+            crop = peak_face(detector, setup.data_root / r.manifest.loc[sequence, "path"])
+            points = r.data.X[typical[e], -1].T * setup.crop_size  # its landmarks, in the crop's pixels
+            fig = ranking_panels(crop, points, arrays["attribution"][e], arrays["ranking"][e],
+                                 paper.LANDMARK_COUNTS[1:], f"{emotion}: {sequence}")
+            doc.figure(figures.save(fig, fig_dir / f"landmarks_{emotion}.png"), f"{emotion}: attribution and top-K")
+
+
+def peak_face(detector: LandmarkDetector, path: Path) -> np.ndarray:
+    """A video's last (peak) frame, cropped as extract cropped it."""
+    frames = list(SequenceSource(sequence=path.name, subject="", path=path, label="").frames())
+    crop = detector.face_crops(frames)[-1]
+    if crop is None:
+        raise EmoError(f"no face found again in {path}; was data.root changed since extract ran?")
+    return crop
+
+
+def alpha_path(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    """Figure 2."""
+    doc.heading("Figure 2: the target probability along the integration path")
+    doc.figure(figures.alpha_curves(r.attributions, fig_dir / "alpha_path.png"),
+               "F along alpha from a typical sadness video (surprise, for sadness) to each emotion's typical "
+               "video; the paper saw surprise saturate after alpha = 0.3.")
+
+
+def attribution(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    arrays = r.attributions
+    doc.heading("The attribution itself", 3)
+    doc.table(tables.attribution_table(r.attribution_summary),
+              f"Completeness error sum(IG) - (F(x) - F(x')), in absolute value, per video and baseline at m = "
+              f"{r.setup.ig_steps}, agreement of the seeds' rankings, and the top 16 landmarks.")
+    agreement = tables.mask_agreement(arrays, [k for k in paper.LANDMARK_COUNTS if k < N_LANDMARKS])
+    if len(agreement):
+        doc.table(agreement, f"Share of the top K shared by our ranking (mask `{arrays['mask']}`) and the "
+                             "paper's |IG| sum.")
+
+
+def honest_notes(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    setup = r.setup
+    inside, total, far = tables.paper_comparison(r.summary, r.ks)
+    svm_mean = r.svm.groupby("variant").accuracy.mean()
+    temo = r.runs[(r.runs.variant == "temo") & (r.runs.K == N_LANDMARKS)].accuracy.mean()
+    lines = [
+        f"- {inside} of {total} accuracy cells (emotion x L x variant) lie within the paper's mean +- (its std + "
+        "ours); " + ("the others: " + "; ".join(far[:12]) + ("; ..." if len(far) > 12 else "") + "." if far else
+                     "all of them."),
+        "- The data: " + ("the embedded demo, real photographs warped with FACS action units, not CK+; its "
+                          "expressions are cleaner and more alike than people's, so equal numbers would be "
+                          "chance, not reproduction." if setup.demo else f"`{setup.data_root}`."),
+        f"- Splits are `{setup.split_mode}`-wise: " + ("no person is in two parts, which the paper does not "
+                                                        "promise; a subject-mixed split lets a model recognise "
+                                                        "faces it has seen and usually scores higher."
+                                                        if setup.split_mode == "subject" else "as the paper."),
+        f"- P = {setup.frames} frames per video (the paper does not give P); the model reads "
+        f"`{setup.model_input}`" + (" (motion from the first frame), not the raw coordinates the paper feeds."
+                                    if setup.model_input == "displacement" else "."),
+        f"- The SVMs on landmark motion reach a mean accuracy of {svm_mean.get('svm_linear', float('nan')):.3f} "
+        f"(linear) and {svm_mean.get('svm_rbf', float('nan')):.3f} (RBF) against T-EMO's {temo:.3f} at "
+        f"L = {N_LANDMARKS}: the deep models have to be judged against that, not against 'always negative'.",
+        f"- The merged six-emotion classifier reaches {r.six['mean'].max():.3f} six-class accuracy at its best "
+        "(chance 0.167), so the paper's claim that the binary models cannot be combined does not hold.",
+    ]
+    doc.heading("Where we match the paper, where not, and why")
+    doc.text("\n".join(lines))
+
+
+def appendices(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Appendix: every comparison per emotion")
+    for c in stats_tables.COMPARISONS:
+        for metric in stats_tables.METRICS:
+            part = stats_tables.per_emotion_table(r.comparisons, c.key, metric)
+            if len(part):
+                doc.table(part, f"{c.key.replace('_', ' ')}, {stats_tables.METRIC_NAMES[metric]}: a minus b, "
+                                "paired by seed; Holm over the comparison's emotions and K, per emotion or pooled")
+    doc.heading("Appendix: six-class accuracy per test subject")
+    doc.text("Every test video of every seed, pooled (a subject is in several seeds' test parts): do the "
+             "errors concentrate on a few people? Also in `reports/tables/per_subject.csv`.")
+    per_subject = r.per_subject
+    doc.table(per_subject.assign(**{c: per_subject[c].map("{:.3f}".format) for c in per_subject.columns
+                                    if c.endswith("accuracy")}), "Six-class accuracy per test subject")
+
+
+# After the header, in the report's order.
+SECTIONS = (hyperparameters, accuracy, controls, statistics, baselines, six_class, other_datasets, cost, faces,
+            alpha_path, attribution, honest_notes, appendices)
+
+
+def metrics_document(r: ReportInputs) -> dict:
+    """reports/metrics.json, for `dvc metrics show` and `dvc metrics diff`."""
+    s = r.summary
+    doc: dict = {}
+    for metric in ("accuracy", "balanced_accuracy", "roc_auc"):
+        for row in s[s.selection == "top"].to_dict(orient="records"):
+            doc.setdefault(metric, {}).setdefault(row["variant"], {}).setdefault(row["emotion"], {})[
+                f"K{row['K']}"] = rounded(row[f"{metric}_mean"])
+    for row in s[s.selection.isin(r.controls)].to_dict(orient="records"):
+        doc.setdefault("controls_accuracy", {}).setdefault(row["selection"], {}).setdefault(row["emotion"], {})[
+            f"K{row['K']}"] = rounded(row["accuracy_mean"])
+    doc["six_class_accuracy"] = {row["config"]: rounded(row["mean"]) for row in r.six.to_dict(orient="records")}
+    doc["comparisons"] = stats_tables.comparisons_document(r.comparisons)
+    doc["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
+                                for config in result if config != "videos"}
+                         for name, result in r.evaluations.items()}
+    return doc
+
+
+def write_plot_data(folder: Path, r: ReportInputs) -> None:
+    """CSVs for `dvc plots show` (atomically, as one folder): accuracy against K per emotion and
+    variant, with the paper's; six-class predictions (actual, predicted) for the confusion
+    template, also per evaluated dataset (evaluate/NAME.csv, T-EMO at each emotion's best K)."""
+    s = r.summary
+    top = s[(s.selection == "top") & s.variant.isin(NETWORKS)]
+    wide = top.pivot_table(index="K", columns=["emotion", "variant"], values="accuracy_mean")
+    wide.columns = [f"{e}_{v}" for e, v in wide.columns]
+    for variant in NETWORKS:
+        for emotion in EMOTIONS:
+            wide[f"{emotion}_{variant}_paper"] = [paper.ACCURACY[variant][emotion].get(k, (np.nan,))[0]
+                                                  for k in wide.index]
+    names = np.array(EMOTIONS)
+    with atomic_dir(folder) as tmp:
+        wide.reset_index().to_csv(tmp / "accuracy_vs_k.csv", index=False)
+        for config, name in ((TEMO_468, "six_class_temo_468.csv"), (TEMO_BEST_K, "six_class_temo_best_k.csv")):
+            part = r.merged[r.merged.config == config]
+            pd.DataFrame({"actual": names[part.actual], "predicted": names[part.predicted]}
+                         ).to_csv(tmp / name, index=False)
+        (tmp / "evaluate").mkdir()
+        for name, result in r.evaluations.items():
+            counts = np.array(result[TEMO_BEST_K]["confusion"])
+            rows, columns = np.nonzero(counts)  # one line per video: (actual, predicted) repeated by its count
+            repeats = counts[rows, columns]
+            pd.DataFrame({"actual": np.repeat(names[rows], repeats), "predicted": np.repeat(names[columns], repeats)}
+                         ).to_csv(tmp / "evaluate" / f"{name}.csv", index=False)
+
+
+def write_tables(folder: Path, r: ReportInputs) -> None:
+    """The report's long tables as CSV (atomically, as one folder): every comparison's
+    statistics and the six-class accuracy per test subject."""
+    with atomic_dir(folder) as tmp:
+        r.comparisons.to_csv(tmp / "statistics.csv", index=False)
+        r.per_subject.to_csv(tmp / "per_subject.csv", index=False)
