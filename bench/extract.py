@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from emo.config import load_params
-from emo.data import find_sequences
+from emo.data.layouts import find_sequences
 from emo.data.extraction import extract_sequences
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector

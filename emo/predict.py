@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from emo import artifacts
 from emo.config import Params
-from emo.data import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
+from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
 from emo.data.dataset import load_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import extract_sequence, settings_of

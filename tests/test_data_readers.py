@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emo.data import find_sequences
+from emo.data.layouts import find_sequences
 from emo.errors import EmoError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emo.data import SequenceSource, image_files
+from emo.data.sources import SequenceSource, image_files
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
 from emo.errors import EmoError
 

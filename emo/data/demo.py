@@ -27,6 +27,7 @@ from tqdm import tqdm
 from emo.config import DemoParams
 from emo.data.ckplus import IMAGES, LABELS
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
+from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import face_mesh
 from emo.parallel import process_pool, worker_count
 
@@ -174,8 +175,6 @@ def base_photos() -> list[np.ndarray]:
 
 
 def base_faces(model_path: Path) -> list[BaseFace]:
-    from emo.data.landmarks import LandmarkDetector
-
     faces = []
     v = face_mesh().vertices
     design = np.column_stack([v[:, 0], v[:, 1], np.ones(len(v))])

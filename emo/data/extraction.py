@@ -17,12 +17,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.config import DataParams, ExtractParams
-from emo.data import SequenceSource, find_sequences
 from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
+from emo.data.landmarks import LandmarkDetector
+from emo.data.layouts import find_sequences
+from emo.data.sequences import fill_gaps, resample
+from emo.data.sources import SequenceSource
 from emo.errors import EmoError
 from emo.parallel import process_pool, worker_count
-from emo.data.sequences import fill_gaps, resample
 
 MANIFEST_COLUMNS = [
     "sequence", "path", "subject", "label", "frames_total", "frames_read", "frames_with_face",
@@ -95,8 +97,6 @@ _detector = None  # one FaceLandmarker per worker process
 
 def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
     global _detector
-    from emo.data.landmarks import LandmarkDetector
-
     _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
 
 

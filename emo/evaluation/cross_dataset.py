@@ -13,7 +13,8 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from emo.config import BaselineParams, EvaluationDataset
-from emo.data import SequenceSource, find_sequences
+from emo.data.layouts import find_sequences
+from emo.data.sources import SequenceSource
 from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS

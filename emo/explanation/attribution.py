@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emo.models.backend import compiled, value_and_gradient
+
 METHODS = ("riemann_right", "trapezoid", "gauss_legendre")
 
 
@@ -62,8 +64,6 @@ class IntegratedGradients:
     def __init__(self, model_fn: Callable, steps: int = 50, method: str = "riemann_right",
                  budget_bytes: int = 256 * 2**20):
         from keras import ops
-
-        from emo.models.backend import compiled, value_and_gradient
 
         self.alphas, self.weights = (a.astype(np.float32) for a in integration_points(method, steps))
         self.steps = steps

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.models.augmentation import augment
 from emo.config import ModelParams, TrainParams
 from emo.data.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import binary_metrics
+from emo.models.augmentation import augment
+from emo.models.backend import compiled, configure, gpu_visible, use_backend, value_and_gradient
 from emo.models.model import Architecture, build_model, model_weights, save_model, set_model_weights
 from emo.parallel import process_pool, worker_count
 
@@ -55,8 +56,6 @@ class Trainer:
 
     def __init__(self, model, batch_size: int):
         from keras import ops
-
-        from emo.models.backend import compiled, value_and_gradient
 
         self.batch_size = batch_size
         loss_of, adam = model.loss, model.optimizer
@@ -341,8 +340,6 @@ _worker: dict = {}
 
 
 def _init_worker(context: TrainingContext, single_threaded: bool) -> None:
-    from emo.models.backend import configure, use_backend
-
     use_backend(context.train.backend, single_threaded)
     configure(single_threaded)
     _worker["context"] = context
@@ -356,8 +353,6 @@ def _run_in_worker(task, job):
 def training_workers(requested: int, jobs: int) -> int:
     """`requested` processes; 0 means one per core, or a single one when the backend sees a GPU."""
     if requested == 0:
-        from emo.models.backend import gpu_visible
-
         if gpu_visible():
             return 1
     return worker_count(requested, jobs)

@@ -22,13 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from emo.config import TuneParams
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
 from emo.models.model import Architecture, build_model
-from emo.models.training import TrainingContext, fit_binary, training_inputs, validation_scores
+from emo.models.training import TrainingContext, fit_binary, run_many, training_inputs, validation_scores
 
 DIRECTION = {"val_loss": "min", "val_accuracy": "max", "val_auc": "max"}
 
@@ -289,10 +291,6 @@ def search_all(jobs: list[SearchJob], data: LandmarkData, partitions: list[Parti
                workers: int, stage: str, progress: bool, on_result=None) -> list[SearchResult] | None:
     """Every job's search: one per job in this machine's processes, or, in Keras Tuner's
     distributed mode, all jobs as one search served by the chief to its workers (None on a worker)."""
-    from tqdm import tqdm
-
-    from emo.models.training import run_many
-
     if distributed_role():
         digest = hashlib.sha256("".join(j.project for j in jobs).encode()).hexdigest()[:12]
         project = f"{stage}-search-{digest}"
@@ -353,8 +351,6 @@ def hparams_document(results: list[SearchResult]) -> dict:
 
 
 def load_hparams(path: Path) -> dict[str, Architecture]:
-    from emo.errors import EmoError
-
     if not path.is_file():
         raise EmoError(f"{path} is missing; run `dvc repro tune` first.")
     best = json.loads(path.read_text())["best"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from emo import paper
-from emo.data import SequenceSource
+from emo.data.sources import SequenceSource
 from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector

@@ -1,0 +1,15 @@
+"""The layouts a dataset comes in: CK+'s, or one folder per emotion of videos or frame folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emo.data import ckplus, folder
+from emo.data.sources import SequenceSource
+
+
+def find_sequences(root: Path, layout: str, subject_pattern: str = r"^([^_]+)") -> list[SequenceSource]:
+    """Every sequence under `root`, usable or not, in a stable order."""
+    if layout == "ckplus":
+        return ckplus.find_sequences(root)
+    return folder.find_sequences(root, subject_pattern)
