@@ -7,11 +7,14 @@ stops with one sentence that names the key and says what to do.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import types
 import typing
 from dataclasses import dataclass, fields
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +34,7 @@ UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "attr
 # lists equal to what each stage reads (tests/test_dvc_yaml.py) runs the smoke pipeline so.
 READS_FOLDER, READS_FILE = "EMO_PARAMS_READS", "EMO_PARAMS_READS_FILE"
 _read: set[str] = set()
-_loading = False
+_unlogged = 0  # > 0 while reads are no stage's: validation, hashing, comparing, printing
 
 
 class Section:
@@ -51,18 +54,39 @@ class Section:
 
 def _log_read(key: str) -> None:
     log = os.environ.get(READS_FILE)
-    if log and not _loading and key not in _read:
+    if log and not _unlogged and key not in _read:
         _read.add(key)
         with open(log, "a") as f:
             f.write(key + "\n")
+
+
+@contextlib.contextmanager
+def reads_unlogged() -> Iterator[None]:
+    global _unlogged
+    _unlogged += 1
+    try:
+        yield
+    finally:
+        _unlogged -= 1
+
+
+def _without_logging(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def unlogged(*args, **kwargs):
+        with reads_unlogged():
+            return method(*args, **kwargs)
+
+    return unlogged
 
 
 def log_reads(stage: str) -> None:
     """Log this process's params reads (and its workers') as `stage`'s, when EMO_PARAMS_READS is set."""
     folder = os.environ.get(READS_FOLDER)
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        os.environ[READS_FILE] = str(Path(folder) / f"{stage}.txt")
+        log = Path(folder) / f"{stage}.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()  # a stage that reads no key leaves an empty log: it ran
+        os.environ[READS_FILE] = str(log)
 
 
 def field_values(section) -> dict[str, Any]:
@@ -358,6 +382,13 @@ class Params:
     evaluate: EvaluateParams
 
 
+# A section used as a dict key (e.g. the trainer cache's), compared or printed is not read for
+# its values: dataclass' generated methods run with logging off.
+for _section in Section.__subclasses__():
+    for _method in ("__hash__", "__eq__", "__repr__"):
+        setattr(_section, _method, _without_logging(getattr(_section, _method)))
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     """Read and validate a params file; raise ConfigError naming the first bad key."""
     path = Path(path)
@@ -373,12 +404,8 @@ def load_params(path: str | Path = PARAMS_FILE) -> Params:
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
-    global _loading
-    _loading = True  # validation reads every key; only a stage's own reads are logged
-    try:
+    with reads_unlogged():  # validation reads every key; only a stage's own reads are logged
         return _build(Params, raw, source, "")
-    finally:
-        _loading = False
 
 
 def _build(cls: type, raw: Any, source: str, prefix: str):
