@@ -15,6 +15,7 @@ from emo.data.face_model import managed_face_model
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.models.ensemble import choose_models
+from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
 from emo.pipeline import pipeline_params, retrain_k, sections, tune
 from emo.predict import Predictor, explain_video, predict, results_json, results_table, write_explanation
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--k", type=_k_option, default=None, metavar="K",
                         help="landmarks per model: one of the pipeline's K (468 = train_full); default: each "
                              "emotion's K with the lowest validation loss")
-    models.add_argument("--variant", choices=["temo", "remo"], default="temo", help="T-EMO (default) or R-EMO models")
+    models.add_argument("--variant", choices=VARIANTS, default="temo", help="T-EMO (default) or R-EMO models")
     models.add_argument("--params", default="params.yaml", help="params file the pipeline ran with")
     models.add_argument("--timing", action="store_true", help="print seconds per video: decode, landmarks, model, IG")
     models.add_argument("--verbose", action="store_true", help="also show TensorFlow's and MediaPipe's own log lines")

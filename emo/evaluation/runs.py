@@ -17,11 +17,9 @@ RUN_FACTS = ("val_loss", "epochs", "seconds", "seconds_per_epoch", "parameters",
              "n_test_positive")
 PREDICTION_COLUMNS = (*RUN_KEYS, "sample", "probability")
 
-NETWORKS = ("temo", "remo")
+# The networks' variants are emo.models.model.VARIANTS, the landmark selections (top and the
+# controls) emo.models.selection's; train_full's runs have the selection "all".
 VARIANT_NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "linear SVM", "svm_rbf": "RBF SVM"}
-# How a run's landmarks were chosen: all 468 (train_full), the ranking's top K, or a control.
-SELECTIONS = ("all", "top", "random", "bottom")
-CONTROLS = ("random", "bottom")
 
 # The six-emotion classifier's configurations, as the report, evaluate and metrics.json name them.
 BEST_K = "each emotion's best K"

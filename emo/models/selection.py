@@ -9,7 +9,8 @@ import numpy as np
 from emo.errors import EmoError
 from emo.data.mesh import N_LANDMARKS
 
-SELECTIONS = ("top", "random", "bottom")
+CONTROLS = ("random", "bottom")  # the T-EMO controls beside the top K
+SELECTIONS = ("top", *CONTROLS)
 
 
 def _check(k: int) -> None:

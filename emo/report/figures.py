@@ -15,7 +15,9 @@ import seaborn as sns  # noqa: E402
 from emo import paper  # noqa: E402
 from emo.data.emotions import EMOTIONS  # noqa: E402
 from emo.data.mesh import N_LANDMARKS  # noqa: E402
-from emo.evaluation.runs import CONTROLS, NETWORKS, VARIANT_NAMES  # noqa: E402
+from emo.evaluation.runs import VARIANT_NAMES  # noqa: E402
+from emo.models.model import VARIANTS  # noqa: E402
+from emo.models.selection import CONTROLS  # noqa: E402
 
 DPI = 110
 
@@ -45,14 +47,14 @@ def alpha_curves(arrays: dict, path: Path) -> Path:
 
 def accuracy_vs_k(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path:
     """Accuracy against K per emotion, T-EMO and R-EMO (mean +- std over seeds), the paper's points overlaid."""
-    data = runs[(runs.selection == "top") & runs.variant.isin(NETWORKS)].copy()
+    data = runs[(runs.selection == "top") & runs.variant.isin(VARIANTS)].copy()
     data["model"] = data.variant.map(VARIANT_NAMES)
     grid = sns.relplot(data=data, x="K", y=metric, hue="model", col="emotion", col_wrap=3, kind="line",
                        errorbar="sd", marker="o", height=2.6, aspect=1.25, col_order=list(EMOTIONS),
                        facet_kws={"sharey": False})
-    palette = dict(zip([VARIANT_NAMES[v] for v in NETWORKS], sns.color_palette()))
+    palette = dict(zip([VARIANT_NAMES[v] for v in VARIANTS], sns.color_palette()))
     for emotion, ax in grid.axes_dict.items():
-        for variant in NETWORKS:
+        for variant in VARIANTS:
             published = paper.ACCURACY[variant][emotion]
             ks = sorted(published)
             ax.errorbar(ks, [published[k][0] for k in ks], yerr=[published[k][1] for k in ks], fmt="x", ms=5,

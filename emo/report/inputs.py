@@ -14,7 +14,9 @@ from emo.data.dataset import LandmarkData, load_landmarks
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.evaluation.metrics import TIMINGS, summarize
-from emo.evaluation.runs import CONTROLS, NETWORKS, all_runs, best_k_per_emotion, config_label
+from emo.evaluation.runs import all_runs, best_k_per_emotion, config_label
+from emo.models.model import VARIANTS
+from emo.models.selection import CONTROLS
 from emo.evaluation.six_class import accuracy_table, merge
 from emo.report.comparisons import comparisons_table
 from emo.report.tables import ks_of, per_subject_accuracy
@@ -94,7 +96,7 @@ def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: 
         hparams=hparams, evaluations={name: _json(path) for name, path in evaluations.items()},
         summary=summarize(runs), ks=ks_of(runs), best_k=best_k, merged=merged, six=accuracy_table(merged),
         controls=sorted(set(runs.selection) - {"top"}, key=CONTROLS.index),
-        variants=[v for v in NETWORKS if v in set(runs.variant)], comparisons=comparisons_table(runs, svm),
+        variants=[v for v in VARIANTS if v in set(runs.variant)], comparisons=comparisons_table(runs, svm),
         per_subject=per_subject_accuracy(merged, data.subject),
     )
 
@@ -115,7 +117,7 @@ def _six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) ->
     variant at each emotion's best K."""
     top = predictions[predictions.selection.isin(["all", "top"])]
     configs = [top.assign(config=[config_label(v, k) for v, k in zip(top.variant, top.K)])]
-    for variant in NETWORKS:
+    for variant in VARIANTS:
         chosen = top[(top.variant == variant) & (top.K == top.emotion.map(best_k))]
         configs.append(chosen.assign(config=config_label(variant, None)))
     return pd.concat(configs, ignore_index=True)

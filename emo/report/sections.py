@@ -20,7 +20,8 @@ from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.evaluation.metrics import rounded
-from emo.evaluation.runs import NETWORKS, TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.models.model import VARIANTS
 from emo.evaluation.six_class import confusion
 from emo.files import atomic_dir
 from emo.report import comparisons as stats_tables
@@ -292,10 +293,10 @@ def write_plot_data(folder: Path, r: ReportInputs) -> None:
     variant, with the paper's; six-class predictions (actual, predicted) for the confusion
     template, also per evaluated dataset (evaluate/NAME.csv, T-EMO at each emotion's best K)."""
     s = r.summary
-    top = s[(s.selection == "top") & s.variant.isin(NETWORKS)]
+    top = s[(s.selection == "top") & s.variant.isin(VARIANTS)]
     wide = top.pivot_table(index="K", columns=["emotion", "variant"], values="accuracy_mean")
     wide.columns = [f"{e}_{v}" for e, v in wide.columns]
-    for variant in NETWORKS:
+    for variant in VARIANTS:
         for emotion in EMOTIONS:
             wide[f"{emotion}_{variant}_paper"] = [paper.ACCURACY[variant][emotion].get(k, (np.nan,))[0]
                                                   for k in wide.index]

@@ -9,7 +9,8 @@ from emo import paper
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import summarize
-from emo.evaluation.runs import NETWORKS, TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.models.model import VARIANTS
 
 
 def cell(mean: float, std: float, digits: int = 3) -> str:
@@ -118,7 +119,7 @@ def cost_table(s: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
     """Parameters, seconds per training epoch and inference ms per video per K, averaged over
     emotions and seeds, with ratios to L = 468 (the paper's 'fast' claim)."""
     rows = []
-    for variant in NETWORKS:
+    for variant in VARIANTS:
         top = s[(s.variant == variant) & (s.selection == "top")]
         ref = top[top.K == N_LANDMARKS]
         for k in ks:
@@ -139,7 +140,7 @@ def paper_comparison(s: pd.DataFrame, ks: list[int]) -> tuple[int, int, list[str
     """How many (emotion, K, variant) cells fall within the paper's mean +- (its std + ours)."""
     inside = total = 0
     far = []
-    for variant in NETWORKS:
+    for variant in VARIANTS:
         top = s[(s.variant == variant) & (s.selection == "top")].set_index(["emotion", "K"])
         for emotion in EMOTIONS:
             for k in ks:
