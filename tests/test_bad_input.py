@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from emo import artifacts
 from tests.support import REPO, SMOKE, run
 
 pytestmark = pytest.mark.slow
@@ -44,7 +45,7 @@ def _assert_one_clear_error(done: subprocess.CompletedProcess, *phrases: str) ->
 
 
 def _nothing_written(work: Path) -> None:
-    landmarks = work / "data" / "landmarks"
+    landmarks = work / artifacts.LANDMARKS_DIR
     assert not landmarks.exists() or not [p for p in landmarks.iterdir() if p.name != ".gitignore"], \
         list(landmarks.iterdir())
 
@@ -136,7 +137,7 @@ def test_corrupt_and_faceless_videos_among_good_ones_are_skipped_with_reasons(tm
     work = _workdir(tmp_path, face_model, root, layout="folder")
     done = _stage("extract", work)
     assert done.returncode == 0, done.stderr[-3000:]
-    manifest = pd.read_csv(work / "data/landmarks/manifest.csv").set_index("sequence")
+    manifest = pd.read_csv(work / artifacts.MANIFEST).set_index("sequence")
     assert manifest.loc["happy/S009_broken.mp4", "reason"].startswith("unreadable")
     assert manifest.loc["sad/S009_blank", "reason"].startswith("no face")
     assert (manifest.status == "ok").sum() == 12
@@ -149,7 +150,7 @@ def test_a_dataset_with_one_emotion_missing(tmp_path, face_model, ckplus_copy):
     work = _workdir(tmp_path, face_model, ckplus_copy)
     assert _stage("extract", work).returncode == 0
     _assert_one_clear_error(_stage("split", work), "has no fear sequence", "every one of the six emotions")
-    assert not (work / "data" / "splits.json").exists()
+    assert not (work / artifacts.SPLITS).exists()
 
 
 def test_stages_run_out_of_order(tmp_path, face_model, tiny_demo):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emo import artifacts
 from emo.config import EvaluateParams, EvaluationDataset
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
@@ -33,10 +34,10 @@ def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
     assert len(best) == 12 and (best.predicted == best.actual).mean() == pytest.approx(metrics[BEST]["six_class_accuracy"], abs=1e-4)
     plot = pd.read_csv(smoke_repo / "reports/plots/evaluate/demo_heldout.csv")
     assert list(plot.columns) == ["actual", "predicted"] and len(plot) == 12
-    report = (smoke_repo / "reports/report.md").read_text()
+    report = (smoke_repo / artifacts.REPORT_MD).read_text()
     assert "Other datasets: do the models generalise?" in report and "demo_heldout" in report
     assert (smoke_repo / "reports/figures/evaluate_demo_heldout_confusion.png").is_file()
-    summary = json.loads((smoke_repo / "reports/metrics.json").read_text())["evaluation"]["demo_heldout"]
+    summary = json.loads((smoke_repo / artifacts.REPORT_METRICS).read_text())["evaluation"]["demo_heldout"]
     assert summary[BEST]["six_class_accuracy"] == metrics[BEST]["six_class_accuracy"]
 
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from emo import artifacts
 from emo.data.emotions import EMOTIONS
 from tests.support import DVC, mlflow_serving, run
 
@@ -12,20 +13,20 @@ pytestmark = pytest.mark.slow
 
 
 def test_repro_builds_every_artifact(smoke_repo):
-    z = np.load(smoke_repo / "data/landmarks/landmarks.npz")
+    z = np.load(smoke_repo / artifacts.LANDMARKS)
     assert z["X"].shape[1:] == (8, 2, 468) and len(z["y"]) == 36
-    assert (smoke_repo / "data/landmarks/manifest.csv").is_file()
-    assert len(json.loads((smoke_repo / "data/splits.json").read_text())["partitions"]) == 2
-    assert set(json.loads((smoke_repo / "models/tune/hparams.json").read_text())["best"]) == set(EMOTIONS)
-    assert set(json.loads((smoke_repo / "models/full/metrics.json").read_text())) == set(EMOTIONS)
-    assert len(list((smoke_repo / "models/full/models").glob("*/*/*.keras"))) == 6 * 2 * 2
+    assert (smoke_repo / artifacts.MANIFEST).is_file()
+    assert len(json.loads((smoke_repo / artifacts.SPLITS).read_text())["partitions"]) == 2
+    assert set(json.loads((smoke_repo / artifacts.TUNED_HPARAMS).read_text())["best"]) == set(EMOTIONS)
+    assert set(json.loads((smoke_repo / artifacts.FULL.metrics).read_text())) == set(EMOTIONS)
+    assert len(list((smoke_repo / artifacts.FULL.models).glob("*/*/*.keras"))) == 6 * 2 * 2
     assert (smoke_repo / "mlflow.db").is_file()
-    attributions = np.load(smoke_repo / "data/attributions.npz")
+    attributions = np.load(smoke_repo / artifacts.ATTRIBUTIONS)
     assert attributions["ranking"].shape == (6, 468)
-    assert len(list((smoke_repo / "models/retrain_k/models").glob("K32/*/*/*.keras"))) == 6 * 2 * 2
-    report = (smoke_repo / "reports/report.md").read_text()
+    assert len(list((smoke_repo / artifacts.RETRAIN.models).glob("K32/*/*/*.keras"))) == 6 * 2 * 2
+    report = (smoke_repo / artifacts.REPORT_MD).read_text()
     assert "Tables 6 and 7" in report and "(paper .924 +- .016)" in report
-    assert json.loads((smoke_repo / "reports/metrics.json").read_text())["six_class_accuracy"]
+    assert json.loads((smoke_repo / artifacts.REPORT_METRICS).read_text())["six_class_accuracy"]
 
 
 # sha256 of the smoke pipeline's metrics files as the code before the stage layer (emo/pipeline,

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from emo import artifacts
 from tests.support import DVC, run
 
 pytestmark = pytest.mark.slow
@@ -49,8 +50,8 @@ def test_same_params_same_numbers(smoke_repo, tmp_path):
     copy = tmp_path / "repo"
     shutil.copytree(smoke_repo, copy, symlinks=True)
     run([DVC, "repro", "-f"], copy)
-    for metrics in ("models/full/metrics.json", "models/retrain_k/metrics.json", "reports/metrics.json",
-                    "data/attribution_summary.json", "models/baselines/metrics.json"):
+    for metrics in (artifacts.FULL.metrics, artifacts.RETRAIN.metrics, artifacts.REPORT_METRICS,
+                    artifacts.ATTRIBUTION_SUMMARY, artifacts.BASELINE_METRICS):
         assert (copy / metrics).read_text() == (smoke_repo / metrics).read_text(), metrics
 
 
@@ -60,7 +61,7 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     assert _stale_stages(repo) == {"retrain_k"}
     out = run([DVC, "repro"], repo).stdout
     assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "report"]  # evaluate runs retrain_k's models
-    assert "K16" in json.loads((repo / "reports/metrics.json").read_text())["accuracy"]["temo"]["anger"]
+    assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
 
 def test_editing_a_train_full_key_leaves_extract_split_and_tune_alone(repo):
@@ -89,7 +90,7 @@ def test_editing_a_module_stales_every_stage_that_imports_it(repo):
 def test_new_attributions_with_the_same_rankings_leave_retrain_k_alone(repo):
     """retrain_k reads the rankings alone (data/rankings.json): attributions that change
     elsewhere (here Figure 2's curves) stale the report, not the retraining."""
-    path = repo / "data/attributions.npz"
+    path = repo / artifacts.ATTRIBUTIONS
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["alpha_curves"] = arrays["alpha_curves"] / 2
@@ -112,7 +113,7 @@ def _wait_for(condition, timeout=300.0):
 def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_only_it(repo):
     process = subprocess.Popen([DVC, "repro", "-f", "-s", "train_full"], cwd=repo, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    full = repo / "models/full"
+    full = repo / artifacts.FULL.root
     _wait_for(lambda: any(full.glob(".models.*.tmp/*/*/*.keras")))
     os.killpg(process.pid, signal.SIGTERM)
     process.communicate(timeout=120)
@@ -131,8 +132,8 @@ def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_onl
 
 
 def test_tune_killed_mid_grid_resumes_without_losing_or_repeating_trials(repo):
-    expected = pd.read_csv(repo / "models/tune/trials.csv")
-    shutil.rmtree(repo / "models/tune")
+    expected = pd.read_csv(repo / artifacts.TUNE_TRIALS)
+    shutil.rmtree(repo / artifacts.TUNE)
     tuner = repo / ".tuner"
     process = subprocess.Popen([sys.executable, "stages/tune.py"], cwd=repo, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
@@ -145,13 +146,13 @@ def test_tune_killed_mid_grid_resumes_without_losing_or_repeating_trials(repo):
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 130, output[-2000:]
     assert "interrupted" in output
-    assert not (repo / "models/tune").exists()
+    assert not (repo / artifacts.TUNE).exists()
     assert not list((repo / "models").glob(".tune.*"))  # no half-written output left behind
     completed = sum('"status": "COMPLETED"' in f.read_text() for f in tuner.glob("*/trial_*/trial.json"))
     assert 1 <= completed < len(expected)
 
     run([sys.executable, "stages/tune.py"], repo)
-    resumed = pd.read_csv(repo / "models/tune/trials.csv")
+    resumed = pd.read_csv(repo / artifacts.TUNE_TRIALS)
     key = ["emotion", "filters", "units", "neurons"]
     assert len(resumed) == len(expected) and not resumed.duplicated(key).any()
     merged = resumed.merge(expected, on=key, suffixes=("", "_uninterrupted"))
