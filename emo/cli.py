@@ -17,7 +17,7 @@ from emo.errors import EmoError
 from emo.models.ensemble import choose_models
 from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
-from emo.pipeline import pipeline_params, retrain_k, sections, tune
+from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
 from emo.predict import Predictor, explain_video, predict, results_json, results_table, write_explanation
 
 
@@ -89,7 +89,7 @@ def _tune_worker(args: argparse.Namespace) -> None:
             "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
         )
     stage = tune if args.stage == "tune" else retrain_k
-    stage.run(**sections(stage.run, params))
+    stage.run(**params_sections(stage.run, params))
     print(f"{args.stage}: the chief's grid is done")
 
 

@@ -19,8 +19,8 @@ from emo.evaluation.cross_dataset import scores
 from emo.evaluation.metrics import METRICS, TIMINGS
 from emo.evaluation.runs import RUN_KEYS, TEMO_468, TEMO_BEST_K
 from emo.explanation.global_attribution import ALPHAS, ranking_of
+from emo.pipeline import params_sections
 from emo.pipeline import report as report_stage
-from emo.pipeline import sections
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
         write_artifacts(params.data, params.extract, face_model)
-        metrics = report_stage.run(**sections(report_stage.run, params))
+        metrics = report_stage.run(**params_sections(report_stage.run, params))
     return root / artifacts.REPORT, metrics, tiny_demo
 
 
@@ -219,4 +219,4 @@ def test_metrics_and_plot_data(report):
 def test_a_missing_artifact_names_itself(tmp_path, monkeypatch, smoke_params):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EmoError, match=f"{artifacts.LANDMARKS} is missing; run `dvc repro`"):
-        report_stage.run(**sections(report_stage.run, smoke_params))
+        report_stage.run(**params_sections(report_stage.run, smoke_params))

@@ -34,7 +34,7 @@ def stage_name(stage: ModuleType) -> str:
     return stage.__name__.rsplit(".", 1)[-1]
 
 
-def sections(runner, params: Params) -> dict:
+def params_sections(runner, params: Params) -> dict:
     """The params sections a runner takes, by its parameters' names."""
     wanted = inspect.signature(runner).parameters
     return {name: getattr(params, name) for name in wanted if name in Params.__dataclass_fields__}
@@ -57,7 +57,7 @@ def run_stage(stage: ModuleType, *args: str, params_file: str | Path = "params.y
         with user_errors_reported():
             params = pipeline_params(params_file)
             with quiet:
-                stage.run(*args, **sections(stage.run, params))
+                stage.run(*args, **params_sections(stage.run, params))
     except KeyboardInterrupt:
         print("interrupted; no output was left half-written", file=sys.stderr)
         sys.exit(130)
