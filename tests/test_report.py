@@ -17,7 +17,7 @@ from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.evaluation.cross_dataset import scores
 from emo.evaluation.metrics import METRICS, TIMINGS
-from emo.evaluation.runs import RUN_KEYS, TEMO_468, TEMO_BEST_K
+from emo.evaluation.runs import PREDICTION_COLUMNS, RUN_COLUMNS, RUN_KEYS, TEMO_468, TEMO_BEST_K
 from emo.explanation.global_attribution import ALPHAS, ranking_of
 from emo.pipeline import params_sections
 from emo.pipeline import report as report_stage
@@ -62,10 +62,10 @@ def _runs(rng, y, partitions, variant, k, selection):
                          "parameters": 100 * k, "inference_ms": 0.5 * k / N_LANDMARKS + 0.1, "n_test": len(p["test"]),
                          "n_test_positive": int((y[p["test"]] == e).sum())})
             for i in p["test"]:
-                preds.append({"emotion": emotion, "variant": variant, "K": k, "selection": selection,
+                preds.append({"emotion": emotion, "variant": variant, "K": k, "selection": selection, "draw": 0,
                               "seed": p["seed"], "sample": i,
                               "probability": 0.9 if y[i] == e else float(rng.uniform(0, 0.5))})
-    return pd.DataFrame(rows), pd.DataFrame(preds)
+    return pd.DataFrame(rows, columns=list(RUN_COLUMNS)), pd.DataFrame(preds, columns=list(PREDICTION_COLUMNS))
 
 
 def write_artifacts(data, extract, face_model) -> None:

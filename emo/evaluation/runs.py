@@ -7,6 +7,7 @@ import pandas as pd
 
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
+from emo.evaluation.metrics import METRICS
 
 # Which model a row is: these columns identify it in runs.csv, timings.csv and test_probabilities.csv.
 RUN_KEYS = ("emotion", "variant", "K", "selection", "draw", "seed")
@@ -15,6 +16,7 @@ ARCHITECTURE = ("filters", "units", "neurons")
 # these; runs.csv leaves out the wall-clock ones (emo.evaluation.metrics.TIMINGS: timings.csv).
 RUN_FACTS = ("val_loss", "epochs", "seconds", "seconds_per_epoch", "parameters", "inference_ms", "n_test",
              "n_test_positive")
+RUN_COLUMNS = (*RUN_KEYS, *ARCHITECTURE, *METRICS, *RUN_FACTS)
 PREDICTION_COLUMNS = (*RUN_KEYS, "sample", "probability")
 
 # The networks' variants are emo.models.model.VARIANTS, the landmark selections (top and the

@@ -16,7 +16,7 @@ from emo.artifacts import RunSet
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import METRICS, rounded
-from emo.evaluation.runs import ARCHITECTURE, PREDICTION_COLUMNS, RUN_FACTS, RUN_KEYS
+from emo.evaluation.runs import PREDICTION_COLUMNS, RUN_COLUMNS, RUN_FACTS
 from emo.models.model import VARIANTS, Architecture
 from emo.models.selection import select
 from emo.models.training import RunResult, RunSpec
@@ -32,7 +32,7 @@ def _keys(r: RunResult) -> dict:
 def runs_table(results: list[RunResult]) -> pd.DataFrame:
     """One row per run: RUN_KEYS, ARCHITECTURE, the test METRICS and RUN_FACTS (RunResult's fields)."""
     rows = [{**_keys(r), **r.spec.arch.as_dict(), **r.metrics, **{c: getattr(r, c) for c in RUN_FACTS}} for r in results]
-    return pd.DataFrame(rows, columns=[*RUN_KEYS, *ARCHITECTURE, *METRICS, *RUN_FACTS])
+    return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 
 
 def summary_document(summary: pd.DataFrame) -> dict:
