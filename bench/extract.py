@@ -22,10 +22,10 @@ import time
 import numpy as np
 
 from emo.config import load_params
-from emo.data.layouts import find_sequences
 from emo.data.extraction import extract_sequences
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
+from emo.data.layouts import find_sequences
 
 
 def bare_detector_fps(detector: LandmarkDetector, frames: list[np.ndarray]) -> float:

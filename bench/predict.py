@@ -20,9 +20,9 @@ import pandas as pd
 from emo import artifacts
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.ensemble import choose_models
+from emo.models.training import model_input, predict_positive
 from emo.pipeline import pipeline_params
 from emo.predict import Predictor
-from emo.models.training import model_input, predict_positive
 
 
 def main() -> None:

@@ -19,13 +19,13 @@ from tqdm import tqdm
 
 from emo import artifacts
 from emo.config import Params
-from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
 from emo.data.dataset import load_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import extract_sequence, settings_of
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS, face_mesh
+from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
 from emo.errors import EmoError
 from emo.explanation.attribution import landmark_mask
 from emo.explanation.global_attribution import integrated_gradients_of, ranking_of

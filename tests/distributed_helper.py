@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import emo.models.tuning as tuning
-from emo.models.backend import use_backend
-from emo.config import load_params
 from emo import artifacts
+from emo.config import load_params
 from emo.data.dataset import load_landmarks, load_partitions
+from emo.models.backend import use_backend
 from emo.models.training import TrainingContext
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ import numpy as np
 from emo import artifacts
 from emo.config import SplitParams
 from emo.data.dataset import LandmarkData, save_landmarks
-from emo.files import write_json
 from emo.data.mesh import face_mesh
 from emo.data.splits import make_partitions, partitions_document
+from emo.files import write_json
 
 
 def planted_landmarks(subjects: int = 8, frames: int = 4, signal: slice = slice(10, 20), seed: int = 0):

@@ -4,9 +4,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from emo.data.layouts import find_sequences
 from emo.data.demo import ACTION_UNITS, EMOTION_ACTION_UNITS, action_unit_field, generate_demo, plan_sequences
 from emo.data.emotions import EMOTIONS
+from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from emo import artifacts
+from emo.artifacts import Evaluation
 from emo.config import EvaluateParams, EvaluationDataset
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.artifacts import Evaluation
 from emo.evaluation.cross_dataset import dataset_sources
 from emo.evaluation.runs import TEMO_BEST_K as BEST
 from emo.pipeline import evaluate_landmarks

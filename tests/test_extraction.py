@@ -7,9 +7,9 @@ import pytest
 
 from emo.config import DataParams
 from emo.data.emotions import EMOTIONS
+from emo.data.extraction import MANIFEST_COLUMNS, extract_dataset
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
-from emo.data.extraction import MANIFEST_COLUMNS, extract_dataset
 
 pytestmark = pytest.mark.slow
 

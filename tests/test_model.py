@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from emo.config import load_params
-from emo.models.model import Architecture, build_model
 from emo.evaluation.metrics import binary_metrics
+from emo.models.model import Architecture, build_model
 from emo.models.training import binary_cross_entropy, fit_binary, fresh_model, model_input, one_hot
 from tests.support import REPO
 from tests.synthetic import planted_landmarks

@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo.evaluation.baselines import displacement_features, svm_runs
 from emo.config import BaselineParams
 from emo.data.dataset import Partition
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.paper import grid_values
-from emo.models.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
+from emo.evaluation.baselines import displacement_features, svm_runs
 from emo.evaluation.six_class import accuracy_table, confusion, merge, six_class_decision
+from emo.models.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
+from emo.paper import grid_values
 from tests.synthetic import planted_landmarks
 
 RANKING = np.array([5, 3, 9, 0, 1, 2, 4, 6, 7, 8, *range(10, 468)])

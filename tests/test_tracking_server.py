@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from emo.data.emotions import EMOTIONS
 from emo import artifacts
+from emo.data.emotions import EMOTIONS
 from emo.pipeline import train_full
 from tests.support import mlflow_serving
 from tests.synthetic import write_dataset

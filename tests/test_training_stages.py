@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from emo.data.emotions import EMOTIONS
 from emo import artifacts
+from emo.data.emotions import EMOTIONS
 from emo.pipeline import train_full, tune
 from tests.synthetic import write_dataset
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emo.data.sources import SequenceSource, image_files
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
+from emo.data.sources import SequenceSource, image_files
 from emo.errors import EmoError
 
 IMAGES = "cohn-kanade-images"

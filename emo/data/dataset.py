@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.files import atomic_file
-from emo.data.mesh import N_LANDMARKS
 
 @dataclass(frozen=True)
 class LandmarkData:

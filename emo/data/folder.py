@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emo.data.sources import VIDEO_SUFFIXES, SequenceSource, image_files
 from emo.data.emotions import ALIASES, EMOTIONS
+from emo.data.sources import VIDEO_SUFFIXES, SequenceSource, image_files
 from emo.errors import EmoError
 
 

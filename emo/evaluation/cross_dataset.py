@@ -13,11 +13,11 @@ import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
 from emo.config import BaselineParams, EvaluationDataset
-from emo.data.layouts import find_sequences
-from emo.data.sources import SequenceSource
 from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
+from emo.data.layouts import find_sequences
 from emo.data.mesh import N_LANDMARKS
+from emo.data.sources import SequenceSource
 from emo.errors import EmoError
 from emo.evaluation.baselines import KERNELS, displacement_features, fit_svm, svm_probability
 from emo.evaluation.runs import config_label

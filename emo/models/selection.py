@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emo.errors import EmoError
 from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
 
 CONTROLS = ("random", "bottom")  # the T-EMO controls beside the top K
 SELECTIONS = ("top", *CONTROLS)

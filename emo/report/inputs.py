@@ -15,9 +15,9 @@ from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.evaluation.metrics import TIMINGS, summarize
 from emo.evaluation.runs import all_runs, best_k_per_emotion, config_label
+from emo.evaluation.six_class import accuracy_table, merge
 from emo.models.model import VARIANTS
 from emo.models.selection import CONTROLS
-from emo.evaluation.six_class import accuracy_table, merge
 from emo.report.comparisons import comparisons_table
 from emo.report.tables import ks_of, per_subject_accuracy
 

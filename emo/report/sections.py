@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 from emo import paper
-from emo.data.sources import SequenceSource
 from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
+from emo.data.sources import SequenceSource
 from emo.errors import EmoError
 from emo.evaluation.metrics import rounded
 from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
-from emo.models.model import VARIANTS
 from emo.evaluation.six_class import confusion
 from emo.files import atomic_dir
+from emo.models.model import VARIANTS
 from emo.report import comparisons as stats_tables
 from emo.report import figures, tables
 from emo.report.document import Document
