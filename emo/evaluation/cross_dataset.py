@@ -28,12 +28,16 @@ def configs(variants) -> list[tuple[str, str, int | None]]:
     return [(config_label(v, k), v, k) for v in variants for k in (N_LANDMARKS, None)]
 
 
+def evaluated_dataset(datasets: dict[str, EvaluationDataset], name: str) -> EvaluationDataset:
+    if name not in datasets:
+        raise EmoError(f"evaluate.datasets has no dataset '{name}'; it lists: {', '.join(datasets) or 'none'}.")
+    return datasets[name]
+
+
 def dataset_sources(datasets: dict[str, EvaluationDataset], name: str, subject_pattern: str
                     ) -> tuple[EvaluationDataset, list[SequenceSource], str]:
     """The dataset's sequences and its params key, or one sentence on why it cannot be evaluated."""
-    if name not in datasets:
-        raise EmoError(f"evaluate.datasets has no dataset '{name}'; it lists: {', '.join(datasets) or 'none'}.")
-    dataset = datasets[name]
+    dataset = evaluated_dataset(datasets, name)
     key = f"evaluate.datasets.{name}"
     if not dataset.root.is_dir():
         raise EmoError(f"{key}.root '{dataset.root}' is not a folder; put the dataset there or remove '{name}' "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from emo import artifacts
 from emo.config import BaselineParams, EvaluateParams, ModelParams
 from emo.data.dataset import load_landmarks
-from emo.evaluation.cross_dataset import configs, predictions_table, scores, svm_probabilities
+from emo.evaluation.cross_dataset import configs, evaluated_dataset, predictions_table, scores, svm_probabilities
 from emo.files import write_csv, write_json
 from emo.models.ensemble import choose_models, ensemble_probabilities, load_models
 from emo.tracking import metric_name, stage_run
@@ -23,7 +23,7 @@ OUTPUTS = (artifacts.EVALUATION_TEMPLATE.predictions, artifacts.EVALUATION_TEMPL
 def run(name: str, evaluate: EvaluateParams, model: ModelParams, baselines: BaselineParams) -> dict:
     """Predict and score one dataset: predictions.csv and metrics.json (written last)."""
     where = artifacts.Evaluation(name)
-    dataset = evaluate.datasets[name]
+    dataset = evaluated_dataset(evaluate.datasets, name)
     with stage_run(f"evaluate@{name}", dataset={"name": name, "root": dataset.root, "layout": dataset.layout},
                    baselines=baselines) as run:
         data = load_landmarks(where.landmarks)
