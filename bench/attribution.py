@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emo import artifacts
+from emo import N_LANDMARKS, artifacts
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.explanation.attribution import integration_points
@@ -34,7 +34,7 @@ from emo.pipeline import pipeline_params
 
 def model_file(emotion: int) -> Path:
     """Partition 0's T-EMO model of an emotion at all landmarks."""
-    return artifacts.FULL.model_file(EMOTIONS[emotion], "temo", 468, 0)
+    return artifacts.FULL.model_file(EMOTIONS[emotion], "temo", N_LANDMARKS, 0)
 
 
 def textbook(model, x, baseline, steps):
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=24, help="training videos in the speed test")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--emotion", default="happiness")
-    parser.add_argument("--landmarks", type=int, default=468, help="L for the speed test (K < 468: top-K of the ranking)")
+    parser.add_argument("--landmarks", type=int, default=N_LANDMARKS, help="L for the speed test (K < 468: top-K of the ranking)")
     args = parser.parse_args()
     params = pipeline_params("params.yaml")
     budget = params.attribute.budget_mb * 2**20
@@ -80,7 +80,7 @@ def main() -> None:
     e = EMOTIONS.index(args.emotion)
     model = load_model(model_file(e))
     subset = None
-    if args.landmarks != 468:
+    if args.landmarks != N_LANDMARKS:
         # Speed does not depend on the weights: the tuned architecture on the top-K landmarks.
         arch = load_hparams(Path("models/tune/hparams.json"))[args.emotion]
         model = build_model(data.frames, args.landmarks, arch, "temo", params.model)
@@ -107,7 +107,7 @@ def main() -> None:
     print(f"(c) / (a) = {t_slow / t_fast:.1f}x (target >= 50x);  (c) / (b) = {t_batched / t_fast:.1f}x (target >= 3x)")
     print("all three agree within float tolerance")
 
-    if args.landmarks != 468:
+    if args.landmarks != N_LANDMARKS:
         return
     print("\ncompleteness error |sum(IG) - (F(x) - F(x'))|, partition 0, 24 training videos x 5 baselines:")
     print(f"{'emotion':10s} " + " ".join(f"{'m=' + str(m) + ' mean':>12s} {'max':>8s}" for m in (20, 50, 300)))

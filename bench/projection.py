@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emo import N_LANDMARKS
+
 REPO = Path(__file__).resolve().parents[1]
 SLICE_EPOCHS = 2  # timed epochs per point, after a compiling one
 
@@ -80,7 +82,7 @@ def time_slice(job: SliceJob, data, partitions, context) -> dict:
     from emo.models.model import Architecture
     from emo.models.training import fit_binary, training_inputs
 
-    landmarks = None if job.L == 468 else tuple(range(job.L))
+    landmarks = None if job.L == N_LANDMARKS else tuple(range(job.L))
     X_train, y_train, X_val, y_val = training_inputs(data, partitions[0], 0, landmarks, context.train.flip)
     arch = Architecture(job.filters, job.units, job.neurons)
     if job.epochs:
@@ -94,7 +96,7 @@ def ig_seconds_per_sample(frames: int, arch, steps: int, method: str, budget_mb:
     from emo.explanation.global_attribution import integrated_gradients_of
     from emo.models.model import build_model, model_weights
 
-    model = build_model(frames, 468, arch, "temo", model_params, seed=0)
+    model = build_model(frames, N_LANDMARKS, arch, "temo", model_params, seed=0)
     ig = integrated_gradients_of(model, steps, method, budget_mb * 2**20)
     x = np.random.default_rng(0).random((24, frames, 2, 468, 1), dtype=np.float32)
     ig.attributions(x[:4], x[0], model_weights(model))
