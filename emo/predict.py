@@ -8,7 +8,6 @@ their own landmarks; the highest probability names the emotion.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -91,10 +91,10 @@ def test_mlflow_ui_opens_on_the_training_runs_with_every_stage_parent_first(smok
         page = _rest(url, "runs/search", {"experiment_ids": [experiment["experiment"]["experiment_id"]],
                                           "max_results": 100, "order_by": ["attributes.start_time DESC"]})["runs"]
     parents = {}
-    for run in page:
-        run_tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+    for record in page:
+        run_tags = {t["key"]: t["value"] for t in record["data"].get("tags", [])}
         if "mlflow.parentRunId" not in run_tags:
-            parents.setdefault(run_tags["stage"], (run_tags, {m["key"] for m in run["data"].get("metrics", [])}))
+            parents.setdefault(run_tags["stage"], (run_tags, {m["key"] for m in record["data"].get("metrics", [])}))
     assert STAGES_TRACKED <= set(parents), set(parents)
     assert len({parents[s][0]["pipeline"] for s in STAGES_TRACKED}) == 1  # one `dvc repro`, one tag
     for stage in STAGES_TRACKED - {"face_model", "demo_data"}:  # these two have nothing to measure
