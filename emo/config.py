@@ -27,7 +27,8 @@ PARAMS_FILE = Path("params.yaml")
 
 # Keys that change how fast or where a stage works, never a number it writes: no DVC stage
 # lists them, so editing them reruns nothing.
-UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "attribute.budget_mb", "tune.directory"})
+UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "attribute.budget_mb", "tune.directory",
+                       "timeline.workers"})
 
 # When EMO_PARAMS_READS names a folder, every stage process (and its workers) appends each
 # params key it reads, once, to <folder>/<stage>.txt: the test that keeps dvc.yaml's params
@@ -134,6 +135,37 @@ class HeldoutDemoParams(Section):
 
 
 @dataclass(frozen=True)
+class DemoRecordingsParams(Section):
+    """Long synthetic recordings with per-frame truth (the timeline stage's default input): a
+    person goes neutral, onset, apex held, offset, neutral, then the next emotion, with head
+    motion, blinks, distractor action units and a stretch where the face leaves the frame."""
+
+    out: Path
+    subjects: int
+    """Recordings of the main demo's identities (the models trained on these people)."""
+    heldout_subjects: int
+    """Recordings of the held-apart set's identities (no model saw these people)."""
+    fps: float
+    episodes: int
+    """Expressions per recording, each emotion in turn (a seeded order)."""
+    neutral_s: tuple[float, float]
+    """Shortest and longest neutral stretch before each expression, seconds."""
+    apex_s: tuple[float, float]
+    """Shortest and longest hold of the expression's peak, seconds."""
+
+    def check(self, key: KeyName) -> None:
+        _non_negative(self.subjects, key("subjects"))
+        _non_negative(self.heldout_subjects, key("heldout_subjects"))
+        if self.subjects + self.heldout_subjects == 0:
+            raise ConfigError(f"{key('subjects')} and heldout_subjects are both 0; give at least one recording.")
+        if not 1 <= self.fps <= 120:
+            raise ConfigError(f"{key('fps')} is {self.fps}; it must lie between 1 and 120.")
+        _positive(self.episodes, key("episodes"))
+        _ordered_range(self.neutral_s, key("neutral_s"), low=0.5)
+        _ordered_range(self.apex_s, key("apex_s"), low=0.2)
+
+
+@dataclass(frozen=True)
 class DemoParams(Section):
     out: Path
     seed: int
@@ -149,10 +181,15 @@ class DemoParams(Section):
     colour_fraction: float
     workers: int
     heldout: HeldoutDemoParams
+    recordings: DemoRecordingsParams
 
     def check(self, key: KeyName) -> None:
-        if self.heldout.out.resolve() == self.out.resolve():
-            raise ConfigError(f"{key('heldout.out')} is demo.out; the held-apart set needs a folder of its own.")
+        folders = {"out": self.out, "heldout.out": self.heldout.out, "recordings.out": self.recordings.out}
+        seen: dict[Path, str] = {}
+        for name, folder in folders.items():
+            if folder.resolve() in seen:
+                raise ConfigError(f"{key(name)} is demo.{seen[folder.resolve()]}; each demo set needs a folder of its own.")
+            seen[folder.resolve()] = name
         _positive(self.subjects, key("subjects"))
         _ordered_range(self.frames, key("frames"), low=2)
         _ordered_range(self.intensity, key("intensity"), low=0.0)
@@ -368,6 +405,52 @@ class EvaluateParams(Section):
 
 
 @dataclass(frozen=True)
+class Recordings(Section):
+    root: Path
+    """A folder of recordings: video files and frame folders; `<name>.truth.csv` beside a
+    recording (columns frame, emotion) scores its timeline."""
+
+
+@dataclass(frozen=True)
+class TimelineParams(Section):
+    recordings: dict[str, Recordings]
+    """Folders of continuous recordings for the timeline stage, by name ({} = none)."""
+    window_s: float
+    """The models read the last window_s seconds before each frame (resampled to extract.frames)."""
+    reference: Literal["first", "rolling", "neutral"]
+    """The frame the motion is read from: 'first' of each window (as in training), 'rolling'
+    (the median face of the last history_s seconds), 'neutral' (the first neutral_s seconds)."""
+    history_s: float
+    neutral_s: float
+    align: Literal["none", "similarity"]
+    """'similarity': each frame's landmarks are rotated, scaled and shifted onto the reference
+    (Procrustes on the rigid landmarks), so that head motion does not read as expression."""
+    threshold: float
+    """A frame's emotion is the most probable one when its probability reaches this, else 'none'."""
+    stride: int
+    """The models run every stride-th frame; the frames between repeat the last answer."""
+    frame_rate: float
+    """Frames per second of frame folders (videos carry their own timestamps)."""
+    workers: int
+    """Processes reading landmarks; 0 = every core."""
+
+    def check(self, key: KeyName) -> None:
+        import re
+
+        for name in self.recordings:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+                raise ConfigError(f"{key('recordings')} names '{name}'; use letters, digits, - and _ only "
+                                  "(the name becomes a folder).")
+        for name, value, low, high in (("window_s", self.window_s, 0.1, 30.0), ("history_s", self.history_s, 1.0, 600.0),
+                                       ("neutral_s", self.neutral_s, 0.1, 600.0), ("frame_rate", self.frame_rate, 1.0, 1000.0)):
+            if not low <= value <= high:
+                raise ConfigError(f"{key(name)} is {value}; it must lie between {low} and {high}.")
+        _fraction(self.threshold, key("threshold"))
+        _positive(self.stride, key("stride"))
+        _non_negative(self.workers, key("workers"))
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataParams
     demo: DemoParams
@@ -380,6 +463,7 @@ class Params:
     retrain_k: RetrainParams
     baselines: BaselineParams
     evaluate: EvaluateParams
+    timeline: TimelineParams
 
 
 # A section used as a dict key (e.g. the trainer cache's), compared or printed is not read for
