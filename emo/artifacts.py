@@ -28,7 +28,9 @@ DATA_ROOT = ParamPath("data.root")
 FACE_MODEL_PARAM = ParamPath("extract.face_model")
 DEMO = ParamPath("demo.out")
 DEMO_HELDOUT = ParamPath("demo.heldout.out")
+DEMO_RECORDINGS = ParamPath("demo.recordings.out")
 EVALUATED_ROOT = ParamPath("item.root")  # evaluate.datasets.NAME.root in the foreach stages
+RECORDINGS_ROOT = ParamPath("item.root")  # timeline.recordings.NAME.root in the timeline stage
 
 FACE_MODEL = Path("models/face_landmarker.task")  # where the face_model stage puts the official model
 
@@ -146,3 +148,29 @@ class Evaluation:
 EVALUATIONS = Path("models/evaluate")
 # The foreach stages' paths as dvc.yaml writes them (the dataset's name is ${key}).
 EVALUATION_TEMPLATE = Evaluation("${key}")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One folder of timeline.recordings: each recording's per-frame table and plot, and the
+    scores against truth (the timeline stage)."""
+
+    name: str
+
+    @property
+    def folder(self) -> Path:
+        return Path("models/timeline") / self.name
+
+    @property
+    def metrics(self) -> Path:
+        return self.folder / "metrics.json"
+
+    def table(self, recording: str) -> Path:
+        return self.folder / f"{recording}.csv"
+
+    def plot(self, recording: str) -> Path:
+        return self.folder / f"{recording}.png"
+
+
+TIMELINES = Path("models/timeline")
+TIMELINE_TEMPLATE = Timeline("${key}")

@@ -17,8 +17,13 @@ from emo.errors import EmoError
 from emo.models.ensemble import choose_models
 from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
+from emo.parallel import worker_count
 from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
 from emo.predict import Predictor, explain_video, predict, results_json, results_table, write_explanation
+from emo.video.recording import TABLE_SUFFIXES, Recorder, read_table, table_writer
+from emo.video.scoring import read_truth, timeline_scores
+from emo.video.streams import Source
+from emo.video.timeline import TimelineSettings
 
 
 def _check_params(args: argparse.Namespace) -> None:
@@ -79,6 +84,75 @@ def _explain(args: argparse.Namespace) -> None:
         print(f"  {kind}: {path}")
     if args.timing:
         _print_timing([result])
+
+
+def _timeline(args: argparse.Namespace) -> None:
+    params = pipeline_params(args.params)
+    sources = [Source(spec, args.frame_rate or params.timeline.frame_rate) for spec in args.sources]
+    for source in sources:
+        source.check()
+    single = args.out is not None and args.out.suffix.lower() in TABLE_SUFFIXES
+    if single and len(sources) > 1:
+        raise EmoError(f"--out {args.out} is one file for {len(sources)} recordings; give a folder instead.")
+    settings = TimelineSettings.of(params.timeline, params.extract, window_s=args.window, reference=args.reference,
+                                   neutral_s=args.neutral, align=args.align, threshold=args.threshold,
+                                   stride=args.stride)
+    live = args.realtime or any(s.live for s in sources)
+    recorder = Recorder(params.extract, choose_models(artifacts.FULL, artifacts.RETRAIN, args.variant, args.k), live=live)
+    workers = worker_count(args.workers if args.workers is not None else params.timeline.workers, 1 << 16)
+    print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in recorder.models)
+          + f"; window {settings.window_s} s, reference {settings.reference}, align {settings.align}, "
+            f"threshold {settings.threshold}", file=sys.stderr)
+    try:
+        with recorder.pool(1 if live else workers) as pool:
+            for source in sources:
+                table_path = (args.out if single else args.out / f"{source.name}.{args.format}") if args.out else None
+                with _table_output(table_path) as write:
+                    if live:
+                        _, summary = recorder.live(source, settings, args.realtime, write, seconds=args.seconds)
+                    else:
+                        video = table_path.with_suffix(".mp4") if args.video and table_path else None
+                        _, summary = recorder.record(source, settings, write, pool, workers,
+                                                     progress=table_path is not None, video=video)
+                print(summary.line(), file=sys.stderr)
+                if table_path is not None and not live:
+                    _timeline_pictures(source, table_path, settings.threshold)
+    finally:
+        recorder.close()
+
+
+@contextlib.contextmanager
+def _table_output(path: Path | None):
+    """The rows' destination: a file (CSV or Parquet) or, without one, CSV on stdout as they come."""
+    if path is not None:
+        with table_writer(path) as write:
+            yield write
+        return
+    header = [True]
+
+    def write(rows) -> None:
+        rows.to_csv(sys.stdout, header=header[0], index=False)
+        sys.stdout.flush()
+        header[0] = False
+
+    yield write
+
+
+def _timeline_pictures(source: Source, table_path: Path, threshold: float) -> None:
+    """The plot beside the table, and the scores when the recording has a truth file beside it."""
+    from emo.report.timelines import save_timeline_figure
+
+    table = read_table(table_path)
+    truth_path = source.truth_file()
+    truth = read_truth(truth_path) if truth_path else None
+    plot = table_path.with_suffix(".png")
+    save_timeline_figure(plot, table, threshold, source.name, truth)
+    print(f"  table: {table_path}\n  plot: {plot}" + (f"\n  video: {table_path.with_suffix('.mp4')}"
+                                                      if table_path.with_suffix(".mp4").is_file() else ""),
+          file=sys.stderr)
+    if truth is not None:
+        scores = timeline_scores(table, truth)
+        print(f"  against {truth_path.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in scores.items()), file=sys.stderr)
 
 
 def _tune_worker(args: argparse.Namespace) -> None:
@@ -160,6 +234,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=64, help="IG steps m (default 64)")
     p.add_argument("--top", type=int, default=16, help="circle the top N landmarks (default 16)")
     p.set_defaults(func=_explain)
+
+    p = sub.add_parser(
+        "timeline", parents=[models],
+        help="per-moment emotions of continuous recordings, offline or live",
+        description="Track the face through each recording and, at every frame, run the six models on the "
+                    "last --window seconds against a neutral reference; one row per frame (frame, time_s, "
+                    "face, the six probabilities, emotion: the most probable when it reaches --threshold, "
+                    "else none). Defaults come from params.yaml's timeline section. A camera index or a "
+                    "stream URL is read live (frames dropped when the models fall behind, and counted).",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="a video file, a folder of frames, a camera index (0) or a stream URL")
+    p.add_argument("--out", type=Path, metavar="PATH",
+                   help="FILE.csv or FILE.parquet (one recording), or a folder (one table per recording); "
+                        "with it, a PNG plot beside each table. Without it: CSV on stdout")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv", help="tables' format in an --out folder")
+    p.add_argument("--video", action="store_true", help="also write an annotated MP4 beside each table")
+    p.add_argument("--realtime", action="store_true",
+                   help="play files at their own frame rate, as a camera would deliver them (live mode)")
+    p.add_argument("--seconds", type=float, help="live: stop after this many seconds")
+    p.add_argument("--window", type=float, metavar="S", help="seconds the models read before each frame")
+    p.add_argument("--reference", choices=["first", "rolling", "neutral"], help="where motion is read from")
+    p.add_argument("--neutral", type=float, metavar="S", help="reference neutral: the first S seconds are neutral")
+    p.add_argument("--align", choices=["none", "similarity"], help="remove head motion (similarity) or not")
+    p.add_argument("--threshold", type=float, help="least probability that names an emotion (else none)")
+    p.add_argument("--stride", type=int, help="run the models every N-th frame")
+    p.add_argument("--frame-rate", type=float, help="frames per second of frame folders")
+    p.add_argument("--workers", type=int, help="processes reading landmarks (0 = every core)")
+    p.set_defaults(func=_timeline)
     return parser
 
 

@@ -107,6 +107,11 @@ class LandmarkDetector:
         b = max(detections, key=lambda d: d.categories[0].score).bounding_box
         return FaceBox.around((b.origin_x, b.origin_y), (b.origin_x + b.width, b.origin_y + b.height), self.margin)
 
+    def landmarks_in(self, gray: np.ndarray, box: FaceBox) -> np.ndarray | None:
+        """Landmarks [468, 2] of the face in a box of a grayscale frame, in the box's [0, 1]
+        coordinates (the crop the landmarker reads); None when there is none."""
+        return self._landmarks(self._image(box.crop(gray, self.crop_size)))
+
     def detect_in_frame(self, gray: np.ndarray) -> np.ndarray | None:
         """Landmarks of the face in a whole grayscale frame, in pixels; None when there is none."""
         points = self._landmarks(self._image(gray))

@@ -15,7 +15,8 @@ from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.evaluation.runs import all_runs, best_k_per_emotion
-from emo.models.model import load_model
+from emo.models.backend import compiled
+from emo.models.model import load_model, model_weights
 from emo.models.training import model_input
 
 
@@ -71,3 +72,37 @@ def ensemble_probabilities(models: list[EmotionModels], keras_models: dict[str, 
         seeds = [np.asarray(model(inputs, training=False))[:, 1] for model in keras_models[m.emotion]]
         columns.append(np.mean(seeds, axis=0))
     return np.stack(columns, axis=1)
+
+
+class CompiledEnsemble:
+    """ensemble_probabilities as one compiled function of a fixed batch size: every emotion's
+    every seed's model in one call, the weights passed in as arguments. A live timeline runs
+    all the models on every frame, where 60 eager model calls (~4 ms each) would take longer
+    than the frame; padding to `batch` keeps it to one compile."""
+
+    def __init__(self, models: list[EmotionModels], keras_models: dict[str, list], batch: int):
+        from keras import ops
+
+        self.batch = batch
+        self._weights = [[model_weights(k) for k in keras_models[m.emotion]] for m in models]
+        subsets = [np.arange(N_LANDMARKS) if m.landmarks is None else m.landmarks for m in models]
+        networks = [keras_models[m.emotion] for m in models]
+
+        def probabilities(weights, x):
+            columns = []
+            for subset, nets, seeds in zip(subsets, networks, weights):
+                inputs = ops.expand_dims(ops.take(x, subset, axis=-1), -1)
+                positive = [net.stateless_call(w[0], w[1], inputs, training=False)[0][:, 1] for net, w in zip(nets, seeds)]
+                columns.append(ops.mean(ops.stack(positive), axis=0))
+            return ops.stack(columns, axis=1)
+
+        self._probabilities = compiled(probabilities)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """[N, P, 2, 468] -> [N, 6]."""
+        out = []
+        for first in range(0, len(X), self.batch):
+            chunk = X[first : first + self.batch].astype(np.float32)
+            padded = np.concatenate([chunk, np.zeros((self.batch - len(chunk), *chunk.shape[1:]), np.float32)])
+            out.append(np.asarray(self._probabilities(self._weights, padded))[: len(chunk)])
+        return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)), np.float32)

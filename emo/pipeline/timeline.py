@@ -1,0 +1,90 @@
+"""Stage timeline@NAME: the trained models on the continuous recordings of the folder
+timeline.recordings.NAME: per recording its per-frame table and plot, and, where a truth file
+lies beside it, its scores against that truth (metrics.json, with the pooled scores and the
+per-frame macro-F1 at other thresholds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from emo import artifacts
+from emo.config import ExtractParams, TimelineParams
+from emo.errors import EmoError
+from emo.files import atomic_dir, write_json
+from emo.parallel import worker_count
+from emo.report.timelines import save_timeline_figure
+from emo.video.recording import Recorder, read_table, table_writer
+from emo.tracking import metric_name, stage_run
+from emo.video.scoring import read_truth, timeline_scores
+from emo.video.streams import recordings_in
+from emo.video.timeline import TimelineSettings
+
+INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.runs, artifacts.FULL.models,
+          artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams)
+OUTPUTS = (artifacts.TIMELINE_TEMPLATE.folder,)
+THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
+
+
+def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: bool = True) -> dict:
+    if name not in timeline.recordings:
+        raise EmoError(f"timeline.recordings has no '{name}' ({', '.join(timeline.recordings) or 'none'}); "
+                       "add it to params.yaml or run `dvc repro` for a listed one.")
+    root = timeline.recordings[name].root
+    if not root.is_dir():
+        raise EmoError(f"timeline.recordings.{name}.root '{root}' is not a folder; put recordings there or fix the path.")
+    sources = recordings_in(root, timeline.frame_rate)
+    if not sources:
+        raise EmoError(f"no recording in {root} (video files or folders of frames); check "
+                       f"timeline.recordings.{name}.root.")
+    settings = TimelineSettings.of(timeline, extract)
+    where = artifacts.Timeline(name)
+    workers = worker_count(timeline.workers, 1 << 16)
+    metrics: dict = {"recordings": {}}
+    scored = []
+    with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
+            atomic_dir(where.folder) as tmp:
+        recorder = Recorder(extract)
+        try:
+            with recorder.pool(workers) as pool:
+                for source in sources:
+                    out = tmp / where.table(source.name).name
+                    with table_writer(out) as write:
+                        _, summary = recorder.record(source, settings, write, pool, workers, progress)
+                    print(summary.line())
+                    run.log_metrics({metric_name(f"{source.name}.frames_per_s"): summary.frames_per_s})
+                    table = read_table(out)
+                    truth_path = source.truth_file()
+                    truth = read_truth(truth_path) if truth_path else None
+                    save_timeline_figure(tmp / where.plot(source.name).name, table, settings.threshold,
+                                         f"{name}/{source.name}", truth)
+                    entry = {"frames": summary.frames, "frames_with_face": summary.with_face,
+                             "frames_answered": summary.answered, "frames_unreadable": summary.unreadable}
+                    if truth is not None:
+                        entry.update(timeline_scores(table, truth))
+                        scored.append((table, truth))
+                    metrics["recordings"][source.name] = entry
+        finally:
+            recorder.close()
+        if scored:
+            table, truth = pooled(scored)
+            metrics["pooled"] = timeline_scores(table, truth)
+            metrics["macro_f1_by_threshold"] = {str(t): timeline_scores(table, truth, t)["macro_f1"] for t in THRESHOLDS}
+            run.log_metrics({metric_name(f"pooled.{k}"): v for k, v in metrics["pooled"].items()})
+        write_json(tmp / where.metrics.name, metrics)
+    if scored:
+        print(f"{name}: pooled over {len(scored)} recordings with truth: "
+              + ", ".join(f"{k} {v:.3g}" for k, v in metrics["pooled"].items()))
+    return metrics
+
+
+def pooled(scored: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Several recordings' tables and truths as one, frames and times shifted so that no
+    episode runs from one recording into the next."""
+    tables, truths, frame0, time0 = [], [], 0, 0.0
+    for table, truth in scored:
+        tables.append(table.assign(frame=table.frame + frame0, time_s=table.time_s + time0))
+        truths.append(truth.assign(frame=truth.frame + frame0))
+        frame0 += int(max(table.frame.max(), truth.frame.max())) + 1
+        time0 += float(table.time_s.max()) + 60.0
+    return pd.concat(tables, ignore_index=True), pd.concat(truths, ignore_index=True)

@@ -1,0 +1,37 @@
+"""The timeline's Python API: the pipeline's models on one continuous recording, as a DataFrame
+(py-feat's convention); `emo timeline` is the same from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from emo import artifacts
+from emo.config import Params
+from emo.models.ensemble import choose_models
+from emo.pipeline import pipeline_params
+from emo.video.recording import Recorder
+from emo.video.streams import Source
+from emo.video.timeline import TIMELINE_COLUMNS, TimelineSettings
+
+
+def timeline(source: str | Path | int, params: Params | None = None, workers: int = 1, seconds: float | None = None,
+             **settings) -> pd.DataFrame:
+    """One recording's timeline as a DataFrame (columns: frame, time_s, face, the six emotions'
+    probabilities, emotion): the Python API of `emo timeline`. A camera index or stream URL is
+    read live, for `seconds`. `settings` override params.yaml's timeline section (window_s,
+    reference, history_s, neutral_s, align, threshold, stride)."""
+    params = params or pipeline_params("params.yaml")
+    where = Source(str(source), params.timeline.frame_rate)
+    chosen = TimelineSettings.of(params.timeline, params.extract, **settings)
+    recorder = Recorder(params.extract, choose_models(artifacts.FULL, artifacts.RETRAIN), live=where.live)
+    try:
+        if where.live:
+            table, _ = recorder.live(where, chosen, realtime=False, seconds=seconds)
+        else:
+            with recorder.pool(workers) as pool:
+                table, _ = recorder.record(where, chosen, pool=pool, workers=workers)
+    finally:
+        recorder.close()
+    return pd.DataFrame(columns=TIMELINE_COLUMNS) if table is None else table[TIMELINE_COLUMNS]

@@ -1,0 +1,319 @@
+"""A recording's timeline, one row per frame: what `emo timeline` and the timeline stage run.
+
+A recording streams through: frames are decoded, the face is tracked and its landmarks read
+(in worker processes, each taking a stretch of a file, when there are several), and the
+six emotions' models (each emotion's chosen K, every seed's model averaged, as `emo
+predict` chooses them) answer on the window of recent frames. Tables are written as rows
+come, so memory does not grow with the recording's length. Live sources (a camera, a
+stream URL, or a file with `realtime`) are read as frames arrive, the newest first; frames
+the models had no time for are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from emo.config import ExtractParams
+from emo.data.emotions import EMOTIONS
+from emo.data.face_model import resolve_face_model
+from emo.data.landmarks import LandmarkDetector
+from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
+from emo.files import atomic_file
+from emo.models.backend import configure
+from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
+from emo.parallel import prefetch, process_pool
+from emo.video.annotation import AnnotatedVideo
+from emo.video.faces import FaceTracker
+from emo.video.streams import Frame, LiveFrames, Source
+from emo.video.timeline import LandmarkRun, Timeline, TimelineSettings
+
+CHUNK_S = 4.0  # seconds of a file per worker task
+OFFLINE_BATCH = 32  # windows per model call offline; live answers each frame at once
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass
+class RecordingSummary:
+    """What a user is told after a recording: how much of it had a face and an answer."""
+
+    source: str
+    frames: int = 0
+    with_face: int = 0
+    answered: int = 0
+    unreadable: int = 0
+    dropped: int = 0  # live: frames skipped while the models were busy
+    seconds: float = 0.0  # wall time
+    duration_s: float = 0.0  # the recording's own time
+    latency_ms: list[float] = field(default_factory=list)  # live: arrival to answer, per frame
+
+    def count(self, rows: pd.DataFrame) -> None:
+        self.frames += len(rows)
+        self.with_face += int(rows.face.sum())
+        self.answered += int(rows.emotion.astype(bool).sum())
+        if len(rows):
+            self.duration_s = float(rows.time_s.iloc[-1])
+
+    @property
+    def frames_per_s(self) -> float:
+        return (self.frames + self.dropped) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        text = (f"{self.source}: {self.frames} frames ({self.duration_s:.1f} s), face in {self.with_face}, "
+                f"answered {self.answered}")
+        if self.unreadable:
+            text += f", {self.unreadable} unreadable"
+        if self.dropped:
+            text += f", {self.dropped} dropped (the models fell behind)"
+        text += f"; {self.frames_per_s:.0f} frames/s"
+        if self.latency_ms:
+            text += f", latency median {np.median(self.latency_ms):.0f} ms"
+        return text
+
+
+# ------------------------------------------------------------------------------ landmarks
+
+_tracker: FaceTracker | None = None  # one per worker process
+
+
+def _init_worker(model_path: str, crop_size: int, margin: float) -> None:
+    global _tracker
+    _tracker = FaceTracker(LandmarkDetector(model_path, crop_size=crop_size, margin=margin))
+
+
+def _landmark_run(args: tuple[Source, int, int | None]) -> LandmarkRun:
+    """Frames start..stop of a file, tracked from scratch (the box is found on its first face)."""
+    source, start, stop = args
+    _tracker.box = None
+    return landmark_run(_tracker, source.frames(start, stop))
+
+
+def landmark_run(tracker: FaceTracker, frames, seen: deque | None = None) -> LandmarkRun:
+    """The frames' landmarks; `seen` (for drawing) gets each frame and its landmarks in pixels."""
+    index, times, points, unreadable = [], [], [], 0
+    nan = np.full((N_LANDMARKS, 2), np.nan, np.float32)
+    for frame in frames:
+        found = tracker.landmarks(frame.gray)
+        unreadable += frame.gray is None
+        if seen is not None:
+            box = tracker.box
+            seen.append((frame.gray, None if found is None else found * box.side + [box.x0, box.y0]))
+        index.append(frame.index)
+        times.append(frame.time_s)
+        points.append(nan if found is None else found)
+    return LandmarkRun(np.array(index, int), np.array(times, float),
+                       np.stack(points) if points else np.zeros((0, N_LANDMARKS, 2), np.float32), unreadable)
+
+
+def landmark_runs(source: Source, pool, workers: int, tracker: FaceTracker, fps: float,
+                  seen: deque | None = None) -> Iterator[LandmarkRun]:
+    """The recording's landmarks, in order, a stretch at a time: from `workers` processes each
+    taking CHUNK_S seconds of the file, or (one worker, or frames kept in `seen`) here,
+    decoding a frame ahead in a thread."""
+    if pool is None or workers < 2 or seen is not None:
+        frames = prefetch(source.frames(), depth=8)
+        while True:
+            run = landmark_run(tracker, _take(frames, 16), seen)
+            if not len(run):
+                return
+            yield run
+        return
+    chunk = max(int(CHUNK_S * fps), 16)
+    total = source.frame_count()
+    starts = list(range(0, max(total, 1), chunk))
+    jobs = [(source, s, None if s == starts[-1] else s + chunk) for s in starts]
+    in_flight: deque = deque()
+    for job in jobs:
+        in_flight.append(pool.submit(_landmark_run, job))
+        if len(in_flight) > 2 * workers:
+            yield in_flight.popleft().result()
+    while in_flight:
+        yield in_flight.popleft().result()
+
+
+def _take(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
+    for _ in range(n):
+        frame = next(frames, None)
+        if frame is None:
+            return
+        yield frame
+
+
+# ------------------------------------------------------------------------------ output
+
+
+@contextlib.contextmanager
+def table_writer(path: Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """write(rows) for a recording's table, as its rows come: CSV or Parquet by the suffix; the
+    file appears, whole, only when the recording is done."""
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise EmoError(f"--out {path}: give a .csv or .parquet file.")
+    parquet = path.suffix.lower() == ".parquet"
+    with atomic_file(path) as tmp:
+        state = {"started": False, "parquet": None}
+
+        def write(rows: pd.DataFrame) -> None:
+            rows = rows.astype({"frame": int, "face": bool, "emotion": str})
+            if not parquet:
+                rows.to_csv(tmp, mode="a" if state["started"] else "w", header=not state["started"], index=False)
+            else:
+                table = pa.Table.from_pandas(rows, preserve_index=False)
+                if state["parquet"] is None:
+                    state["parquet"] = pq.ParquetWriter(tmp, table.schema)
+                state["parquet"].write_table(table)
+            state["started"] = True
+
+        try:
+            yield write
+        finally:
+            if state["parquet"] is not None:
+                state["parquet"].close()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A timeline table as written (empty probabilities as NaN, emotion '' where there is none)."""
+    table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    table["emotion"] = table["emotion"].fillna("").astype(str)
+    return table
+
+
+# ------------------------------------------------------------------------------ the models
+
+
+class Recorder:
+    """The face model and the chosen binary models, loaded once for many recordings."""
+
+    def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False):
+        configure(single_threaded=False)
+        e = self.extract = extract
+        self.models = models
+        keras_models = load_models(self.models)
+        self.batch = 1 if live else OFFLINE_BATCH
+        self.classify = CompiledEnsemble(self.models, keras_models, self.batch)
+        self.classify(np.zeros((1, e.frames, 2, N_LANDMARKS), np.float32))  # compile now, not on the first frame
+        self.model_path = resolve_face_model(e.face_model)
+        self.tracker = FaceTracker(LandmarkDetector(self.model_path, e.crop_size, "sequence", e.box_margin))
+
+    def close(self) -> None:
+        self.tracker.detector.close()
+
+    def pool(self, workers: int):
+        """Worker processes reading landmarks (None for one worker: read here)."""
+        if workers < 2:
+            return contextlib.nullcontext(None)
+        e = self.extract
+        return process_pool(workers, _init_worker, (str(self.model_path), e.crop_size, e.box_margin))
+
+    def record(self, source: Source, settings: TimelineSettings, writer: Callable | None = None,
+               pool=None, workers: int = 1, progress: bool = False,
+               video: Path | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+        """A file's or frame folder's timeline: written to `writer` as it comes, or returned;
+        `video`: an annotated MP4 of it as well (its frames are read here, not in workers)."""
+        source.check()
+        summary = RecordingSummary(source.spec)
+        started = time.perf_counter()
+        total = source.frame_count()
+        fps = _frame_rate(source)
+        if total and total / fps < settings.window_s:
+            raise EmoError(f"{source.spec} lasts {total / fps:.2f} s, shorter than one window ({settings.window_s} s: "
+                           "timeline.window_s, --window); give a longer recording or a shorter window.")
+        engine = Timeline(settings, self.classify, self.batch)
+        held: list[pd.DataFrame] = []
+        self.tracker.box = None
+        seen = None if video is None else deque()
+        bar = tqdm(total=total or None, desc=source.name, unit="frame", disable=not progress, leave=False)
+        with bar, _annotated(video, fps, source) as draw:
+            for run in landmark_runs(source, pool, workers, self.tracker, fps, seen):
+                summary.unreadable += run.unreadable
+                self._emit(engine.feed(run), writer, held, summary, draw, seen)
+                bar.update(len(run))
+            self._emit(engine.finish(), writer, held, summary, draw, seen)
+        summary.seconds = time.perf_counter() - started
+        if summary.frames == 0:
+            raise EmoError(f"{source.spec}: no frame could be decoded; check that it is a video OpenCV reads.")
+        if summary.with_face == 0:
+            raise EmoError(f"{source.spec}: no face was found in any of its {summary.frames} frames; check that "
+                           "the recording shows a face.")
+        return (pd.concat(held, ignore_index=True) if writer is None else None), summary
+
+    def live(self, source: Source, settings: TimelineSettings, realtime: bool, writer: Callable | None = None,
+             on_row=None, seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+        """A live source's timeline, frame by frame as they arrive; `on_row(row)` sees each answer."""
+        source.check()
+        summary = RecordingSummary(source.spec)
+        engine = Timeline(settings, self.classify, batch=1)
+        held: list[pd.DataFrame] = []
+        self.tracker.box = None
+        started = time.perf_counter()
+        with LiveFrames(source, realtime) as frames:
+            for frame in frames:
+                run = landmark_run(self.tracker, [frame])
+                summary.unreadable += run.unreadable
+                rows = engine.feed(run)
+                summary.latency_ms += [1000 * (time.perf_counter() - frame.arrival)] * len(rows)
+                self._emit(rows, writer, held, summary)
+                if on_row is not None:
+                    for _, row in rows.iterrows():
+                        on_row(row)
+                if seconds is not None and time.perf_counter() - started > seconds:
+                    break
+            summary.dropped = frames.dropped
+        self._emit(engine.finish(), writer, held, summary)
+        summary.seconds = time.perf_counter() - started
+        return (pd.concat(held, ignore_index=True) if writer is None and held else None), summary
+
+    @staticmethod
+    def _emit(rows: pd.DataFrame, writer: Callable | None, held: list, summary: RecordingSummary,
+              draw: Callable | None = None, seen: deque | None = None) -> None:
+        if not len(rows):
+            return
+        summary.count(rows)
+        if draw is not None:
+            probabilities = rows[EMOTIONS].to_numpy(float)
+            for p, emotion, t in zip(probabilities, rows.emotion, rows.time_s):
+                draw(*seen.popleft(), p, emotion, t)
+        if writer is None:
+            held.append(rows)
+        else:
+            writer(rows)
+
+
+@contextlib.contextmanager
+def _annotated(path: Path | None, fps: float, source: Source) -> Iterator[Callable | None]:
+    """draw(gray, points, probabilities, emotion, time) into an annotated MP4 at `path`, atomically."""
+    if path is None:
+        yield None
+        return
+    first = next((f.gray for f in source.frames(0, 50) if f.gray is not None), None)
+    if first is None:
+        yield None
+        return
+    with atomic_file(path) as tmp:
+        video = AnnotatedVideo(tmp, fps, first.shape)
+        try:
+            yield video.write
+        finally:
+            video.close()
+
+
+def _frame_rate(source: Source) -> float:
+    if source.path.is_dir():
+        return source.frame_rate
+    import cv2
+
+    cap = cv2.VideoCapture(source.spec)
+    try:
+        return cap.get(cv2.CAP_PROP_FPS) or source.frame_rate
+    finally:
+        cap.release()

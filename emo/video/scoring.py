@@ -1,0 +1,86 @@
+"""A timeline scored against a recording's per-frame truth.
+
+- per frame: accuracy and macro-F1 over the six emotions and 'none' (a frame with no answer,
+  for want of a face or a first window, counts as 'none');
+- episodes (a truth episode: consecutive frames of one emotion): recall is the share that
+  the timeline names at least once while they last; precision the share of the timeline's
+  own episodes (runs of one emotion at least MIN_EPISODE_S long) that overlap a true episode
+  of that emotion;
+- onset latency: from a detected episode's first true frame to its first named frame (ms,
+  negative when the timeline names it before the truth's intensity reaches one half);
+- false positives during neutral stretches: the share of neutral frames given an emotion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score
+
+from emo.data.emotions import EMOTIONS
+from emo.errors import EmoError
+from emo.video.timeline import NONE, emotion_of
+
+LABELS = [*EMOTIONS, NONE]
+MIN_EPISODE_S = 0.2  # shorter runs of one answer are flicker, not an episode
+EARLY_S = 0.5  # an answer this long before a true episode still detects it (onset)
+
+
+def read_truth(path) -> pd.DataFrame:
+    truth = pd.read_csv(path)
+    missing = {"frame", "emotion"} - set(truth.columns)
+    if missing:
+        raise EmoError(f"{path} lacks the column(s) {', '.join(sorted(missing))}; a truth file has one row per "
+                       "frame with at least frame and emotion (one of the six, or none).")
+    unknown = set(truth.emotion) - set(LABELS)
+    if unknown:
+        raise EmoError(f"{path} names {', '.join(sorted(map(str, unknown)))}; use {', '.join(LABELS)}.")
+    return truth
+
+
+def _runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
+    """(label, first, last + 1) of each run of one label other than none."""
+    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts, ends = np.r_[0, change], np.r_[change, len(labels)]
+    return [(labels[a], a, b) for a, b in zip(starts, ends) if labels[a] != NONE]
+
+
+def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None = None) -> dict:
+    """The timeline's scores against truth, on the frames both have; `threshold` re-decides
+    the emotion from the probabilities (the table's own column otherwise)."""
+    merged = table.merge(truth[[c for c in ("frame", "emotion", "phase") if c in truth]], on="frame",
+                         suffixes=("", "_true"))
+    if merged.empty:
+        raise EmoError("the timeline and its truth file share no frame numbers; check that the truth belongs to it.")
+    if threshold is None:
+        said = merged.emotion.replace("", NONE).to_numpy()
+    else:
+        said = emotion_of(merged[EMOTIONS].to_numpy(float), threshold)
+        said = np.where(said == "", NONE, said)
+    said = said.astype(str)
+    true = merged.emotion_true.to_numpy().astype(str)
+    times = merged.time_s.to_numpy()
+    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+
+    truth_episodes = _runs(true)
+    detected, latencies = 0, []
+    for emotion, a, b in truth_episodes:
+        near = (times >= times[a] - EARLY_S) & (times <= times[b - 1])
+        hits = np.flatnonzero(near & (said == emotion))
+        if len(hits):
+            detected += 1
+            latencies.append(1000 * (times[hits[0]] - times[a]))
+    said_episodes = [r for r in _runs(said) if (r[2] - r[1]) * frame_s >= MIN_EPISODE_S]
+    correct = sum(bool(((true[a:b] == emotion)).any()) for emotion, a, b in said_episodes)
+    neutral = merged.phase.eq("neutral").to_numpy() if "phase" in merged else true == NONE
+
+    return {
+        "frames": len(merged),
+        "macro_f1": float(f1_score(true, said, labels=LABELS, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(true, said)),
+        "episodes": len(truth_episodes),
+        "episode_recall": detected / len(truth_episodes) if truth_episodes else float("nan"),
+        "episode_precision": correct / len(said_episodes) if said_episodes else float("nan"),
+        "onset_latency_ms": float(np.median(latencies)) if latencies else float("nan"),
+        "neutral_false_positive_rate": float((said[neutral] != NONE).mean()) if neutral.any() else float("nan"),
+    }

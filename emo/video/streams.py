@@ -1,0 +1,231 @@
+"""Frames of a recording with their timestamps: a video file, a folder of frames, a camera or a
+stream URL; read once, in order, never all held at once.
+
+Files and frame folders can be read from any frame on (so that worker processes read parts of
+one recording); cameras and stream URLs only as they arrive. Live reading keeps the newest
+frame only and counts the ones it overwrote: a slow consumer skips frames instead of falling
+ever further behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, image_files
+from emo.errors import EmoError
+
+# A video whose decoder fails this many frames in a row has ended (or is past saving).
+MAX_UNREADABLE_RUN = 25
+
+
+@dataclass
+class Frame:
+    index: int  # position in the recording (0-based), counting unreadable frames
+    time_s: float  # the container's timestamp (videos), index / frame rate (folders), arrival (live)
+    gray: np.ndarray | None  # None: the frame could not be decoded
+    arrival: float = 0.0  # time.perf_counter() when it was read (live latency)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where frames come from: `spec` is a path, a camera index ("0") or a URL."""
+
+    spec: str
+    frame_rate: float = 30.0  # frame folders only
+
+    @property
+    def camera(self) -> int | None:
+        return int(self.spec) if self.spec.isdigit() else None
+
+    @property
+    def url(self) -> bool:
+        return "://" in self.spec
+
+    @property
+    def live(self) -> bool:
+        """Frames arrive in real time and cannot be re-read."""
+        return self.camera is not None or self.url
+
+    @property
+    def path(self) -> Path:
+        return Path(self.spec)
+
+    @property
+    def name(self) -> str:
+        """What a recording's outputs are named after."""
+        if self.camera is not None:
+            return f"camera{self.camera}"
+        if self.url:
+            return "stream"
+        return self.path.stem if self.path.is_file() else self.path.name
+
+    def truth_file(self) -> Path | None:
+        """`<name>.truth.csv` beside the recording, when there is one."""
+        if self.live:
+            return None
+        path = self.path.parent / f"{self.name}.truth.csv"
+        return path if path.is_file() else None
+
+    def check(self) -> None:
+        """One sentence when the source cannot be a recording; cameras and URLs are checked on opening."""
+        if self.live:
+            return
+        if not self.path.exists():
+            raise EmoError(f"{self.path} does not exist; give a video file, a folder of frames, a camera index "
+                           "(0) or a stream URL.")
+        if self.path.is_dir() and not image_files(self.path):
+            raise EmoError(f"no frames in {self.path}: the folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+        if self.path.is_file() and self.path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise EmoError(f"{self.path} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames.")
+
+    def frame_count(self) -> int:
+        """Frames the recording claims to have (0 when it cannot say: live sources)."""
+        if self.live:
+            return 0
+        if self.path.is_dir():
+            return len(image_files(self.path))
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            return max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if cap.isOpened() else 0
+        finally:
+            cap.release()
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """Frames start..stop-1 (stop None: to the end), grayscale."""
+        if self.path.is_dir() and not self.live:
+            files = image_files(self.path)[start:stop]
+            for i, f in enumerate(files, start):
+                yield Frame(i, i / self.frame_rate, cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), time.perf_counter())
+            return
+        cap = self._capture()
+        try:
+            yield from _captured(cap, self, start, stop)
+        finally:
+            cap.release()
+
+    def _capture(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(self.camera if self.camera is not None else self.spec)
+        if not cap.isOpened():
+            cap.release()
+            if self.camera is not None:
+                raise EmoError(f"camera {self.camera} cannot be opened: none is connected at that index, or another "
+                               "program holds it; check the camera or give a video file.")
+            raise EmoError(f"{self.spec} cannot be opened as a video; check the path or URL and that OpenCV's "
+                           "FFmpeg reads its format.")
+        return cap
+
+
+def _captured(cap: cv2.VideoCapture, source: Source, start: int, stop: int | None) -> Iterator[Frame]:
+    """A capture's frames. Files: the container's timestamps (variable frame rates stay true),
+    a failed decode in the middle a None frame, not the end. Live: arrival times."""
+    fps = cap.get(cv2.CAP_PROP_FPS) or source.frame_rate
+    total = 0 if source.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    if start:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+    began = time.perf_counter()
+    index, failed_run, last_time = start, 0, None
+    while stop is None or index < stop:
+        ok, frame = cap.read()
+        now = time.perf_counter()
+        if not ok:
+            # A file's decoder failing before the frames it announced is a corrupt frame: skip it.
+            failed_run += 1
+            if source.live or index >= total - 1 or failed_run >= MAX_UNREADABLE_RUN:
+                return
+            t = (last_time + 1 / fps) if last_time is not None else index / fps
+            yield Frame(index, t, None, now)
+            last_time, index = t, index + 1
+            continue
+        failed_run = 0
+        if source.live:
+            t = now - began
+        else:
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC)
+            t = msec / 1000 if msec > 0 or index == 0 else index / fps
+            if last_time is not None and t <= last_time:  # a container without timestamps
+                t = last_time + 1 / fps
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        yield Frame(index, t, gray, now)
+        last_time, index = t, index + 1
+
+
+class LiveFrames:
+    """The newest frame of a source as it arrives, read in a background thread; frames the
+    consumer was too slow to take are dropped and counted. `realtime` plays a file at its own
+    timestamps, as a camera would deliver it."""
+
+    def __init__(self, source: Source, realtime: bool = False):
+        self.source = source
+        self.realtime = realtime
+        self.dropped = 0
+        self.delivered = 0
+        self._latest: Frame | None = None
+        self._done = False
+        self._error: BaseException | None = None
+        self._ready = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def __enter__(self) -> LiveFrames:
+        self._frames = self.source.frames()  # opens the capture here: a missing camera fails at once
+        self._first = next(self._frames, None)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _read(self) -> None:
+        started = time.perf_counter()
+        try:
+            frames = self._frames if self._first is None else _chain(self._first, self._frames)
+            for frame in frames:
+                if self._stop.is_set():
+                    break
+                if self.realtime:
+                    wait = started + frame.time_s - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                    frame.arrival = time.perf_counter()
+                with self._ready:
+                    self.dropped += self._latest is not None
+                    self._latest = frame
+                    self._ready.notify()
+        except BaseException as e:  # handed to the consumer
+            self._error = e
+        with self._ready:
+            self._done = True
+            self._ready.notify()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._ready:
+                while self._latest is None and not self._done:
+                    self._ready.wait()
+                frame, self._latest = self._latest, None
+            if frame is None:
+                if self._error is not None:
+                    raise self._error
+                return
+            self.delivered += 1
+            yield frame
+
+
+def _chain(first: Frame, rest: Iterator[Frame]) -> Iterator[Frame]:
+    yield first
+    yield from rest
+
+
+def recordings_in(folder: Path, frame_rate: float) -> list[Source]:
+    """The recordings in a folder, by name: video files, and subfolders holding frames."""
+    found = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")
+             and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES) or (p.is_dir() and image_files(p)))]
+    return [Source(str(p), frame_rate) for p in found]
