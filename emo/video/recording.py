@@ -280,7 +280,7 @@ class Recorder:
             return
         summary.count(rows)
         if draw is not None:
-            probabilities = rows[EMOTIONS].to_numpy(float)
+            probabilities = rows[list(EMOTIONS)].to_numpy(float)
             for p, emotion, t in zip(probabilities, rows.emotion, rows.time_s):
                 draw(*seen.popleft(), p, emotion, t)
         if writer is None:

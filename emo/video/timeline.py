@@ -92,7 +92,7 @@ class Timeline:
         self._window: deque = deque()  # (time, aligned points or NaN) of the last window_s
         self._pending: list = []  # (frame, time, face, model input or None) awaiting the next batch
         self._last: np.ndarray | None = None  # the last answer, for frames between strides
-        self._count = 0
+        self._skipped = 1 << 30  # frames since the models last ran (none yet: run at the first chance)
 
     def feed(self, run: LandmarkRun) -> pd.DataFrame:
         """The rows that became ready: every frame's, in order, once its batch has run."""
@@ -120,8 +120,8 @@ class Timeline:
             self._window.popleft()
         if face:
             self._remember(t, points)
-        due = face and self._count % self.s.stride == 0 and t - self.start >= self.s.window_s - 1e-6
-        self._count += 1
+        due = face and t - self.start >= self.s.window_s - 1e-6 and self._skipped + 1 >= self.s.stride
+        self._skipped = 0 if due else self._skipped + 1
         self._pending.append((frame, t, face, due, self._model_input(t) if due else None))
 
     def _remember(self, t: float, points: np.ndarray) -> None:

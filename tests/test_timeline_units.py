@@ -1,0 +1,197 @@
+"""The timeline's parts without the models: windows and references, alignment, scoring, frame streams."""
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from emo.data.emotions import EMOTIONS
+from emo.data.mesh import face_mesh
+from emo.errors import EmoError
+from emo.video.alignment import aligned
+from emo.video.scoring import timeline_scores
+from emo.video.streams import LiveFrames, Source, recordings_in
+from emo.video.timeline import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
+
+REST = np.asarray(face_mesh().vertices[:, :2] / 20 + 0.5, np.float32)  # a face in box coordinates
+
+
+def settings(**kw) -> TimelineSettings:
+    values = dict(frames=8, window_s=1.0, reference="rolling", history_s=10.0, neutral_s=2.0, align="none",
+                  threshold=0.5, stride=1, min_face_fraction=0.5)
+    return TimelineSettings(**{**values, **kw})
+
+
+def motion(X: np.ndarray) -> np.ndarray:
+    """A stand-in for the six models with a known answer: 'happiness' grows with the last
+    frame's motion from the first (the reference), the others stay at 0.1."""
+    move = np.abs(X[:, -1] - X[:, 0]).max(axis=(1, 2))
+    out = np.full((len(X), 6), 0.1)
+    out[:, EMOTIONS.index("happiness")] = np.clip(move * 20, 0, 1)
+    return out
+
+
+def recording(n=60, fps=10.0, smile=range(30, 45), no_face=range(50, 55), rotate=0.0):
+    """A face at rest that moves its mouth-corner landmarks (61, 291) up in `smile` frames."""
+    points = np.repeat(REST[None], n, axis=0).copy()
+    for i in smile:
+        points[i, [61, 291], 1] -= 0.05
+    if rotate:
+        for i in range(n):
+            a = np.deg2rad(rotate * np.sin(i / 7))
+            r = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+            points[i] = (points[i] - 0.5) @ r.T + 0.5
+    points[list(no_face)] = np.nan
+    return LandmarkRun(np.arange(n), np.arange(n) / fps, points)
+
+
+def table_of(engine: Timeline, run: LandmarkRun, piece: int = 7) -> pd.DataFrame:
+    parts = [engine.feed(LandmarkRun(run.index[i:i + piece], run.time_s[i:i + piece], run.points[i:i + piece]))
+             for i in range(0, len(run), piece)]
+    return pd.concat([*parts, engine.finish()], ignore_index=True)
+
+
+@pytest.mark.parametrize("reference", ["first", "rolling", "neutral"])
+def test_rows_for_every_frame_in_order_with_the_schema(reference):
+    table = table_of(Timeline(settings(reference=reference), motion, batch=4), recording())
+    assert list(table.columns) == TIMELINE_COLUMNS
+    assert table.frame.tolist() == list(range(60))
+    assert np.allclose(table.time_s, np.arange(60) / 10)
+    # the first window is not yet seen: no answer
+    assert (table.emotion[table.time_s < 0.95] == "").all() and table[list(EMOTIONS)][table.time_s < 0.95].isna().all().all()
+    # no face: face false, empty probabilities, no emotion
+    gone = table.frame.isin(range(50, 55))
+    assert not table.face[gone].any() and table[list(EMOTIONS)][gone].isna().all().all() and (table.emotion[gone] == "").all()
+
+
+def test_a_held_expression_is_named_against_a_neutral_reference_but_fades_against_the_window_start():
+    rolling = table_of(Timeline(settings(reference="rolling"), motion), recording())
+    first = table_of(Timeline(settings(reference="first"), motion), recording())
+    held = rolling.frame.isin(range(42, 45))  # apex held for over a second
+    assert (rolling.emotion[held] == "happiness").all()
+    assert (first.emotion[held] == NONE).all()  # the window's first frame is the apex itself
+    calm = rolling.frame.isin(range(10, 28))
+    assert (rolling.emotion[calm] == NONE).all()
+
+
+def test_alignment_keeps_head_motion_from_reading_as_expression():
+    rotating = recording(smile=[], no_face=[], rotate=8.0)
+    plain = table_of(Timeline(settings(), motion), rotating)
+    steady = table_of(Timeline(settings(align="similarity"), motion), rotating)
+    assert (plain.emotion == "happiness").sum() > 10
+    assert (steady.emotion == "happiness").sum() == 0
+
+
+def test_stride_repeats_the_last_answer_and_runs_the_models_less():
+    calls = []
+
+    def counted(X):
+        calls.append(len(X))
+        return motion(X)
+
+    table = table_of(Timeline(settings(stride=3), counted, batch=1), recording(no_face=[]))
+    answered = table[list(EMOTIONS)].notna().all(axis=1)
+    assert sum(calls) <= answered.sum() / 3 + 1
+    assert answered[table.time_s >= 1.0].all()
+
+
+def test_windows_follow_timestamps_not_frame_counts():
+    """Variable frame rate: a second of frames is a second, however many frames it holds."""
+    run = recording(n=40, smile=[], no_face=[])
+    run.time_s = np.cumsum(np.where(np.arange(40) % 2, 0.05, 0.15)) - 0.15
+    table = table_of(Timeline(settings(), motion), run)
+    assert (table.emotion[table.time_s < 0.99] == "").all()
+    assert (table.emotion[table.time_s >= 1.0] != "").all()
+
+
+def test_memory_stays_bounded_over_a_long_recording():
+    engine = Timeline(settings(history_s=2.0), motion, batch=8)
+    for start in range(0, 3000, 50):
+        run = recording(n=50, smile=[], no_face=[])
+        engine.feed(LandmarkRun(run.index + start, run.time_s + start / 10, run.points))
+    assert len(engine._window) <= 12 and len(engine._history) <= 21 and len(engine._pending) <= 64
+
+
+def test_emotion_needs_the_threshold():
+    p = np.array([[0.1, 0.2, 0.1, 0.7, 0.1, 0.1], [0.1, 0.2, 0.1, 0.4, 0.1, 0.1], [np.nan] * 6])
+    assert emotion_of(p, 0.5).tolist() == ["happiness", NONE, ""]
+
+
+def test_alignment_undoes_a_similarity():
+    a = np.deg2rad(9)
+    r = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    moved = (1.2 * REST @ r.T + [0.1, -0.05]).astype(np.float32)
+    out = aligned(np.stack([moved, np.full_like(moved, np.nan)]), REST)
+    assert np.abs(out[0] - REST).max() < 1e-5 and np.isnan(out[1]).all()
+
+
+def _table(emotions: list[str], fps: float = 10.0) -> pd.DataFrame:
+    t = pd.DataFrame({"frame": range(len(emotions)), "time_s": np.arange(len(emotions)) / fps, "face": True})
+    for e in EMOTIONS:
+        t[e] = [0.9 if x == e else 0.1 for x in emotions]
+    t["emotion"] = emotions
+    return t
+
+
+def test_scores_of_a_perfect_and_a_late_timeline():
+    truth = pd.DataFrame({"frame": range(40), "emotion": [NONE] * 10 + ["anger"] * 10 + [NONE] * 10 + ["fear"] * 10})
+    perfect = timeline_scores(_table(truth.emotion.tolist()), truth)
+    assert perfect["macro_f1"] == 1 and perfect["episode_recall"] == 1 and perfect["episode_precision"] == 1
+    assert perfect["onset_latency_ms"] == 0 and perfect["neutral_false_positive_rate"] == 0
+    late = [NONE] * 13 + ["anger"] * 7 + [NONE] * 10 + ["sadness"] * 10
+    scores = timeline_scores(_table(late), truth)
+    assert scores["onset_latency_ms"] == pytest.approx(300) and scores["episode_recall"] == 0.5
+    assert scores["episode_precision"] == 0.5 and scores["macro_f1"] < 1
+
+
+def test_a_frame_folder_streams_with_its_frame_rate_and_a_corrupt_frame_is_a_none(tmp_path):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 50), 10 * i, np.uint8))
+    (folder / "003.png").write_bytes(b"not a png")
+    frames = list(Source(str(folder), frame_rate=5).frames())
+    assert [f.index for f in frames] == list(range(6)) and [f.time_s for f in frames] == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert frames[3].gray is None and frames[4].gray is not None
+    assert [f.index for f in Source(str(folder)).frames(2, 4)] == [2, 3]
+    assert [s.name for s in recordings_in(tmp_path, 5)] == ["rec"]
+
+
+def test_a_video_streams_with_its_container_timestamps(tmp_path):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20, (64, 48))
+    for i in range(30):
+        writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
+    writer.release()
+    frames = list(Source(str(path)).frames())
+    assert len(frames) == 30 and np.allclose([f.time_s for f in frames], np.arange(30) / 20, atol=1e-3)
+    assert [f.index for f in Source(str(path)).frames(10, 13)] == [10, 11, 12]
+
+
+def test_live_reading_drops_frames_a_slow_reader_misses(tmp_path):
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 100, (64, 48))
+    for i in range(100):
+        writer.write(np.full((48, 64, 3), i, np.uint8))
+    writer.release()
+    import time
+
+    with LiveFrames(Source(str(path)), realtime=True) as live:
+        seen = [f.index for f in live if time.sleep(0.03) is None]
+    assert live.delivered == len(seen) and live.dropped > 0 and live.delivered + live.dropped == 100
+    assert seen == sorted(seen)
+
+
+def test_sources_that_cannot_be_recordings_say_so(tmp_path):
+    with pytest.raises(EmoError, match="does not exist"):
+        Source(str(tmp_path / "missing.mp4")).check()
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(EmoError, match="is not a video"):
+        Source(str(tmp_path / "notes.txt")).check()
+    with pytest.raises(EmoError, match="camera 7 cannot be opened"):
+        with LiveFrames(Source("7")):
+            pass
+    with pytest.raises(EmoError, match="cannot be opened as a video"):
+        with LiveFrames(Source("rtsp://127.0.0.1:9/none")):
+            pass
+
