@@ -152,7 +152,8 @@ def _timeline_pictures(source: Source, table_path: Path, threshold: float) -> No
           file=sys.stderr)
     if truth is not None:
         scores = timeline_scores(table, truth)
-        print(f"  against {truth_path.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in scores.items()), file=sys.stderr)
+        print(f"  against {truth_path.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in scores.items() if v is not None),
+              file=sys.stderr)
 
 
 def _tune_worker(args: argparse.Namespace) -> None:

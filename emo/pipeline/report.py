@@ -7,7 +7,7 @@ import pandas as pd
 
 from emo import artifacts
 from emo.config import (AttributeParams, DataParams, DemoParams, EvaluateParams, ExtractParams, ModelParams,
-                        SplitParams, TrainParams)
+                        SplitParams, TimelineParams, TrainParams)
 from emo.files import atomic_dir, atomic_file, write_json
 from emo.report.comparisons import POOLED
 from emo.report.inputs import Setup, load_inputs
@@ -17,19 +17,22 @@ from emo.tracking import environment, metric_name, pipeline_tags, stage_run
 INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, artifacts.MANIFEST,
           artifacts.ATTRIBUTIONS, artifacts.ATTRIBUTION_SUMMARY, artifacts.TUNED_HPARAMS, artifacts.FULL.runs,
           artifacts.FULL.timings, artifacts.FULL.predictions, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings,
-          artifacts.RETRAIN.predictions, artifacts.RETRAIN.hparams, artifacts.BASELINE_RUNS, artifacts.EVALUATIONS)
+          artifacts.RETRAIN.predictions, artifacts.RETRAIN.hparams, artifacts.BASELINE_RUNS, artifacts.EVALUATIONS,
+          artifacts.TIMELINES)
 OUTPUTS = (artifacts.REPORT_MD, artifacts.REPORT_HTML, artifacts.REPORT_FIGURES, artifacts.REPORT_PLOTS,
            artifacts.REPORT_TABLES, artifacts.REPORT_METRICS)
 
 
 def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: ModelParams, train: TrainParams,
-        attribute: AttributeParams, demo: DemoParams, evaluate: EvaluateParams) -> dict:
+        attribute: AttributeParams, demo: DemoParams, evaluate: EvaluateParams, timeline: TimelineParams) -> dict:
     """Write the report and its data; returns metrics.json's content."""
     setup = Setup(
         data_root=data.root, layout=data.layout, demo=data.root.resolve() == demo.out.resolve(),
         split_mode=split.mode, model_input=model.input, flip=train.flip, learning_rate=train.learning_rate,
         epochs=train.epochs, frames=extract.frames, ig_steps=attribute.steps,
         evaluated_roots={name: dataset.root for name, dataset in evaluate.datasets.items()},
+        timeline=(f"a window of {timeline.window_s} s, the reference {timeline.reference}, head motion "
+                  f"{'removed' if timeline.align == 'similarity' else 'kept'}, threshold {timeline.threshold}"),
         face_model=extract.face_model, crop_size=extract.crop_size, box=extract.box, box_margin=extract.box_margin,
     )
     r = load_inputs(
@@ -40,6 +43,7 @@ def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: Mod
         retrain_timings=artifacts.RETRAIN.timings, retrain_predictions=artifacts.RETRAIN.predictions,
         retrain_hparams=artifacts.RETRAIN.hparams, baseline_runs=artifacts.BASELINE_RUNS,
         evaluations={name: artifacts.Evaluation(name).metrics for name in evaluate.datasets},
+        timelines={name: artifacts.Timeline(name).metrics for name in timeline.recordings},
     )
     with stage_run("report", data=data, evaluate=evaluate) as run:
         computed_on = environment_line(environment(), pipeline_tags()["pipeline"])

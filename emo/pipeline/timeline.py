@@ -70,11 +70,11 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
             table, truth = pooled(scored)
             metrics["pooled"] = timeline_scores(table, truth)
             metrics["macro_f1_by_threshold"] = {str(t): timeline_scores(table, truth, t)["macro_f1"] for t in THRESHOLDS}
-            run.log_metrics({metric_name(f"pooled.{k}"): v for k, v in metrics["pooled"].items()})
+            run.log_metrics({metric_name(f"pooled.{k}"): v for k, v in metrics["pooled"].items() if v is not None})
         write_json(tmp / where.metrics.name, metrics)
     if scored:
         print(f"{name}: pooled over {len(scored)} recordings with truth: "
-              + ", ".join(f"{k} {v:.3g}" for k, v in metrics["pooled"].items()))
+              + ", ".join(f"{k} {v:.3g}" for k, v in metrics["pooled"].items() if v is not None))
     return metrics
 
 

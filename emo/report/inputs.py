@@ -37,6 +37,7 @@ class Setup:
     frames: int  # P, extract.frames
     ig_steps: int  # m, attribute.steps
     evaluated_roots: dict[str, Path]  # each dataset of evaluate.datasets: its folder
+    timeline: str  # the timeline stage's settings, in words
     # Figure 3 crops the faces again as extract cropped them:
     face_model: Path  # extract.face_model, resolved only when Figure 3 is drawn
     crop_size: int
@@ -56,6 +57,8 @@ class ReportInputs:
     svm: pd.DataFrame  # the baselines' runs
     hparams: dict[int, dict[str, dict]]  # K -> emotion -> the chosen F/Q/R
     evaluations: dict[str, dict]  # each dataset of evaluate.datasets: its metrics.json
+    timelines: dict[str, dict]  # each folder of timeline.recordings: its metrics.json
+    timeline_plots: dict[str, dict[str, Path]]  # ... and each recording's plot
     # Derived:
     summary: pd.DataFrame  # emo.evaluation.metrics.summarize of the runs
     ks: list[int]  # largest first
@@ -71,12 +74,13 @@ class ReportInputs:
 def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: Path, attribution_summary: Path,
                 tuned_hparams: Path, full_runs: Path, full_timings: Path, full_predictions: Path,
                 retrain_runs: Path, retrain_timings: Path, retrain_predictions: Path, retrain_hparams: Path,
-                baseline_runs: Path, evaluations: dict[str, Path]) -> ReportInputs:
-    """Load the report's files (`evaluations`: each evaluated dataset's metrics.json) after
-    checking that every one exists."""
+                baseline_runs: Path, evaluations: dict[str, Path], timelines: dict[str, Path]) -> ReportInputs:
+    """Load the report's files (`evaluations`: each evaluated dataset's metrics.json;
+    `timelines`: each recordings folder's metrics.json, its plots beside it) after checking
+    that every one exists."""
     files = [landmarks, manifest, attributions, attribution_summary, tuned_hparams, full_runs, full_timings,
              full_predictions, retrain_runs, retrain_timings, retrain_predictions, retrain_hparams, baseline_runs,
-             *evaluations.values()]
+             *evaluations.values(), *timelines.values()]
     for path in files:
         if not Path(path).is_file():
             raise EmoError(f"{path} is missing; run `dvc repro` so that every stage before report has run.")
@@ -94,6 +98,9 @@ def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: 
         setup=setup, data=data, manifest=pd.read_csv(manifest).set_index("sequence"), attributions=arrays,
         attribution_summary=_json(attribution_summary), runs=runs, predictions=predictions, svm=svm,
         hparams=hparams, evaluations={name: _json(path) for name, path in evaluations.items()},
+        timelines={name: _json(path) for name, path in timelines.items()},
+        timeline_plots={name: {rec: Path(path).parent / f"{rec}.png" for rec in _json(path)["recordings"]}
+                        for name, path in timelines.items()},
         summary=summarize(runs), ks=ks_of(runs), best_k=best_k, merged=merged, six=accuracy_table(merged),
         controls=sorted(set(runs.selection) - {"top"}, key=CONTROLS.index),
         variants=[v for v in VARIANTS if v in set(runs.variant)], comparisons=comparisons_table(runs, svm),

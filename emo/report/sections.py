@@ -165,6 +165,36 @@ def other_datasets(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
                    f"Six-class confusion matrix on {name}, {TEMO_BEST_K}")
 
 
+def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
+    doc.heading("Continuous recordings: the emotion at every moment")
+    if not r.timelines:
+        doc.text("`timeline.recordings` lists no folder, so no recording was run; add one (videos or frame "
+                 "folders) to see the per-frame timeline, or use `emo timeline` on any recording.")
+        return
+    doc.text(f"The trained models on long recordings, frame by frame (the timeline stage, `emo timeline`): "
+             f"{r.setup.timeline}. A frame's emotion is the most probable one when it reaches the threshold, "
+             "else none; frames without a face, or before the first full window, have no answer and count as "
+             "none. Scored against each recording's per-frame truth where it has one: per-frame macro-F1 and "
+             "accuracy over the six emotions and none; an episode (a true stretch of one emotion) is detected "
+             "when the timeline names it while it lasts; precision is the share of the timeline's own episodes "
+             "(at least 0.2 s) that overlap a true one; onset latency runs from the truth's first frame of an "
+             "episode (its intensity past one half) to the first frame the timeline names it; neutral false "
+             "positives are the neutral frames given an emotion.")
+    for name, result in r.timelines.items():
+        doc.heading(f"{name}", 3)
+        doc.table(tables.timeline_table(result), "Per recording, and pooled over the recordings with truth")
+        if "macro_f1_by_threshold" in result:
+            sweep = result["macro_f1_by_threshold"]
+            best = max(sweep, key=sweep.get)
+            doc.text("Pooled per-frame macro-F1 by threshold: " + ", ".join(f"{t}: {v:.3f}" for t, v in sweep.items())
+                     + f" (best {best}).")
+        for recording, plot in r.timeline_plots[name].items():
+            copy = fig_dir / f"timeline_{name}_{recording}.png"
+            copy.write_bytes(Path(plot).read_bytes())
+            doc.figure(copy, f"{name}/{recording}: the six probabilities over time (grey: no face; dashed: the "
+                             "threshold); below, the truth and the timeline's answer")
+
+
 def cost(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     doc.heading("Cost against the number of landmarks")
     doc.table(tables.cost_table(r.summary, r.ks), "Mean over emotions and seeds, from the same training runs; "
@@ -265,7 +295,8 @@ def appendices(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
 
 
 # After the header, in the report's order.
-SECTIONS = (hyperparameters, accuracy, controls, statistics, baselines, six_class, other_datasets, cost, faces,
+SECTIONS = (hyperparameters, accuracy, controls, statistics, baselines, six_class, other_datasets,
+            continuous_recordings, cost, faces,
             alpha_path, attribution, honest_notes, appendices)
 
 
@@ -285,6 +316,8 @@ def metrics_document(r: ReportInputs) -> dict:
     doc["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
                                 for config in result if config != "videos"}
                          for name, result in r.evaluations.items()}
+    doc["timeline"] = {name: {k: None if v is None else rounded(v) for k, v in result["pooled"].items()}
+                       for name, result in r.timelines.items() if "pooled" in result}
     return doc
 
 

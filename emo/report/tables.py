@@ -199,6 +199,26 @@ def evaluation_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TIMELINE_SCORES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "episode_recall": "episode recall",
+                   "episode_precision": "episode precision", "onset_latency_ms": "onset latency (ms)",
+                   "neutral_false_positive_rate": "neutral false positives"}
+
+
+def timeline_table(result: dict) -> pd.DataFrame:
+    """One recordings folder's timeline scores (its metrics.json): per recording, then pooled."""
+    rows = []
+    entries = list(result["recordings"].items()) + ([("pooled", result["pooled"])] if "pooled" in result else [])
+    for name, m in entries:
+        row = {"recording": f"**{name}**" if name == "pooled" else name, "frames": m["frames"]}
+        if "frames_with_face" in m:
+            row["with face"] = m["frames_with_face"]
+        row.update({label: "n/a" if m.get(key) is None or m[key] != m[key] else
+                    (f"{m[key]:.0f}" if key == "onset_latency_ms" else f"{m[key]:.3f}")
+                    for key, label in TIMELINE_SCORES.items()})
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("")
+
+
 def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
                          configs: tuple[str, ...] = (TEMO_468, TEMO_BEST_K)) -> pd.DataFrame:
     """Six-class accuracy per test subject, pooled over seeds, for each config; worst first.

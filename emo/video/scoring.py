@@ -79,8 +79,9 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
         "macro_f1": float(f1_score(true, said, average="macro", zero_division=0)),  # over the labels either names
         "accuracy": float(accuracy_score(true, said)),
         "episodes": len(truth_episodes),
-        "episode_recall": detected / len(truth_episodes) if truth_episodes else float("nan"),
-        "episode_precision": correct / len(said_episodes) if said_episodes else float("nan"),
-        "onset_latency_ms": float(np.median(latencies)) if latencies else float("nan"),
-        "neutral_false_positive_rate": float((said[neutral] != NONE).mean()) if neutral.any() else float("nan"),
+        # None where there is nothing to count (JSON has no NaN)
+        "episode_recall": detected / len(truth_episodes) if truth_episodes else None,
+        "episode_precision": correct / len(said_episodes) if said_episodes else None,
+        "onset_latency_ms": float(np.median(latencies)) if latencies else None,
+        "neutral_false_positive_rate": float((said[neutral] != NONE).mean()) if neutral.any() else None,
     }
