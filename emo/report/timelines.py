@@ -35,8 +35,8 @@ def timeline_figure(table: pd.DataFrame, threshold: float, title: str, truth: pd
     ax.axhline(threshold, color="0.3", ls="--", lw=0.8)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel("probability")
-    ax.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
-    ax.set_title(title, fontsize=10, pad=24)
+    ax.legend(ncol=6, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_title(title, fontsize=10, loc="left")
 
     rows = [("timeline", table.set_index("frame").emotion)]
     if truth is not None:
