@@ -1,0 +1,241 @@
+"""The timeline's speed, memory and accuracy (prints figures; not a test).
+
+    python bench/timeline.py [--recordings data/raw/demo_recordings] [--hour] [--only speed|accuracy]
+
+Run where `dvc repro` ran (it uses the trained models and the demo's synthetic recordings).
+
+- speed: offline frames/s end to end (decode, face, landmarks, models) with 1 and 2 worker
+  processes, each run pinned to that many cores; live (`--realtime`, one core) at 30 and 60
+  frames/s: frames answered per second, frames dropped, latency from a frame's arrival to its
+  probabilities. Beside py-feat's, LibreFace's and OpenFace's published CPU figures.
+- memory (--hour): a one-hour recording (the first recording looped), offline with 2 workers,
+  its table streamed to CSV; the peak RSS of the process and its workers, sampled every 5 s.
+- accuracy: on the recordings with truth, per-frame macro-F1, episode recall/precision, onset
+  latency and neutral false positives for each reference choice, alignment and window length;
+  the threshold chosen on the main demo's identities (demo_*) and scored on the held-apart
+  ones (heldout_*). Landmarks are read once per recording; the settings only rerun the models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+PUBLISHED = [("py-feat v2, batch 1, one thread", "8.9"), ("py-feat v2, batch 16, one thread", "17.6"),
+             ("LibreFace", "2.7"), ("OpenFace 2 (no emotions)", "about real time")]
+
+
+def _setup():
+    from emo.pipeline import pipeline_params
+
+    params = pipeline_params(REPO / "params.yaml")
+    from emo import artifacts
+    from emo.models.ensemble import choose_models
+    from emo.video.recording import Recorder
+
+    return params, Recorder, choose_models(artifacts.FULL, artifacts.RETRAIN)
+
+
+def child(mode: str, path: str, workers: int, cores: int, out: str) -> None:
+    """One measurement, in a process pinned to `cores` cores."""
+    os.sched_setaffinity(0, set(range(cores)))
+    from emo.video.recording import table_writer
+    from emo.video.streams import Source
+    from emo.video.timeline import TimelineSettings
+
+    params, Recorder, models = _setup()
+    settings = TimelineSettings.of(params.timeline, params.extract)
+    recorder = Recorder(params.extract, models, live=mode == "live")
+    result: dict = {}
+    try:
+        if mode == "live":
+            _, s = recorder.live(Source(path), settings, realtime=True)
+            result = {"answered_per_s": s.frames / s.seconds, "offered": s.frames + s.dropped, "dropped": s.dropped,
+                      "latency_median_ms": float(np.median(s.latency_ms)),
+                      "latency_p95_ms": float(np.percentile(s.latency_ms, 95))}
+        else:
+            with recorder.pool(workers) as pool:
+                if mode == "hour":
+                    peak = _rss_sampler()
+                    with table_writer(Path(out).with_suffix(".csv")) as write:
+                        _, s = recorder.record(Source(path), settings, write, pool, workers)
+                    result = {"rss": peak()}
+                else:
+                    _, s = recorder.record(Source(path), settings, None, pool, workers)
+            result.update({"frames": s.frames, "seconds": s.seconds, "frames_per_s": s.frames / s.seconds})
+    finally:
+        recorder.close()
+    Path(out).write_text(json.dumps(result))
+
+
+def _rss_sampler():
+    """Samples the RSS of this process and its children every 5 s; returns a function giving
+    the samples (MB, with their times)."""
+    import psutil
+
+    me, samples, stop = psutil.Process(), [], threading.Event()
+
+    def sample():
+        start = time.time()
+        while not stop.is_set():
+            total = me.memory_info().rss
+            for c in me.children(recursive=True):
+                try:
+                    total += c.memory_info().rss
+                except psutil.Error:
+                    pass
+            samples.append((round(time.time() - start), total / 2**20))
+            stop.wait(5)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def done():
+        stop.set()
+        return samples
+
+    return done
+
+
+def measure(mode: str, path: Path, workers: int = 1, cores: int = 1) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        subprocess.run([sys.executable, __file__, "--child", mode, str(path), str(workers), str(cores), str(out)],
+                       check=True, cwd=REPO)
+        return json.loads(out.read_text())
+
+
+def retimed(path: Path, fps: float, out: Path, loops: int = 1) -> Path:
+    """The recording's frames written again at another frame rate, or looped."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for _ in range(loops):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            writer.write(frame)
+    writer.release()
+    cap.release()
+    return out
+
+
+def speed(recording: Path) -> None:
+    print(f"offline, end to end (decode, face, landmarks, models), on {recording.name}:")
+    rows = []
+    for workers in (1, 2):
+        r = measure("offline", recording, workers, cores=workers)
+        rows.append((f"emo timeline, {workers} worker(s) on {workers} core(s)", f"{r['frames_per_s']:.1f}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for fps in (30, 60):
+            r = measure("live", retimed(recording, fps, Path(tmp) / f"live{fps}.mp4"), cores=1)
+            rows.append((f"emo timeline live, offered {fps} frames/s, one core",
+                         f"{r['answered_per_s']:.1f} answered ({r['dropped']} of {r['offered']} dropped), latency "
+                         f"median {r['latency_median_ms']:.0f} ms, 95th percentile {r['latency_p95_ms']:.0f} ms"))
+    print(pd.DataFrame(rows + PUBLISHED, columns=["tool (CPU)", "frames/s"]).to_markdown(index=False))
+
+
+def hour(recording: Path) -> None:
+    import cv2
+
+    cap = cv2.VideoCapture(str(recording))
+    n, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    loops = int(np.ceil(3600 * fps / n))
+    with tempfile.TemporaryDirectory() as tmp:
+        long = retimed(recording, fps, Path(tmp) / "hour.mp4", loops)
+        r = measure("hour", long, workers=2, cores=2)
+    rss = r["rss"]
+    peak = max(m for _, m in rss)
+    print(f"one hour ({r['frames']} frames, {loops} loops of {recording.name}), 2 workers: "
+          f"{r['frames_per_s']:.1f} frames/s, {r['seconds'] / 60:.1f} min; RSS (process and workers) "
+          f"peak {peak:.0f} MB")
+    marks = [rss[int(f * (len(rss) - 1))] for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
+    print("  RSS over the run: " + ", ".join(f"{t} s {m:.0f} MB" for t, m in marks))
+
+
+def accuracy(folder: Path) -> None:
+    from emo.video.faces import FaceTracker
+    from emo.video.recording import landmark_run
+    from emo.video.scoring import read_truth, timeline_scores
+    from emo.video.streams import recordings_in
+    from emo.video.timeline import Timeline, TimelineSettings
+
+    params, Recorder, models = _setup()
+    recorder = Recorder(params.extract, models)
+    runs = {}
+    for source in recordings_in(folder, params.timeline.frame_rate):
+        if source.truth_file():
+            runs[source.name] = (landmark_run(FaceTracker(recorder.tracker.detector), source.frames()),
+                                 read_truth(source.truth_file()))
+    recorder.close()
+    groups = {"demo identities": [n for n in runs if n.startswith("demo_")],
+              "held-apart identities": [n for n in runs if n.startswith("heldout_")]}
+
+    def tables(settings, names):
+        out = []
+        for name in names:
+            run, truth = runs[name]
+            engine = Timeline(settings, recorder.classify, 256)
+            out.append((pd.concat([engine.feed(run), engine.finish()], ignore_index=True), truth))
+        return out
+
+    from emo.pipeline.timeline import pooled
+
+    rows = []
+    base = TimelineSettings.of(params.timeline, params.extract)
+    for reference, align, window in itertools.product(("first", "rolling", "neutral"), ("none", "similarity"),
+                                                      (0.5, 1.0, 2.0)):
+        settings = TimelineSettings(**{**base.__dict__, "reference": reference, "align": align, "window_s": window})
+        row = {"reference": reference, "align": align, "window_s": window}
+        for group, names in groups.items():
+            table, truth = pooled(tables(settings, names))
+            sweep = {t: timeline_scores(table, truth, t)["macro_f1"] for t in np.round(np.arange(0.3, 0.91, 0.05), 2)}
+            if group == "demo identities":
+                chosen = max(sweep, key=sweep.get)
+                row["threshold (chosen on demo identities)"] = chosen
+            scores = timeline_scores(table, truth, chosen)
+            row[f"{group}: macro-F1"] = round(scores["macro_f1"], 3)
+            if group == "held-apart identities":
+                row.update({f"held-apart: {k}": None if scores[k] is None else round(scores[k], 3) for k in
+                            ("accuracy", "episode_recall", "episode_precision", "onset_latency_ms",
+                             "neutral_false_positive_rate")})
+        rows.append(row)
+    print(pd.DataFrame(rows).to_markdown(index=False))
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        mode, path, workers, cores, out = sys.argv[2:7]
+        return child(mode, path, int(workers), int(cores), out)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recordings", type=Path, default=REPO / "data/raw/demo_recordings")
+    parser.add_argument("--hour", action="store_true", help="also the one-hour memory run (about 10 minutes)")
+    parser.add_argument("--only", choices=["speed", "accuracy"])
+    args = parser.parse_args()
+    first = sorted(args.recordings.glob("heldout_*.mp4"))[0]
+    if args.only != "accuracy":
+        speed(first)
+    if args.hour:
+        hour(first)
+    if args.only != "speed":
+        accuracy(args.recordings)
+
+
+if __name__ == "__main__":
+    main()
