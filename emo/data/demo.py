@@ -134,6 +134,28 @@ def action_unit_field(au: int, side: int = 0) -> np.ndarray:
     return d
 
 
+@functools.cache
+def blink_field() -> np.ndarray:
+    """Displacement [468, 2] (cm, as action_unit_field) of a blink (FACS action unit 45) at its
+    fullest: every upper-lid landmark comes down almost onto the lower lid below it (a slit
+    stays, so no two landmarks meet), the lid's skin above following part of the way."""
+    mesh = face_mesh()
+    v = mesh.vertices
+    x, y = v[:, 0], v[:, 1]
+    d = np.zeros((len(v), 2))
+    for eye in ("left_eye", "right_eye"):
+        ring = mesh.regions[eye]
+        centre = y[ring].mean()
+        corners = ring[[np.argmin(x[ring]), np.argmax(x[ring])]]
+        upper = np.union1d(ring[y[ring] > centre], corners)
+        lower = np.union1d(ring[y[ring] < centre], corners)
+        upper, lower = upper[np.argsort(x[upper])], lower[np.argsort(x[lower])]
+        # The eye's opening at each landmark's x: 0 at and beyond the corners.
+        gap = np.interp(x, x[upper], y[upper]) - np.interp(x, x[lower], y[lower])
+        d[:, 1] -= 0.9 * gap * _near(v, upper, 0.25) * (y > centre)
+    return d
+
+
 def identity_field(rng: np.random.Generator) -> np.ndarray:
     """A subject's face-shape change [468, 2] (cm): width, length, jaw, eye spacing, mouth, nose, brows."""
     mesh = face_mesh()
@@ -256,24 +278,72 @@ def subject_name(index: int) -> str:
     return f"S{index + 1:03d}"
 
 
-_bases: list[BaseFace] = []
+@dataclass(frozen=True)
+class Subject:
+    """One synthetic person as the camera records them: a base face with its own face shape and
+    expression intensity, placed on a canvas with its own size, scale, rotation and position,
+    and seen through one session's lighting, tone curve and sensor noise."""
+
+    face: BaseFace
+    neutral: np.ndarray  # [468, 2] the face at rest (its identity's shape), base-photo pixels
+    intensity: float  # expression intensity (1 = the action units' nominal size)
+    colour: bool
+    canvas: tuple[int, int]  # width, height
+    scale: float  # canvas pixels per base-photo pixel
+    angle: float  # in-plane rotation, degrees
+    centre: np.ndarray  # [2] where the face's centre lands on the canvas
+    light: np.ndarray  # [h, w] or [h, w, 1]: a lighting gradient over the canvas
+    tone: np.ndarray  # [256] uint8: the camera's tone curve
+    noise: float  # sensor noise (standard deviation, grey levels)
+    image: np.ndarray  # the base photo as recorded: RGB or grayscale
+
+    def to_pixels(self, field: np.ndarray) -> np.ndarray:
+        """A displacement on the canonical face [468, 2] (cm) in this face's base-photo pixels."""
+        return field @ self.face.canonical_to_image
+
+    def expression(self, rng: np.random.Generator, emotion: str, distractor: float, side: int = 0) -> np.ndarray:
+        """The peak of one expression [468, 2] (base-photo pixels): the emotion's action units,
+        each at a random strength, plus one unrelated action unit up to `distractor`, at the
+        subject's intensity."""
+        units = EMOTION_ACTION_UNITS[emotion]
+        field = sum(rng.uniform(0.8, 1.2) * action_unit_field(au, side) for au in units)
+        others = [au for au in ACTION_UNITS if au not in units]
+        field = field + rng.uniform(0, distractor) * action_unit_field(int(rng.choice(others)))
+        return self.to_pixels(self.intensity * rng.uniform(0.85, 1.15) * field)
+
+    def placement(self, turn: float = 0.0, shift: np.ndarray | float = 0.0, zoom: float = 1.0) -> np.ndarray:
+        """The 2x3 similarity from base-photo pixels to the canvas, with the head turned by `turn`
+        degrees, moved by `shift` canvas pixels and scaled by `zoom` from its resting pose."""
+        to_canvas = cv2.getRotationMatrix2D((0.0, 0.0), self.angle + turn, self.scale * zoom)
+        to_canvas[:, 2] = self.centre + shift - to_canvas[:, :2] @ self.neutral.mean(axis=0)
+        return to_canvas
+
+    def render(self, target: np.ndarray, to_canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One frame as the camera writes it: the face with its landmarks at `target` (base-photo
+        pixels), placed on the canvas by `to_canvas`; the noise is drawn from `rng`."""
+        return self.camera(render_frame(self.face, target, self.canvas, to_canvas, self.image), rng)
+
+    def camera(self, frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Lighting, tone curve and noise on a canvas-sized frame (gray or RGB uint8): the frame as
+        written, grayscale or BGR."""
+        frame = cv2.LUT(np.clip(frame * self.light, 0, 255).astype(np.uint8), self.tone)
+        frame = frame + self.noise * rng.standard_normal(frame.shape, dtype=np.float32)
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+        if self.colour:
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        return frame
 
 
-def _init_worker(bases: list[BaseFace]) -> None:
-    global _bases
-    _bases = bases
-
-
-def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
-    """Render and write every sequence of one subject; returns the number of frames written."""
-    params, plans, out = args
-    s = plans[0].subject
+def make_subject(params: DemoParams, s: int, face: BaseFace, canvas: tuple[int, int] | None = None) -> Subject:
+    """Subject `s` of the demo set `params`, on `face`, drawn from the generator seeded (seed, 2, s).
+    `canvas` (width, height) replaces the drawn frame size; the draw is still made, so every
+    other draw stays the same."""
     rng = np.random.default_rng([params.seed, 2, s])
-    face = _bases[s % len(_bases)]
     shape = identity_field(rng) @ face.canonical_to_image
     intensity = rng.uniform(*params.intensity)
     colour = rng.uniform() < params.colour_fraction
-    canvas = (640, 490) if rng.uniform() < 0.75 else (640, 480)
+    drawn = (640, 490) if rng.uniform() < 0.75 else (640, 480)
+    canvas = canvas or drawn
     neutral = face.landmarks + shape
     span = neutral.max(axis=0) - neutral.min(axis=0)
     scale = rng.uniform(230, 290) / span[0]
@@ -282,26 +352,41 @@ def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
     gain = rng.uniform(-0.35, 0.35, size=2)
     gamma, contrast, brightness = rng.uniform(0.8, 1.25), rng.uniform(0.85, 1.15), rng.uniform(-15, 15)
     tone = np.clip((255 * (np.arange(256) / 255) ** gamma - 128) * contrast + 128 + brightness, 0, 255)
-    tone = tone.astype(np.uint8)
     noise = rng.uniform(1.0, 3.0)
-    image = face.image if colour else cv2.cvtColor(face.image, cv2.COLOR_RGB2GRAY)
     w, h = canvas
     gx, gy = np.meshgrid(np.linspace(-0.5, 0.5, w, dtype=np.float32), np.linspace(-0.5, 0.5, h, dtype=np.float32))
     light = 1 + gain[0] * gx + gain[1] * gy
-    if colour:
-        light = light[..., None]
+    return Subject(
+        face=face, neutral=neutral, intensity=intensity, colour=colour, canvas=canvas, scale=scale, angle=angle,
+        centre=centre, light=light[..., None] if colour else light, tone=tone.astype(np.uint8), noise=noise,
+        image=face.image if colour else cv2.cvtColor(face.image, cv2.COLOR_RGB2GRAY),
+    )
 
+
+_bases: list[BaseFace] = []
+
+
+def _init_worker(bases: list[BaseFace]) -> None:
+    global _bases
+    _bases = bases
+
+
+def worker_subject(params: DemoParams, s: int, canvas: tuple[int, int] | None = None) -> Subject:
+    """make_subject on subject s's base face, in a worker that _init_worker has given the base faces."""
+    return make_subject(params, s, _bases[s % len(_bases)], canvas)
+
+
+def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
+    """Render and write every sequence of one subject; returns the number of frames written."""
+    params, plans, out = args
+    s = plans[0].subject
+    subject = worker_subject(params, s)
     frames_written = 0
     for plan in plans:
         seq_rng = np.random.default_rng([params.seed, 3, s, plan.index])
         n = int(seq_rng.integers(params.frames[0], params.frames[1] + 1))
         side = int(seq_rng.choice([-1, 1])) if plan.emotion == "contempt" else 0
-        expression = sum(
-            seq_rng.uniform(0.8, 1.2) * action_unit_field(au, side) for au in EMOTION_ACTION_UNITS[plan.emotion]
-        )
-        others = [au for au in ACTION_UNITS if au not in EMOTION_ACTION_UNITS[plan.emotion]]
-        expression = expression + seq_rng.uniform(0, params.distractor) * action_unit_field(int(seq_rng.choice(others)))
-        expression = intensity * seq_rng.uniform(0.85, 1.15) * expression @ face.canonical_to_image
+        expression = subject.expression(seq_rng, plan.emotion, params.distractor, side)
         drift = seq_rng.uniform(-3, 3, size=2)
         tilt = seq_rng.uniform(-1, 1)
         name = f"{subject_name(s)}_{plan.index:03d}"
@@ -310,15 +395,8 @@ def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
         for t in range(n):
             progress = t / (n - 1)
             alpha = _smoothstep(np.clip((progress - 0.1) / 0.9, 0, 1))
-            target = neutral + alpha * expression
-            to_canvas = cv2.getRotationMatrix2D((0.0, 0.0), angle + tilt * progress, scale)
-            to_canvas[:, 2] = centre + drift * progress - to_canvas[:, :2] @ neutral.mean(axis=0)
-            frame = render_frame(face, target, canvas, to_canvas, image)
-            frame = cv2.LUT(np.clip(frame * light, 0, 255).astype(np.uint8), tone)
-            frame = frame + noise * seq_rng.standard_normal(frame.shape, dtype=np.float32)
-            frame = np.clip(frame, 0, 255).astype(np.uint8)
-            if colour:
-                frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+            to_canvas = subject.placement(turn=tilt * progress, shift=drift * progress)
+            frame = subject.render(subject.neutral + alpha * expression, to_canvas, seq_rng)
             cv2.imwrite(str(seq_dir / f"{name}_{t + 1:08d}.png"), frame, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         frames_written += n
         if plan.labeled:

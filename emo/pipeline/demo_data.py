@@ -1,17 +1,19 @@
-"""Stage demo_data: the embedded demo dataset, in CK+ layout, at demo.out, and a second one,
-held apart from training, at demo.heldout.out (evaluate's cross-dataset check)."""
+"""Stage demo_data: the embedded demo dataset, in CK+ layout, at demo.out; a second one, held
+apart from training, at demo.heldout.out (evaluate's cross-dataset check); and long recordings
+of both sets' people with per-frame truth at demo.recordings.out (the timeline stage's input)."""
 
 from __future__ import annotations
 
 from emo import artifacts
 from emo.config import DemoParams
 from emo.data.demo import generate_demo, heldout_params
+from emo.data.demo_recordings import generate_recordings
 from emo.data.face_model import managed_face_model
 from emo.files import atomic_dir
 from emo.tracking import stage_run
 
 INPUTS = (artifacts.FACE_MODEL,)
-OUTPUTS = (artifacts.DEMO, artifacts.DEMO_HELDOUT)
+OUTPUTS = (artifacts.DEMO, artifacts.DEMO_HELDOUT, artifacts.DEMO_RECORDINGS)
 
 
 def run(demo: DemoParams, progress: bool = True) -> None:
@@ -20,3 +22,5 @@ def run(demo: DemoParams, progress: bool = True) -> None:
         for label, params in (("", demo), ("held apart: ", heldout_params(demo))):
             with atomic_dir(params.out) as tmp:
                 print(label + generate_demo(params, model, tmp, progress))
+        with atomic_dir(demo.recordings.out) as tmp:
+            print("recordings: " + generate_recordings(demo, model, tmp, progress))
