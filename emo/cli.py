@@ -19,7 +19,7 @@ from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
 from emo.parallel import worker_count
 from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
-from emo.predict import Predictor, explain_video, predict, results_json, results_table, write_explanation
+from emo.predict import Moment, Predictor, explain_video, predict, results_json, results_table, write_explanation
 from emo.video.recording import TABLE_SUFFIXES, Recorder, read_table, table_writer
 from emo.video.scoring import read_truth, timeline_scores
 from emo.video.streams import Source
@@ -69,7 +69,7 @@ def _explain(args: argparse.Namespace) -> None:
         raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
     predictor = Predictor(params, choose_models(artifacts.FULL, artifacts.RETRAIN, args.variant, args.k))
     try:
-        result = predictor.landmarks(args.path)
+        result = predictor.landmarks(args.path, args.moment)
         if result.error:
             raise EmoError(result.error)
         predictor.classify([result])
@@ -78,7 +78,9 @@ def _explain(args: argparse.Namespace) -> None:
         paths = write_explanation(predictor, result, explanation, args.out, args.top)
     finally:
         predictor.close()
-    print(f"{args.path}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
+    where = "" if args.moment is None else f" from {args.moment.start:g} to {args.moment.end:g} " + (
+        "s" if args.moment.unit == "s" else "(frames)")
+    print(f"{args.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
           + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3]))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
@@ -168,6 +170,19 @@ def _tune_worker(args: argparse.Namespace) -> None:
     print(f"{args.stage}: the chief's grid is done")
 
 
+def _moment_option(unit: str):
+    def parse(text: str) -> Moment:
+        try:
+            start, end = (float(v) for v in text.split(":"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"give START:END, e.g. 12.5:14 (not {text!r})") from None
+        if not 0 <= start < end:
+            raise argparse.ArgumentTypeError(f"START must be at least 0 and below END ({text!r})")
+        return Moment(start, end, unit)
+
+    return parse
+
+
 def _k_option(text: str) -> int:
     value = int(text)
     if not 1 <= value <= N_LANDMARKS:
@@ -232,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, metavar="PATH", help="a video file, a folder of frames, or a CK+ sequence folder")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNG, MP4 and JSON")
     p.add_argument("--emotion", help="explain this emotion instead of the predicted one")
+    moment = p.add_mutually_exclusive_group()
+    moment.add_argument("--moment", type=_moment_option("s"), metavar="START:END",
+                        help="explain this stretch of a recording, in seconds (e.g. 12.5:14): it is read as a clip, "
+                             "so start it at the neutral face before the expression (the timeline's plot shows where)")
+    moment.add_argument("--frames", dest="moment", type=_moment_option("frame"), metavar="FIRST:LAST",
+                        help="the same, in frame numbers (the timeline table's frame column)")
     p.add_argument("--steps", type=int, default=64, help="IG steps m (default 64)")
     p.add_argument("--top", type=int, default=16, help="circle the top N landmarks (default 16)")
     p.set_defaults(func=_explain)

@@ -8,6 +8,7 @@ their own landmarks; the highest probability names the emotion.
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabili
 from emo.models.model import model_weights
 from emo.models.training import model_input
 from emo.parallel import prefetch
+from emo.video.streams import Frame, Source
 
 # Regions a reader names; the face oval stands for the jaw line and cheeks' outline.
 REGIONS = {"lips": "lips", "left eyebrow": "left_eyebrow", "right eyebrow": "right_eyebrow",
@@ -49,6 +51,7 @@ class VideoResult:
     frames: list | None = None  # decoded grayscale frames, kept for `explain`
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
     timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
+    moment: Moment | None = None  # the stretch of a recording it is, when not the whole file
 
     @property
     def emotion(self) -> str | None:
@@ -66,12 +69,41 @@ def video_source(path: Path):
     return SequenceSource(sequence=path.name, subject="", path=path, label="")
 
 
-def decoded(path: Path) -> VideoResult:
-    """A video's frames, or the reason it has none."""
-    result = VideoResult(str(path))
+@dataclass(frozen=True)
+class Moment:
+    """A stretch of a recording: from `start` to `end`, in seconds or in frame numbers."""
+
+    start: float
+    end: float
+    unit: str  # "s" or "frame"
+
+    def holds(self, frame: Frame) -> bool:
+        at = frame.time_s if self.unit == "s" else frame.index
+        return self.start <= at <= self.end
+
+    def past(self, frame: Frame) -> bool:
+        return (frame.time_s if self.unit == "s" else frame.index) > self.end
+
+    @property
+    def label(self) -> str:
+        return f"{self.start:g}-{self.end:g}{'s' if self.unit == 's' else ''}"
+
+
+def decoded(path: Path, moment: Moment | None = None) -> VideoResult:
+    """A video's frames, or the reason it has none; with `moment`, only that stretch of it
+    (the recording is read up to the stretch's end, never held whole)."""
+    result = VideoResult(str(path), moment=moment)
     try:
         start = time.perf_counter()
-        result.frames = list(video_source(path).frames())
+        source = video_source(path)
+        if moment is None:
+            result.frames = list(source.frames())
+        else:
+            result.frames = [f.gray for f in itertools.takewhile(lambda f: not moment.past(f), Source(str(path)).frames())
+                             if moment.holds(f)]
+            if not result.frames:
+                raise EmoError(f"{path} has no frame from {moment.start:g} to {moment.end:g} "
+                               f"{'s' if moment.unit == 's' else '(frame numbers)'}; check the range against its length.")
         result.timing["decode"] = time.perf_counter() - start
     except EmoError as err:
         result.error = str(err)
@@ -93,8 +125,8 @@ class Predictor:
     def close(self) -> None:
         self.detector.close()
 
-    def landmarks(self, path: Path) -> VideoResult:
-        return self.detect(decoded(path))
+    def landmarks(self, path: Path, moment: Moment | None = None) -> VideoResult:
+        return self.detect(decoded(path, moment))
 
     def landmarks_of_all(self, paths: list[Path], progress: bool = True) -> list[VideoResult]:
         """Every path's landmarks, in order; the next videos are decoded in a background
@@ -238,6 +270,8 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
     crops = predictor.detector.face_crops(result.frames)
     ranking = ranking_of(explanation.attribution)
     name = Path(result.path).stem or Path(result.path).name
+    if result.moment is not None:
+        name += f"_{result.moment.label}"
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"png": out_dir / f"{name}_{explanation.emotion}.png", "mp4": out_dir / f"{name}_{explanation.emotion}.mp4",
              "json": out_dir / f"{name}_{explanation.emotion}.json"}
@@ -267,6 +301,8 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
 
     write_json(paths["json"], {
         "video": result.path,
+        "moment": None if result.moment is None else {"start": result.moment.start, "end": result.moment.end,
+                                                       "unit": result.moment.unit},
         "emotion": explanation.emotion,
         "probability": explanation.probability,
         "probabilities": {e: float(p) for e, p in zip(EMOTIONS, result.probabilities)},

@@ -157,3 +157,29 @@ def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_
     assert "2 unreadable" in done.stderr
     table = pd.read_csv(tmp_path / "t.csv")
     assert len(table) == 40 and not table.face[table.frame.isin([20, 21])].any()
+
+
+def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path):
+    """From the neutral frame before an expression to its apex: explained as a clip, named after the stretch."""
+    truth = pd.read_csv(recordings[0].with_name(f"{recordings[0].stem}.truth.csv"))
+    onset = truth.index[truth.phase.eq("onset")][0]
+    apex_end = truth.index[(truth.index > onset) & truth.phase.eq("apex")][-1]
+    episode = truth.emotion[apex_end]
+    first, last = int(truth.frame[onset - 1]), int(truth.frame[apex_end])
+    done = emo(["explain", recordings[0], "--frames", f"{first}:{last}", "--out", tmp_path, "--steps", "8",
+                "--emotion", episode], smoke_repo)
+    assert done.returncode == 0, done.stderr
+    stem = f"{recordings[0].stem}_{first}-{last}_{episode}"
+    for suffix in (".png", ".mp4", ".json"):
+        assert (tmp_path / f"{stem}{suffix}").is_file()
+    record = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert record["moment"] == {"start": first, "end": last, "unit": "frame"}
+    video = cv2.VideoCapture(str(tmp_path / f"{stem}.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == last - first + 1
+    seconds = truth.time_s[onset - 1], truth.time_s[apex_end]
+    same = emo(["explain", recordings[0], "--moment", f"{seconds[0]}:{seconds[1]}", "--out", tmp_path / "s",
+                "--steps", "8", "--emotion", episode], smoke_repo)
+    assert same.returncode == 0, same.stderr
+    assert json.loads(next((tmp_path / "s").glob("*.json")).read_text())["probabilities"] == record["probabilities"]
+    beyond = emo(["explain", recordings[0], "--moment", "9000:9001", "--out", tmp_path / "x"], smoke_repo)
+    assert beyond.returncode == 2 and "has no frame from 9000 to 9001 s" in beyond.stderr

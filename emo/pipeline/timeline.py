@@ -12,6 +12,7 @@ from emo import artifacts
 from emo.config import ExtractParams, TimelineParams
 from emo.errors import EmoError
 from emo.files import atomic_dir, write_json
+from emo.models.ensemble import choose_models
 from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
 from emo.video.recording import Recorder, read_table, table_writer
@@ -44,7 +45,7 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     scored = []
     with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
             atomic_dir(where.folder) as tmp:
-        recorder = Recorder(extract)
+        recorder = Recorder(extract, choose_models(artifacts.FULL, artifacts.RETRAIN))
         try:
             with recorder.pool(workers) as pool:
                 for source in sources:
