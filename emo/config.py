@@ -190,12 +190,6 @@ class DemoParams(Section):
             if folder.resolve() in seen:
                 raise ConfigError(f"{key(name)} is demo.{seen[folder.resolve()]}; each demo set needs a folder of its own.")
             seen[folder.resolve()] = name
-        for name, count, available in (("recordings.subjects", self.recordings.subjects, self.subjects),
-                                       ("recordings.heldout_subjects", self.recordings.heldout_subjects,
-                                        self.heldout.subjects)):
-            if count > available:
-                raise ConfigError(f"{key(name)} is {count}, but that demo set has only {available} subjects; "
-                                  "lower it or generate more.")
         _positive(self.subjects, key("subjects"))
         _ordered_range(self.frames, key("frames"), low=2)
         _ordered_range(self.intensity, key("intensity"), low=0.0)
@@ -204,6 +198,12 @@ class DemoParams(Section):
         _non_negative(self.unlabeled, key("unlabeled"))
         _fraction(self.colour_fraction, key("colour_fraction"))
         _non_negative(self.workers, key("workers"))
+        for name, count, available in (("recordings.subjects", self.recordings.subjects, self.subjects),
+                                       ("recordings.heldout_subjects", self.recordings.heldout_subjects,
+                                        self.heldout.subjects)):
+            if count > available:
+                raise ConfigError(f"{key(name)} is {count}, but that demo set has only {available} subjects; "
+                                  "lower it or generate more.")
 
 
 @dataclass(frozen=True)

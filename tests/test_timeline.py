@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 # The smoke pipeline (2 seeds, 3 epochs, tiny networks) measured 0.56-0.60 pooled per-frame
 # macro-F1 on its two recordings; a timeline that loses the emotions (or its frames) falls
-# to about 0.15 (all 'none').
+# to about 0.1 (all "none").
 MACRO_F1_FLOOR = 0.35
 
 
@@ -183,3 +183,26 @@ def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path):
     assert json.loads(next((tmp_path / "s").glob("*.json")).read_text())["probabilities"] == record["probabilities"]
     beyond = emo(["explain", recordings[0], "--moment", "9000:9001", "--out", tmp_path / "x"], smoke_repo)
     assert beyond.returncode == 2 and "has no frame from 9000 to 9001 s" in beyond.stderr
+
+
+def test_a_recordings_folder_without_truth_is_processed_and_plotted(smoke_repo, smoke_params, recordings, tmp_path,
+                                                                    monkeypatch):
+    import dataclasses
+    import shutil
+
+    from emo.config import Recordings
+    from emo.pipeline import timeline as stage
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copy(recordings[0], folder / "session.mp4")
+    params = dataclasses.replace(smoke_params.timeline, recordings={"notruth_test": Recordings(folder)}, workers=1)
+    monkeypatch.chdir(smoke_repo)
+    out = smoke_repo / "models/timeline/notruth_test"
+    try:
+        metrics = stage.run("notruth_test", params, smoke_params.extract, progress=False)
+        assert (out / "session.csv").is_file() and (out / "session.png").is_file()
+        assert set(metrics) == {"recordings"} and "macro_f1" not in metrics["recordings"]["session"]
+        assert metrics["recordings"]["session"]["frames"] == len(pd.read_csv(out / "session.csv"))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
