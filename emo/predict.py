@@ -25,7 +25,7 @@ from emo.data.extraction import extract_sequence, settings_of
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS, face_mesh
-from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SequenceSource, image_files
+from emo.data.sources import SequenceSource, check_video_path
 from emo.errors import EmoError
 from emo.explanation.attribution import landmark_mask
 from emo.explanation.global_attribution import integrated_gradients_of, ranking_of
@@ -60,12 +60,7 @@ class VideoResult:
 
 def video_source(path: Path):
     """A video file, a folder of frames, or a CK+ sequence folder, as the extract stage reads it."""
-    if not path.exists():
-        raise EmoError(f"{path} does not exist.")
-    if path.is_dir() and not image_files(path):
-        raise EmoError(f"no frames in {path}: the folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-    if path.is_file() and path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise EmoError(f"{path} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames.")
+    check_video_path(path)
     return SequenceSource(sequence=path.name, subject="", path=path, label="")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emo.data.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, image_files
+from emo.data.sources import VIDEO_SUFFIXES, check_video_path, frame_count, image_files
 from emo.errors import EmoError
 
 # A video whose decoder fails this many frames in a row has ended (or is past saving).
@@ -75,27 +75,12 @@ class Source:
 
     def check(self) -> None:
         """One sentence when the source cannot be a recording; cameras and URLs are checked on opening."""
-        if self.live:
-            return
-        if not self.path.exists():
-            raise EmoError(f"{self.path} does not exist; give a video file, a folder of frames, a camera index "
-                           "(0) or a stream URL.")
-        if self.path.is_dir() and not image_files(self.path):
-            raise EmoError(f"no frames in {self.path}: the folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-        if self.path.is_file() and self.path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise EmoError(f"{self.path} is not a video ({', '.join(sorted(VIDEO_SUFFIXES))}) or a folder of frames.")
+        if not self.live:
+            check_video_path(self.path)
 
     def frame_count(self) -> int:
         """Frames the recording claims to have (0 when it cannot say: live sources)."""
-        if self.live:
-            return 0
-        if self.path.is_dir():
-            return len(image_files(self.path))
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            return max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if cap.isOpened() else 0
-        finally:
-            cap.release()
+        return 0 if self.live else frame_count(self.path)
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Frames start..stop-1 (stop None: to the end), grayscale."""
