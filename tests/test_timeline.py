@@ -13,10 +13,10 @@ from tests.support import BIN, EMO, run
 
 pytestmark = pytest.mark.slow
 
-# The smoke pipeline (2 seeds, 3 epochs, tiny networks) measured 0.56-0.60 pooled per-frame
-# macro-F1 on its two recordings; a timeline that loses the emotions (or its frames) falls
-# to about 0.1 (all "none").
-MACRO_F1_FLOOR = 0.35
+# The smoke pipeline's barely trained models (2 seeds, 3 epochs, networks of 4 units) measured
+# MEASURED pooled per-frame macro-F1 on its two recordings at its threshold of 0.5; answering
+# "none" everywhere scores 0.15 there.
+MACRO_F1_FLOOR = 0.30
 
 
 def emo(args, cwd):

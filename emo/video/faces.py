@@ -21,6 +21,10 @@ class FaceTracker:
         self._extent: np.ndarray | None = None  # (centre x, centre y, width) of the points in the box when found
         self.refound = 0  # times the box was found again after the first
 
+    def reset(self) -> None:
+        """Forget the box: the next face is found afresh (a new recording, or a new stretch of one)."""
+        self.box, self._extent = None, None
+
     def landmarks(self, gray: np.ndarray | None) -> np.ndarray | None:
         """The face's landmarks [468, 2] in this frame, in the current box's [0, 1] coordinates
         (self.box after the call); None when the frame is unreadable or shows no face."""

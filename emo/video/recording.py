@@ -95,7 +95,7 @@ def _init_worker(model_path: str, crop_size: int, margin: float) -> None:
 def _landmark_run(args: tuple[Source, int, int | None]) -> LandmarkRun:
     """Frames start..stop of a file, tracked from scratch (the box is found on its first face)."""
     source, start, stop = args
-    _tracker.box = None
+    _tracker.reset()
     return landmark_run(_tracker, source.frames(start, stop))
 
 
@@ -118,20 +118,24 @@ def landmark_run(tracker: FaceTracker, frames, seen: deque | None = None) -> Lan
 
 def landmark_runs(source: Source, pool, workers: int, tracker: FaceTracker, fps: float,
                   seen: deque | None = None) -> Iterator[LandmarkRun]:
-    """The recording's landmarks, in order, a stretch at a time: from `workers` processes each
-    taking CHUNK_S seconds of the file, or (one worker, or frames kept in `seen`) here,
-    decoding a frame ahead in a thread."""
+    """The recording's landmarks, in order, a stretch of CHUNK_S seconds at a time, each tracked
+    from scratch, so that the numbers do not depend on the number of workers: read by
+    `workers` processes, or (one worker, or frames kept in `seen`) here, decoding ahead in a
+    thread."""
+    chunk = max(int(CHUNK_S * fps), 16)
+    starts = list(range(0, max(source.frame_count(), 1), chunk))
     if pool is None or workers < 2 or seen is not None:
         frames = prefetch(source.frames(), depth=8)
-        while True:
-            run = landmark_run(tracker, _take(frames, 16), seen)
-            if not len(run):
-                return
-            yield run
+        for first in starts:
+            tracker.reset()
+            left = chunk if first != starts[-1] else None  # the last stretch runs to the end
+            while left is None or left > 0:
+                run = landmark_run(tracker, _take(frames, 16 if left is None else min(16, left)), seen)
+                if not len(run):
+                    return
+                left = None if left is None else left - len(run)
+                yield run
         return
-    chunk = max(int(CHUNK_S * fps), 16)
-    total = source.frame_count()
-    starts = list(range(0, max(total, 1), chunk))
     jobs = [(source, s, None if s == starts[-1] else s + chunk) for s in starts]
     in_flight: deque = deque()
     for job in jobs:
@@ -230,7 +234,6 @@ class Recorder:
                            "timeline.window_s, --window); give a longer recording or a shorter window.")
         engine = Timeline(settings, self.classify, self.batch)
         held: list[pd.DataFrame] = []
-        self.tracker.box = None
         seen = None if video is None else deque()
         bar = tqdm(total=total or None, desc=source.name, unit="frame", disable=not progress, leave=False)
         with bar, _annotated(video, fps, source) as draw:
@@ -254,7 +257,7 @@ class Recorder:
         summary = RecordingSummary(source.spec)
         engine = Timeline(settings, self.classify, batch=1)
         held: list[pd.DataFrame] = []
-        self.tracker.box = None
+        self.tracker.reset()
         started = time.perf_counter()
         with LiveFrames(source, realtime) as frames:
             for frame in frames:
