@@ -170,8 +170,7 @@ def hour(recording: Path) -> None:
 
 
 def accuracy(folder: Path) -> None:
-    from emo.video.faces import FaceTracker
-    from emo.video.recording import landmark_run
+    from emo.video.recording import frame_rate, landmark_runs
     from emo.video.scoring import read_truth, timeline_scores
     from emo.video.streams import recordings_in
     from emo.video.timeline import Timeline, TimelineSettings
@@ -181,7 +180,7 @@ def accuracy(folder: Path) -> None:
     runs = {}
     for source in recordings_in(folder, params.timeline.frame_rate):
         if source.truth_file():
-            runs[source.name] = (landmark_run(FaceTracker(recorder.tracker.detector), source.frames()),
+            runs[source.name] = (list(landmark_runs(source, None, 1, recorder.tracker, frame_rate(source))),
                                  read_truth(source.truth_file()))
     recorder.close()
     groups = {"demo identities": [n for n in runs if n.startswith("demo_")],
@@ -190,9 +189,9 @@ def accuracy(folder: Path) -> None:
     def tables(settings, names):
         out = []
         for name in names:
-            run, truth = runs[name]
+            stretches, truth = runs[name]
             engine = Timeline(settings, recorder.classify, 256)
-            out.append((pd.concat([engine.feed(run), engine.finish()], ignore_index=True), truth))
+            out.append((pd.concat([*map(engine.feed, stretches), engine.finish()], ignore_index=True), truth))
         return out
 
     from emo.pipeline.timeline import pooled

@@ -228,7 +228,7 @@ class Recorder:
         summary = RecordingSummary(source.spec)
         started = time.perf_counter()
         total = source.frame_count()
-        fps = _frame_rate(source)
+        fps = frame_rate(source)
         if total and total / fps < settings.window_s:
             raise EmoError(f"{source.spec} lasts {total / fps:.2f} s, shorter than one window ({settings.window_s} s: "
                            "timeline.window_s, --window); give a longer recording or a shorter window.")
@@ -310,7 +310,7 @@ def _annotated(path: Path | None, fps: float, source: Source) -> Iterator[Callab
             video.close()
 
 
-def _frame_rate(source: Source) -> float:
+def frame_rate(source: Source) -> float:
     if source.path.is_dir():
         return source.frame_rate
     import cv2
