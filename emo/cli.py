@@ -96,6 +96,8 @@ def _timeline(args: argparse.Namespace) -> None:
     single = args.out is not None and args.out.suffix.lower() in TABLE_SUFFIXES
     if single and len(sources) > 1:
         raise EmoError(f"--out {args.out} is one file for {len(sources)} recordings; give a folder instead.")
+    if args.video and args.out is None:
+        raise EmoError("--video writes the annotated MP4 beside the table; give --out as well.")
     settings = TimelineSettings.of(params.timeline, params.extract, window_s=args.window, reference=args.reference,
                                    neutral_s=args.neutral, align=args.align, threshold=args.threshold,
                                    stride=args.stride)

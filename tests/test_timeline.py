@@ -136,6 +136,8 @@ def test_bad_recordings_get_one_sentence(smoke_repo, recordings, tmp_path):
         "cannot be opened as a video": ["rtsp://127.0.0.1:9/nothing"],
         "camera 7 cannot be opened": ["7"],
         "does not exist": [tmp_path / "missing.mp4"],
+        "give --out as well": [recordings[0], "--video"],
+        "is one file for 2 recordings": [*recordings[:2], "--out", tmp_path / "one.csv"],
     }
     for message, args in cases.items():
         done = emo(["timeline", *args], smoke_repo)

@@ -56,7 +56,8 @@ class RecordingSummary:
     dropped: int = 0  # live: frames skipped while the models were busy
     seconds: float = 0.0  # wall time
     duration_s: float = 0.0  # the recording's own time
-    latency_ms: list[float] = field(default_factory=list)  # live: arrival to answer, per frame
+    # live: arrival to answer, per frame; the last 10,000 frames', so a day-long stream stays small
+    latency_ms: deque = field(default_factory=lambda: deque(maxlen=10_000))
 
     def count(self, rows: pd.DataFrame) -> None:
         self.frames += len(rows)
@@ -264,7 +265,7 @@ class Recorder:
                 run = landmark_run(self.tracker, [frame])
                 summary.unreadable += run.unreadable
                 rows = engine.feed(run)
-                summary.latency_ms += [1000 * (time.perf_counter() - frame.arrival)] * len(rows)
+                summary.latency_ms.extend([1000 * (time.perf_counter() - frame.arrival)] * len(rows))
                 self._emit(rows, writer, held, summary)
                 if on_row is not None:
                     for _, row in rows.iterrows():
