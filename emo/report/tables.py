@@ -209,9 +209,8 @@ def timeline_table(result: dict) -> pd.DataFrame:
     rows = []
     entries = list(result["recordings"].items()) + ([("pooled", result["pooled"])] if "pooled" in result else [])
     for name, m in entries:
-        row = {"recording": f"**{name}**" if name == "pooled" else name, "frames": m["frames"]}
-        if "frames_with_face" in m:
-            row["with face"] = m["frames_with_face"]
+        row = {"recording": f"**{name}**" if name == "pooled" else name, "frames": str(m["frames"]),
+               "with face": str(m.get("frames_with_face", ""))}
         row.update({label: "n/a" if m.get(key) is None or m[key] != m[key] else
                     (f"{m[key]:.0f}" if key == "onset_latency_ms" else f"{m[key]:.3f}")
                     for key, label in TIMELINE_SCORES.items()})
