@@ -293,8 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     quiet = native_logs_hidden() if hasattr(args, "verbose") and not args.verbose else contextlib.nullcontext()
-    with user_errors_reported(), quiet:
-        args.func(args)
+    try:
+        with user_errors_reported(), quiet:
+            args.func(args)
+    except KeyboardInterrupt:  # a live timeline ends on Ctrl-C inside; anywhere else, stop without a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

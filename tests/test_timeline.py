@@ -120,6 +120,25 @@ def test_live_mode_plays_a_file_in_real_time_and_counts_dropped_frames(smoke_rep
     assert len(rows) + dropped == 60 and dropped > 0
 
 
+def test_ctrl_c_ends_a_live_timeline_and_keeps_its_table(smoke_repo, recordings, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "live.csv"
+    process = subprocess.Popen([EMO, "timeline", str(recordings[0]), "--realtime", "--out", str(out)],
+                               cwd=smoke_repo, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if line.startswith("models:"):  # loaded: the live loop starts
+            break
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 0, rest
+    table = pd.read_csv(out)
+    assert 0 < len(table) < 150 and "frames/s" in rest and "Traceback" not in rest
+
+
 def _write(path, frames, fps=10):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, frames[0].shape[1::-1])
     for f in frames:

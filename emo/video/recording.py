@@ -252,8 +252,10 @@ class Recorder:
         return (pd.concat(held, ignore_index=True) if writer is None else None), summary
 
     def live(self, source: Source, settings: TimelineSettings, realtime: bool, writer: Callable | None = None,
-             on_row=None, seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
-        """A live source's timeline, frame by frame as they arrive; `on_row(row)` sees each answer."""
+             seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+        """A live source's timeline, frame by frame as they arrive, until the source ends,
+        `seconds` have passed or Ctrl-C, which ends it like the source's end: what was
+        answered is kept."""
         source.check()
         summary = RecordingSummary(source.spec)
         engine = Timeline(settings, self.classify, batch=1)
@@ -261,17 +263,17 @@ class Recorder:
         self.tracker.reset()
         started = time.perf_counter()
         with LiveFrames(source, realtime) as frames:
-            for frame in frames:
-                run = landmark_run(self.tracker, [frame])
-                summary.unreadable += run.unreadable
-                rows = engine.feed(run)
-                summary.latency_ms.extend([1000 * (time.perf_counter() - frame.arrival)] * len(rows))
-                self._emit(rows, writer, held, summary)
-                if on_row is not None:
-                    for _, row in rows.iterrows():
-                        on_row(row)
-                if seconds is not None and time.perf_counter() - started > seconds:
-                    break
+            try:
+                for frame in frames:
+                    run = landmark_run(self.tracker, [frame])
+                    summary.unreadable += run.unreadable
+                    rows = engine.feed(run)
+                    summary.latency_ms.extend([1000 * (time.perf_counter() - frame.arrival)] * len(rows))
+                    self._emit(rows, writer, held, summary)
+                    if seconds is not None and time.perf_counter() - started > seconds:
+                        break
+            except KeyboardInterrupt:
+                pass
             summary.dropped = frames.dropped
         self._emit(engine.finish(), writer, held, summary)
         summary.seconds = time.perf_counter() - started
