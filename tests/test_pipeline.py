@@ -51,7 +51,12 @@ def test_the_stage_layer_gives_the_metrics_of_the_code_before_it(smoke_repo):
     if (env["cpu"], env["keras_backend"]) != BEFORE_ON:
         pytest.skip(f"the digests were recorded on {BEFORE_ON}, this is {env['cpu']} with {env['keras_backend']}")
     for path, digest in BEFORE_THE_MOVE.items():
-        assert hashlib.sha256((smoke_repo / path).read_bytes()).hexdigest() == digest, path
+        content = (smoke_repo / path).read_bytes()
+        if path == "reports/metrics.json":  # as it was before the timeline's scores were added to it
+            summary = json.loads(content)
+            summary.pop("timeline")
+            content = (json.dumps(summary, indent=2) + "\n").encode()
+        assert hashlib.sha256(content).hexdigest() == digest, path
 
 
 def test_dvc_metrics_show_reads_the_summary(smoke_repo):

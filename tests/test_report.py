@@ -118,7 +118,9 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
     """(reports folder, metrics, data.root) of the report stage run on write_artifacts' files."""
     root = tmp_path_factory.mktemp("report")
     data = DataParams(root=tiny_demo, layout="ckplus", subject_pattern="^([^_]+)")
-    params = dataclasses.replace(smoke_params, data=data, extract=dataclasses.replace(smoke_params.extract, workers=2))
+    # No recordings: the timeline's section is tested on the smoke pipeline (tests/test_timeline.py).
+    params = dataclasses.replace(smoke_params, data=data, extract=dataclasses.replace(smoke_params.extract, workers=2),
+                                 timeline=dataclasses.replace(smoke_params.timeline, recordings={}))
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
@@ -128,15 +130,25 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
 
 
 def masked(path, data_root) -> bytes:
-    """report.md without what changes with the machine and the folder: the environment line
-    and the dataset's folder."""
+    """report.md without what changes with the machine and the folder (the environment line and
+    the dataset's folder) and without what came after these digests (the timeline's section)."""
     text = path.read_text().replace(str(data_root), "DATA")
+    head, timeline = text.split("## Continuous recordings", 1)
+    text = head + "## Cost" + timeline.split("## Cost", 1)[1]
     return "\n".join(line for line in text.split("\n") if not line.startswith("Computed on")).encode()
+
+
+def without_timeline(path) -> bytes:
+    """metrics.json as it was before the timeline's scores were added to it."""
+    summary = json.loads(path.read_text())
+    summary.pop("timeline")
+    return (json.dumps(summary, indent=2) + "\n").encode()
 
 
 def test_tables_and_figures_are_those_of_the_report_before_its_sections(report):
     out, _, data_root = report
-    digests = {name: hashlib.sha256(masked(out / name, data_root) if name == "report.md"
+    digests = {name: hashlib.sha256(masked(out / name, data_root) if name == "report.md" else
+                                    without_timeline(out / name) if name == "metrics.json"
                                     else (out / name).read_bytes()).hexdigest() for name in PRE_REFACTOR}
     assert digests == PRE_REFACTOR
 

@@ -60,7 +60,8 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     # `dvc status` names the stage whose own params changed; report follows once its inputs do.
     assert _stale_stages(repo) == {"retrain_k"}
     out = run([DVC, "repro"], repo).stdout
-    assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "report"]  # evaluate runs retrain_k's models
+    # evaluate and timeline run retrain_k's models
+    assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "timeline@demo", "report"]
     assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
 
@@ -83,7 +84,7 @@ def test_editing_a_module_stales_every_stage_that_imports_it(repo):
     finally:
         path.write_text(original)
     assert stale == {"extract", "split", "tune", "train_full", "attribute", "baselines", "retrain_k",
-                     "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "report"}
+                     "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "timeline@demo", "report"}
     assert _stale_stages(repo) == set()
 
 
