@@ -126,8 +126,11 @@ def test_ctrl_c_ends_a_live_timeline_and_keeps_its_table(smoke_repo, recordings,
     import time
 
     out = tmp_path / "live.csv"
+    # As in a terminal: a runner that started the suite in the background may have set SIGINT to
+    # be ignored, which the child would inherit.
     process = subprocess.Popen([EMO, "timeline", str(recordings[0]), "--realtime", "--out", str(out)],
-                               cwd=smoke_repo, stderr=subprocess.PIPE, text=True)
+                               cwd=smoke_repo, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in process.stderr:
         if line.startswith("models:"):  # loaded: the live loop starts
             break
