@@ -170,7 +170,7 @@ def hour(recording: Path) -> None:
 
 
 def accuracy(folder: Path) -> None:
-    from emo.video.recording import frame_rate, landmark_runs
+    from emo.video.recording import landmark_runs
     from emo.video.scoring import read_truth, timeline_scores
     from emo.video.streams import recordings_in
     from emo.video.timeline import Timeline, TimelineSettings
@@ -180,7 +180,7 @@ def accuracy(folder: Path) -> None:
     runs = {}
     for source in recordings_in(folder, params.timeline.frame_rate):
         if source.truth_file():
-            runs[source.name] = (list(landmark_runs(source, None, 1, recorder.tracker, frame_rate(source))),
+            runs[source.name] = (list(landmark_runs(source, None, 1, recorder.tracker, source.fps())),
                                  read_truth(source.truth_file()))
     recorder.close()
     groups = {"demo identities": [n for n in runs if n.startswith("demo_")],

@@ -20,8 +20,8 @@ from emo.models.tuning import distributed_role
 from emo.parallel import worker_count
 from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
 from emo.predict import Moment, Predictor, explain_video, predict, results_json, results_table, write_explanation
-from emo.video.recording import TABLE_SUFFIXES, Recorder, read_table, table_writer
-from emo.video.scoring import read_truth, timeline_scores
+from emo.video.recording import TABLE_SUFFIXES, Recorder, table_writer
+from emo.video.scoring import scores_line
 from emo.video.streams import Source
 from emo.video.timeline import TimelineSettings
 
@@ -78,8 +78,7 @@ def _explain(args: argparse.Namespace) -> None:
         paths = write_explanation(predictor, result, explanation, args.out, args.top)
     finally:
         predictor.close()
-    where = "" if args.moment is None else f" from {args.moment.start:g} to {args.moment.end:g} " + (
-        "s" if args.moment.unit == "s" else "(frames)")
+    where = "" if args.moment is None else f" {args.moment.span}"
     print(f"{args.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
           + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3]))
     for kind, path in paths.items():
@@ -144,20 +143,15 @@ def _table_output(path: Path | None):
 
 def _timeline_pictures(source: Source, table_path: Path, threshold: float) -> None:
     """The plot beside the table, and the scores when the recording has a truth file beside it."""
-    from emo.report.timelines import save_timeline_figure
+    # emo.pipeline.timeline draws with matplotlib (~1 s): only `emo timeline --out` needs it.
+    from emo.pipeline.timeline import plot_and_score
 
-    table = read_table(table_path)
-    truth_path = source.truth_file()
-    truth = read_truth(truth_path) if truth_path else None
-    plot = table_path.with_suffix(".png")
-    save_timeline_figure(plot, table, threshold, source.name, truth)
-    print(f"  table: {table_path}\n  plot: {plot}" + (f"\n  video: {table_path.with_suffix('.mp4')}"
-                                                      if table_path.with_suffix(".mp4").is_file() else ""),
+    plot, video = table_path.with_suffix(".png"), table_path.with_suffix(".mp4")
+    scores = plot_and_score(table_path, source, plot, threshold, source.name)[1]
+    print(f"  table: {table_path}\n  plot: {plot}" + (f"\n  video: {video}" if video.is_file() else ""),
           file=sys.stderr)
-    if truth is not None:
-        scores = timeline_scores(table, truth)
-        print(f"  against {truth_path.name}: " + ", ".join(f"{k} {v:.3g}" for k, v in scores.items() if v is not None),
-              file=sys.stderr)
+    if scores is not None:
+        print(f"  against {source.truth_file().name}: {scores_line(scores)}", file=sys.stderr)
 
 
 def _tune_worker(args: argparse.Namespace) -> None:

@@ -80,6 +80,11 @@ class Moment:
         return (frame.time_s if self.unit == "s" else frame.index) > self.end
 
     @property
+    def span(self) -> str:
+        """The stretch in words, e.g. 'from 12.5 to 14 s'."""
+        return f"from {self.start:g} to {self.end:g} " + ("s" if self.unit == "s" else "(frame numbers)")
+
+    @property
     def label(self) -> str:
         return f"{self.start:g}-{self.end:g}{'s' if self.unit == 's' else ''}"
 
@@ -97,8 +102,7 @@ def decoded(path: Path, moment: Moment | None = None) -> VideoResult:
             result.frames = [f.gray for f in itertools.takewhile(lambda f: not moment.past(f), Source(str(path)).frames())
                              if moment.holds(f)]
             if not result.frames:
-                raise EmoError(f"{path} has no frame from {moment.start:g} to {moment.end:g} "
-                               f"{'s' if moment.unit == 's' else '(frame numbers)'}; check the range against its length.")
+                raise EmoError(f"{path} has no frame {moment.span}; check the range against its length.")
         result.timing["decode"] = time.perf_counter() - start
     except EmoError as err:
         result.error = str(err)

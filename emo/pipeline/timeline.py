@@ -5,6 +5,8 @@ per-frame macro-F1 at other thresholds)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -15,10 +17,10 @@ from emo.files import atomic_dir, write_json
 from emo.models.ensemble import choose_models
 from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
-from emo.video.recording import Recorder, read_table, table_writer
 from emo.tracking import metric_name, stage_run
-from emo.video.scoring import read_truth, timeline_scores
-from emo.video.streams import recordings_in
+from emo.video.recording import Recorder, read_table, table_writer
+from emo.video.scoring import read_truth, scores_line, timeline_scores
+from emo.video.streams import Source, recordings_in
 from emo.video.timeline import TimelineSettings
 
 INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.runs, artifacts.FULL.models,
@@ -54,16 +56,14 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
                         _, summary = recorder.record(source, settings, write, pool, workers, progress)
                     print(summary.line())
                     run.log_metrics({metric_name(f"{source.name}.frames_per_s"): summary.frames_per_s})
-                    table = read_table(out)
-                    truth_path = source.truth_file()
-                    truth = read_truth(truth_path) if truth_path else None
-                    save_timeline_figure(tmp / where.plot(source.name).name, table, settings.threshold,
-                                         f"{name}/{source.name}", truth)
+                    plot = tmp / where.plot(source.name).name
+                    with_truth, scores = plot_and_score(out, source, plot, settings.threshold,
+                                                        f"{name}/{source.name}")
                     entry = {"frames": summary.frames, "frames_with_face": summary.with_face,
                              "frames_answered": summary.answered, "frames_unreadable": summary.unreadable}
-                    if truth is not None:
-                        entry.update(timeline_scores(table, truth))
-                        scored.append((table, truth))
+                    if scores is not None:
+                        entry.update(scores)
+                        scored.append(with_truth)
                     metrics["recordings"][source.name] = entry
         finally:
             recorder.close()
@@ -75,8 +75,21 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
         write_json(tmp / where.metrics.name, metrics)
     if scored:
         print(f"{name}: pooled over {len(scored)} recordings with truth: "
-              + ", ".join(f"{k} {v:.3g}" for k, v in metrics["pooled"].items() if v is not None))
+              + scores_line(metrics["pooled"]))
     return metrics
+
+
+def plot_and_score(table_path: Path, source: Source, plot: Path, threshold: float, title: str
+                   ) -> tuple[tuple[pd.DataFrame, pd.DataFrame] | None, dict | None]:
+    """A recording's written table plotted, with the truth when a truth file lies beside the
+    recording, and scored against it: ((table, truth), scores), or (None, None) without truth."""
+    table = read_table(table_path)
+    truth_path = source.truth_file()
+    truth = read_truth(truth_path) if truth_path else None
+    save_timeline_figure(plot, table, threshold, title, truth)
+    if truth is None:
+        return None, None
+    return (table, truth), timeline_scores(table, truth)
 
 
 def pooled(scored: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:

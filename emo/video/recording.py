@@ -229,7 +229,7 @@ class Recorder:
         summary = RecordingSummary(source.spec)
         started = time.perf_counter()
         total = source.frame_count()
-        fps = frame_rate(source)
+        fps = source.fps()
         if total and total / fps < settings.window_s:
             raise EmoError(f"{source.spec} lasts {total / fps:.2f} s, shorter than one window ({settings.window_s} s: "
                            "timeline.window_s, --window); give a longer recording or a shorter window.")
@@ -311,15 +311,3 @@ def _annotated(path: Path | None, fps: float, source: Source) -> Iterator[Callab
             yield video.write
         finally:
             video.close()
-
-
-def frame_rate(source: Source) -> float:
-    if source.path.is_dir():
-        return source.frame_rate
-    import cv2
-
-    cap = cv2.VideoCapture(source.spec)
-    try:
-        return cap.get(cv2.CAP_PROP_FPS) or source.frame_rate
-    finally:
-        cap.release()

@@ -85,3 +85,8 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
         "onset_latency_ms": float(np.median(latencies)) if latencies else None,
         "neutral_false_positive_rate": float((said[neutral] != NONE).mean()) if neutral.any() else None,
     }
+
+
+def scores_line(scores: dict) -> str:
+    """Scores as one line a user reads (those with nothing to count left out)."""
+    return ", ".join(f"{k} {v:.3g}" for k, v in scores.items() if v is not None)

@@ -82,6 +82,16 @@ class Source:
         """Frames the recording claims to have (0 when it cannot say: live sources)."""
         return 0 if self.live else frame_count(self.path)
 
+    def fps(self) -> float:
+        """Frames per second: a video's header (frame_rate when it has none), frame_rate for folders."""
+        if self.path.is_dir() and not self.live:
+            return self.frame_rate
+        cap = cv2.VideoCapture(self.camera if self.camera is not None else self.spec)
+        try:
+            return cap.get(cv2.CAP_PROP_FPS) or self.frame_rate
+        finally:
+            cap.release()
+
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Frames start..stop-1 (stop None: to the end), grayscale."""
         if self.path.is_dir() and not self.live:
