@@ -46,6 +46,16 @@ TUNE_TRIALS = TUNE / "trials.csv"
 ATTRIBUTIONS = Path("data/attributions.npz")
 ATTRIBUTION_SUMMARY = Path("data/attribution_summary.json")
 RANKINGS = Path("data/rankings.json")  # the rankings alone: what retrain_k reads
+RIVALS = Path("data/rivals.npz")  # every rival method's attributions, per model and averaged
+RIVAL_RANKINGS = Path("data/rival_rankings.json")  # their rankings alone
+
+CHECKS = Path("models/check_rankings")  # is each ranking right: against the truth, sanity checks, agreement
+CHECK_METRICS = CHECKS / "metrics.json"
+LOCALISATION = CHECKS / "localisation.csv"
+SANITY = CHECKS / "sanity.csv"
+AGREEMENT = CHECKS / "agreement.csv"
+ACTION_UNIT_SHARES = CHECKS / "action_units.csv"
+CHECK_MODELS = CHECKS / "models"  # the randomised and shuffled-label models the sanity checks explain
 
 BASELINES = Path("models/baselines")
 BASELINE_RUNS = BASELINES / "runs.csv"

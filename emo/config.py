@@ -365,6 +365,10 @@ class RetrainParams(Section):
     """Grid-search F, Q, R again for every K and emotion (the paper), or reuse tune's."""
     random_draws: int
     """Random landmark sets per seed and K; the comparison uses each seed's mean over them."""
+    rankings: list[Literal["ig", "ig_neutral", "gradient_input", "occlusion", "permutation", "effect_size",
+                           "svm_weights"]]
+    """Keep-and-retrain: T-EMO on each listed method's top K (ig: the paper's, always first),
+    same hyperparameters as IG's top K; the rivals must be in rivals.methods."""
 
     def check(self, key: KeyName) -> None:
         _positive(self.random_draws, key("random_draws"))
@@ -375,6 +379,26 @@ class RetrainParams(Section):
                 raise ConfigError(f"{key('ks')} holds {k}; K must lie between 1 and {N_LANDMARKS} landmarks.")
         if len(set(self.ks)) != len(self.ks) or len(set(self.controls)) != len(self.controls):
             raise ConfigError(f"{key('ks')} or controls repeats a value; list each once.")
+        if not self.rankings or self.rankings[0] != "ig" or len(set(self.rankings)) != len(self.rankings):
+            raise ConfigError(f"{key('rankings')} is {self.rankings}; start it with ig (the paper's ranking, "
+                              "which the others are compared with) and list each method once.")
+
+
+@dataclass(frozen=True)
+class RivalParams(Section):
+    methods: list[Literal["ig_neutral", "gradient_input", "occlusion", "permutation", "effect_size", "svm_weights"]]
+    """Rival rankings computed beside the paper's IG (emo.explanation.rivals): seconds next to training."""
+    repeats: int
+    """Permutation importance: shuffles of each landmark's trajectory over the validation videos."""
+    sanity: list[Literal["randomised", "shuffled"]]
+    """Sanity checks (Adebayo et al. 2018): every method again on a model with its initial,
+    untrained weights, and on one trained on shuffled labels (one per emotion, the first seed)."""
+
+    def check(self, key: KeyName) -> None:
+        _positive(self.repeats, key("repeats"))
+        for name, values in (("methods", self.methods), ("sanity", self.sanity)):
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{key(name)} repeats a value; list each once.")
 
 
 @dataclass(frozen=True)
@@ -467,9 +491,16 @@ class Params:
     tune: TuneParams
     attribute: AttributeParams
     retrain_k: RetrainParams
+    rivals: RivalParams
     baselines: BaselineParams
     evaluate: EvaluateParams
     timeline: TimelineParams
+
+    def check(self, key: KeyName) -> None:
+        missing = [m for m in self.retrain_k.rankings[1:] if m not in self.rivals.methods]
+        if missing:
+            raise ConfigError(f"{key('retrain_k.rankings')} holds {missing[0]}, which rivals.methods does not "
+                              "compute; add it there or remove it here.")
 
 
 # A section used as a dict key (e.g. the trainer cache's), compared or printed is not read for
@@ -521,7 +552,7 @@ def _build(cls: type, raw: Any, source: str, prefix: str):
         object.__setattr__(obj, "_key", prefix)
     check = getattr(obj, "check", None)
     if check is not None:
-        check(lambda k: f"{source}: {prefix}.{k}")
+        check(lambda k: f"{source}: {prefix}.{k}" if prefix else f"{source}: {k}")
     return obj
 
 

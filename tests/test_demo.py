@@ -4,7 +4,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from emo.data.demo import ACTION_UNITS, EMOTION_ACTION_UNITS, action_unit_field, generate_demo, plan_sequences
+from emo.data.action_units import ACTION_UNITS, EMOTION_ACTION_UNITS, action_unit_field
+from emo.data.demo import generate_demo, plan_sequences
 from emo.data.emotions import EMOTIONS
 from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo.data.demo import ACTION_UNITS, blink_field
+from emo.data.action_units import ACTION_UNITS, blink_field
 from emo.data.demo_recordings import (
     PHASES, TRUTH_COLUMNS, TRUTH_SUFFIX, generate_recordings, plan_recordings, plan_timeline,
 )

@@ -14,7 +14,6 @@ params give the same files.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,135 +24,16 @@ from scipy.interpolate import LinearNDInterpolator
 from tqdm import tqdm
 
 from emo.config import DemoParams
+from emo.data.action_units import ACTION_UNITS, EMOTION_ACTION_UNITS, action_unit_field, near, ramp
 from emo.data.ckplus import IMAGES, LABELS
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import face_mesh
+from emo.data.truth import PlantedTruth, write_truth
 from emo.parallel import process_pool, worker_count
 
-# FACS action units of each expression (the prototypes the issue and EMFACS give).
-EMOTION_ACTION_UNITS: dict[str, tuple[int, ...]] = {
-    "anger": (4, 5, 7, 23),
-    "disgust": (9, 15, 16),
-    "fear": (1, 2, 4, 5, 7, 20, 26),
-    "happiness": (6, 12),
-    "sadness": (1, 4, 15),
-    "surprise": (1, 2, 5, 26),
-    "contempt": (12, 14),  # unilateral
-}
-ACTION_UNITS = (1, 2, 4, 5, 6, 7, 9, 12, 14, 15, 16, 20, 23, 26)
 CODE_OF = {name: code for code, name in CKPLUS_CODES.items()}
 GRID_STEP = 4  # the piecewise-affine map is evaluated every 4 px and interpolated between
-
-
-# ---------------------------------------------------------------- action units on the canonical face
-
-
-def _near(v: np.ndarray, idx: np.ndarray, sigma: float) -> np.ndarray:
-    """Soft membership [468]: 1 at the given landmarks, falling off with distance (cm)."""
-    d2 = ((v[:, None, :] - v[idx][None, :, :]) ** 2).sum(-1).min(axis=1)
-    return np.exp(-d2 / (2 * sigma**2))
-
-
-def _ramp(x: np.ndarray, start: float, width: float) -> np.ndarray:
-    return np.clip((x - start) / width, 0.0, 1.0)
-
-
-@functools.cache
-def action_unit_field(au: int, side: int = 0) -> np.ndarray:
-    """Displacement [468, 2] (x towards the subject's left, y up; cm) of one action unit at
-    intensity 1. `side` -1 or +1 keeps only the subject's right or left half (unilateral)."""
-    mesh = face_mesh()
-    v = mesh.vertices
-    x, y = v[:, 0], v[:, 1]
-    sx = np.sign(x)
-    r = mesh.regions
-    brows = np.concatenate([r["left_eyebrow"], r["right_eyebrow"]])
-    brow_abs_x = np.abs(x[brows])
-    inner_brows = brows[brow_abs_x <= np.median(brow_abs_x)]
-    outer_brows = brows[brow_abs_x > np.median(brow_abs_x)]
-    above_eyes = _ramp(y, 3.3, 0.5)
-    lids_up, lids_low = [], []
-    for eye in ("left_eye", "right_eye"):
-        centre = y[r[eye]].mean()
-        lids_up.append(r[eye][y[r[eye]] > centre])
-        lids_low.append(r[eye][y[r[eye]] < centre])
-    upper_lids, lower_lids = np.concatenate(lids_up), np.concatenate(lids_low)
-    lips = r["lips"]
-    corners = lips[np.argsort(np.abs(x[lips]))[-2:]]
-    # Landmarks 13 and 14 are the inner upper and lower lip on the midline.
-    mouth_split = (y[13] + y[14]) / 2
-    below_mouth = _ramp(mouth_split - y, 0.0, 0.25)
-    upper_lip = lips[y[lips] > mouth_split]
-    lower_lip = lips[y[lips] < mouth_split]
-    nose = r["nose"]
-    nose_wings = nose[np.abs(x[nose]) > 1.0]
-    cheeks = np.exp(-((np.abs(x) - 4.0) ** 2 + (y + 1.0) ** 2) / (2 * 1.2**2)) * (v[:, 2] > 2.0)
-
-    d = np.zeros((len(v), 2))
-    if au == 1:  # inner brow raiser
-        d[:, 1] = 0.55 * _near(v, inner_brows, 0.9) * above_eyes
-    elif au == 2:  # outer brow raiser
-        d[:, 1] = 0.55 * _near(v, outer_brows, 0.9) * above_eyes
-    elif au == 4:  # brow lowerer: down and drawn together
-        w = _near(v, brows, 1.0) * above_eyes
-        d[:, 1] = -0.45 * w
-        d[:, 0] = -0.25 * sx * w * _near(v, inner_brows, 1.5)
-    elif au == 5:  # upper lid raiser
-        d[:, 1] = 0.18 * _near(v, upper_lids, 0.3)
-    elif au == 6:  # cheek raiser
-        d[:, 1] = 0.3 * cheeks + 0.08 * _near(v, lower_lids, 0.3)
-    elif au == 7:  # lid tightener
-        d[:, 1] = 0.12 * _near(v, lower_lids, 0.3)
-    elif au == 9:  # nose wrinkler: alae up, upper lip a little
-        d[:, 1] = 0.3 * _near(v, nose_wings, 0.6) + 0.1 * _near(v, upper_lip, 0.4) * (1 - below_mouth)
-    elif au == 12:  # lip corner puller: up and out
-        w = _near(v, corners, 0.8)
-        d[:, 0], d[:, 1] = 0.3 * sx * w, 0.4 * w
-    elif au == 14:  # dimpler
-        w = _near(v, corners, 0.5)
-        d[:, 0], d[:, 1] = 0.2 * sx * w, 0.05 * w
-    elif au == 15:  # lip corner depressor
-        d[:, 1] = -0.4 * _near(v, corners, 0.8)
-    elif au == 16:  # lower lip depressor
-        d[:, 1] = -0.3 * _near(v, lower_lip, 0.8) * below_mouth
-    elif au == 20:  # lip stretcher
-        w = _near(v, corners, 0.9)
-        d[:, 0], d[:, 1] = 0.4 * sx * w, -0.08 * w
-    elif au == 23:  # lip tightener: corners in, lips thinner
-        w = _near(v, corners, 0.6)
-        d[:, 0] = -0.15 * sx * w
-        lips_w = _near(v, lips, 0.3)
-        d[:, 1] = lips_w * np.where(y > mouth_split, -0.08, 0.08) * (np.abs(x) < 2.0)
-    elif au == 26:  # jaw drop
-        d[:, 1] = -0.8 * below_mouth * (1 - 0.6 * _ramp(np.abs(x), 0.0, 7.0))
-    else:
-        raise ValueError(f"action unit {au} is not modelled; known: {ACTION_UNITS}")
-    if side:
-        d *= np.where(sx == side, 1.0, np.where(sx == 0, 0.5, 0.0))[:, None]
-    return d
-
-
-@functools.cache
-def blink_field() -> np.ndarray:
-    """Displacement [468, 2] (cm, as action_unit_field) of a blink (FACS action unit 45) at its
-    fullest: every upper-lid landmark comes down almost onto the lower lid below it (a slit
-    stays, so no two landmarks meet), the lid's skin above following part of the way."""
-    mesh = face_mesh()
-    v = mesh.vertices
-    x, y = v[:, 0], v[:, 1]
-    d = np.zeros((len(v), 2))
-    for eye in ("left_eye", "right_eye"):
-        ring = mesh.regions[eye]
-        centre = y[ring].mean()
-        corners = ring[[np.argmin(x[ring]), np.argmax(x[ring])]]
-        upper = np.union1d(ring[y[ring] > centre], corners)
-        lower = np.union1d(ring[y[ring] < centre], corners)
-        upper, lower = upper[np.argsort(x[upper])], lower[np.argsort(x[lower])]
-        # The eye's opening at each landmark's x: 0 at and beyond the corners.
-        gap = np.interp(x, x[upper], y[upper]) - np.interp(x, x[lower], y[lower])
-        d[:, 1] -= 0.9 * gap * _near(v, upper, 0.25) * (y > centre)
-    return d
 
 
 def identity_field(rng: np.random.Generator) -> np.ndarray:
@@ -165,12 +45,12 @@ def identity_field(rng: np.random.Generator) -> np.ndarray:
     d = np.zeros((len(v), 2))
     d[:, 0] += (rng.uniform(0.92, 1.08) - 1) * x
     d[:, 1] += (rng.uniform(0.93, 1.07) - 1) * y
-    d[:, 0] += (rng.uniform(0.9, 1.1) - 1) * x * _ramp(-3.0 - y, 0.0, 3.0)
-    d[:, 0] += rng.uniform(-0.2, 0.2) * np.sign(x) * _near(v, np.concatenate([r["left_eye"], r["right_eye"]]), 0.8)
-    d[:, 0] += (rng.uniform(0.9, 1.12) - 1) * x * _near(v, r["lips"], 0.8)
+    d[:, 0] += (rng.uniform(0.9, 1.1) - 1) * x * ramp(-3.0 - y, 0.0, 3.0)
+    d[:, 0] += rng.uniform(-0.2, 0.2) * np.sign(x) * near(v, np.concatenate([r["left_eye"], r["right_eye"]]), 0.8)
+    d[:, 0] += (rng.uniform(0.9, 1.12) - 1) * x * near(v, r["lips"], 0.8)
     nose_tip = np.array([1, 2, 4, 5])
-    d[:, 1] += rng.uniform(-0.25, 0.25) * _near(v, nose_tip, 1.0)
-    d[:, 1] += rng.uniform(-0.2, 0.2) * _near(v, np.concatenate([r["left_eyebrow"], r["right_eyebrow"]]), 1.0)
+    d[:, 1] += rng.uniform(-0.25, 0.25) * near(v, nose_tip, 1.0)
+    d[:, 1] += rng.uniform(-0.2, 0.2) * near(v, np.concatenate([r["left_eyebrow"], r["right_eyebrow"]]), 1.0)
     return d
 
 
@@ -301,15 +181,21 @@ class Subject:
         """A displacement on the canonical face [468, 2] (cm) in this face's base-photo pixels."""
         return field @ self.face.canonical_to_image
 
-    def expression(self, rng: np.random.Generator, emotion: str, distractor: float, side: int = 0) -> np.ndarray:
-        """The peak of one expression [468, 2] (base-photo pixels): the emotion's action units,
-        each at a random strength, plus one unrelated action unit up to `distractor`, at the
-        subject's intensity."""
+    def expression_parts(self, rng: np.random.Generator, emotion: str, distractor: float,
+                         side: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+        """The peak of one expression as drawn: the emotion's action units, each at a random
+        strength, and one unrelated action unit up to `distractor` (both [468, 2], canonical
+        cm), and the gain both take (the subject's intensity, varied per sequence)."""
         units = EMOTION_ACTION_UNITS[emotion]
         field = sum(rng.uniform(0.8, 1.2) * action_unit_field(au, side) for au in units)
         others = [au for au in ACTION_UNITS if au not in units]
-        field = field + rng.uniform(0, distractor) * action_unit_field(int(rng.choice(others)))
-        return self.to_pixels(self.intensity * rng.uniform(0.85, 1.15) * field)
+        unrelated = rng.uniform(0, distractor) * action_unit_field(int(rng.choice(others)))
+        return field, unrelated, self.intensity * rng.uniform(0.85, 1.15)
+
+    def expression(self, rng: np.random.Generator, emotion: str, distractor: float, side: int = 0) -> np.ndarray:
+        """The peak of one expression [468, 2] (base-photo pixels), as expression_parts draws it."""
+        field, unrelated, gain = self.expression_parts(rng, emotion, distractor, side)
+        return self.to_pixels(gain * (field + unrelated))
 
     def placement(self, turn: float = 0.0, shift: np.ndarray | float = 0.0, zoom: float = 1.0) -> np.ndarray:
         """The 2x3 similarity from base-photo pixels to the canvas, with the head turned by `turn`
@@ -376,6 +262,15 @@ def worker_subject(params: DemoParams, s: int, canvas: tuple[int, int] | None = 
     return make_subject(params, s, _bases[s % len(_bases)], canvas)
 
 
+def sequence_start(params: DemoParams, plan: SequencePlan) -> tuple[np.random.Generator, int, int]:
+    """A sequence's generator, seeded (seed, 3, subject, sequence), after its first draws: the
+    number of frames and the side of a unilateral expression (contempt), returned with it."""
+    rng = np.random.default_rng([params.seed, 3, plan.subject, plan.index])
+    n = int(rng.integers(params.frames[0], params.frames[1] + 1))
+    side = int(rng.choice([-1, 1])) if plan.emotion == "contempt" else 0
+    return rng, n, side
+
+
 def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
     """Render and write every sequence of one subject; returns the number of frames written."""
     params, plans, out = args
@@ -383,9 +278,7 @@ def _write_subject(args: tuple[DemoParams, list[SequencePlan], Path]) -> int:
     subject = worker_subject(params, s)
     frames_written = 0
     for plan in plans:
-        seq_rng = np.random.default_rng([params.seed, 3, s, plan.index])
-        n = int(seq_rng.integers(params.frames[0], params.frames[1] + 1))
-        side = int(seq_rng.choice([-1, 1])) if plan.emotion == "contempt" else 0
+        seq_rng, n, side = sequence_start(params, plan)
         expression = subject.expression(seq_rng, plan.emotion, params.distractor, side)
         drift = seq_rng.uniform(-3, 3, size=2)
         tilt = seq_rng.uniform(-1, 1)
@@ -412,16 +305,38 @@ def _smoothstep(a: float) -> float:
 
 
 def generate_demo(params: DemoParams, model_path: Path, out: Path, progress: bool = True) -> str:
-    """Write the demo dataset into the empty folder `out` and return a one-line summary."""
+    """Write the demo dataset into the empty folder `out`, with the truth it plants (truth.json),
+    and return a one-line summary."""
     plans = plan_sequences(params)
     by_subject = [[p for p in plans if p.subject == s] for s in range(params.subjects)]
     bases = base_faces(model_path)
     with process_pool(worker_count(params.workers, params.subjects), _init_worker, (bases,)) as pool:
         jobs = pool.map(_write_subject, [(params, subject_plans, out) for subject_plans in by_subject])
         frames = sum(tqdm(jobs, total=params.subjects, desc="demo_data", unit="subject", disable=not progress))
+    write_truth(out, planted_truth(params, bases))
     labels = Counter(p.emotion if p.labeled else "unlabeled" for p in plans)
     return (f"{params.subjects} subjects, {len(plans)} sequences, {frames} frames: "
             + ", ".join(f"{k} {v}" for k, v in sorted(labels.items())))
+
+
+def planted_truth(params: DemoParams, bases: list[BaseFace]) -> PlantedTruth:
+    """What the generator planted: per emotion, the displacement at the peak that its action
+    units alone (not the unrelated one) give each landmark, as a share of the subject's
+    neutral face width, averaged over the labelled sequences. The sequences' own draws are
+    replayed, so it is the truth of exactly these files."""
+    moved: dict[str, list[np.ndarray]] = {emotion: [] for emotion in EMOTIONS}
+    subjects: dict[int, Subject] = {}
+    for plan in plan_sequences(params):
+        if plan.labeled and plan.emotion in moved:
+            if plan.subject not in subjects:
+                subjects[plan.subject] = make_subject(params, plan.subject, bases[plan.subject % len(bases)])
+            subject = subjects[plan.subject]
+            rng, _, side = sequence_start(params, plan)
+            field, _, gain = subject.expression_parts(rng, plan.emotion, params.distractor, side)
+            width = np.ptp(subject.neutral[:, 0])
+            moved[plan.emotion].append(100 * np.linalg.norm(subject.to_pixels(gain * field), axis=1) / width)
+    relevance = np.stack([np.mean(moved[emotion], axis=0) for emotion in EMOTIONS])
+    return PlantedTruth(relevance, {emotion: EMOTION_ACTION_UNITS[emotion] for emotion in EMOTIONS})
 
 
 def heldout_params(params: DemoParams) -> DemoParams:

@@ -22,10 +22,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo.config import DemoParams
-from emo.data.demo import (
-    ACTION_UNITS, Subject, _init_worker, _smoothstep, action_unit_field, base_faces, blink_field, heldout_params,
-    render_frame, subject_name, worker_subject,
-)
+from emo.data.action_units import ACTION_UNITS, action_unit_field, blink_field
+from emo.data.demo import (Subject, _init_worker, _smoothstep, base_faces, heldout_params, render_frame, subject_name,
+                           worker_subject)
 from emo.data.emotions import EMOTIONS
 from emo.errors import ConfigError
 from emo.parallel import process_pool, worker_count
