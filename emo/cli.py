@@ -80,7 +80,8 @@ def _explain(args: argparse.Namespace) -> None:
         predictor.close()
     where = "" if args.moment is None else f" {args.moment.span}"
     print(f"{args.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
-          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3]))
+          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3])
+          + "; by action unit: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.action_units.items())[:3]))
     for kind, path in paths.items():
         print(f"  {kind}: {path}")
     if args.timing:

@@ -27,6 +27,7 @@ from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS, face_mesh
 from emo.data.sources import SequenceSource, check_video_path
 from emo.errors import EmoError
+from emo.explanation.action_units import action_unit_shares, shares_dict
 from emo.explanation.attribution import landmark_mask
 from emo.explanation.global_attribution import integrated_gradients_of, ranking_of
 from emo.files import atomic_file, write_json
@@ -220,9 +221,21 @@ class Explanation:
     per_frame: np.ndarray  # [P, 468]
     probability: float
 
+    dataset: np.ndarray  # [468] the emotion's dataset-wide attribution (the attribute stage's)
+
     @functools.cached_property
     def regions(self) -> dict[str, float]:
         return region_shares(self.attribution)
+
+    @functools.cached_property
+    def action_units(self) -> dict[str, float]:
+        """This video's attribution per FACS action unit, largest first (shares sum to 1)."""
+        return shares_dict(action_unit_shares(self.attribution))
+
+    @functools.cached_property
+    def dataset_action_units(self) -> dict[str, float]:
+        """The emotion's dataset-wide attribution per action unit, for comparison."""
+        return shares_dict(action_unit_shares(self.dataset))
 
 
 def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps: int, method: str) -> Explanation:
@@ -232,7 +245,7 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     if not artifacts.ATTRIBUTIONS.is_file():
         raise EmoError(f"{artifacts.ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
     with np.load(artifacts.ATTRIBUTIONS) as z:
-        typical, mask = z["typical"][0], str(z["mask"])
+        typical, mask, dataset = z["typical"][0], str(z["mask"]), z["attribution"][EMOTIONS.index(emotion)]
     data = load_landmarks(artifacts.LANDMARKS)
     m = next(m for m in predictor.models if m.emotion == emotion)
     e = EMOTIONS.index(emotion)
@@ -253,7 +266,7 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     runs = len(predictor.keras[emotion]) * len(others)
     attribution, per_frame = np.zeros(N_LANDMARKS), np.zeros((data.frames, N_LANDMARKS))
     attribution[subset], per_frame[:, subset] = whole / runs, frames / runs
-    return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]))
+    return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]), dataset)
 
 
 def write_explanation(predictor: Predictor, result: VideoResult, explanation: Explanation, out_dir: Path,
@@ -309,6 +322,8 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
                        if m.emotion == explanation.emotion),
         "top_landmarks": [int(i) for i in ranking[:top]],
         "regions": {k: round(v, 4) for k, v in explanation.regions.items()},
+        "action_units": explanation.action_units,
+        "emotion_action_units": explanation.dataset_action_units,
         "attribution": [round(float(v), 6) for v in explanation.attribution],
         "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
     })

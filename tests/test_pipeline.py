@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emo import artifacts
 from emo.data.emotions import EMOTIONS
+from emo.explanation.rivals import RIVALS
 from tests.support import DVC, mlflow_serving, run
 
 pytestmark = pytest.mark.slow
@@ -24,6 +26,16 @@ def test_repro_builds_every_artifact(smoke_repo):
     attributions = np.load(smoke_repo / artifacts.ATTRIBUTIONS)
     assert attributions["ranking"].shape == (6, 468)
     assert len(list((smoke_repo / artifacts.RETRAIN.models).glob("K32/*/*/*.keras"))) == 6 * 2 * 2
+    # Keep-and-retrain per ranking (retrain_k.rankings: ig, effect_size): T-EMO on each one's top K.
+    runs = pd.read_csv(smoke_repo / artifacts.RETRAIN.runs)
+    rival = runs[runs.selection == "effect_size"]
+    assert len(rival) == 6 * 2 and set(rival.variant) == {"temo"} and set(rival.K) == {32}
+    rankings = json.loads((smoke_repo / artifacts.RIVAL_RANKINGS).read_text())
+    assert set(rankings) == {"ig_neutral", "gradient_input", "occlusion", "permutation", "effect_size", "svm_weights"}
+    checks = json.loads((smoke_repo / artifacts.CHECK_METRICS).read_text())
+    assert checks["truth"] and set(checks["localisation"]) == {*checks["methods"], "random"}
+    assert set(checks["sanity"]["ig"]) == {"randomised", "shuffled"}
+    assert len(list((smoke_repo / artifacts.CHECK_MODELS).glob("*/*.keras"))) == 2 * 6
     report = (smoke_repo / artifacts.REPORT_MD).read_text()
     assert "Tables 6 and 7" in report and "(paper .924 +- .016)" in report
     assert json.loads((smoke_repo / artifacts.REPORT_METRICS).read_text())["six_class_accuracy"]
@@ -52,9 +64,20 @@ def test_the_stage_layer_gives_the_metrics_of_the_code_before_it(smoke_repo):
         pytest.skip(f"the digests were recorded on {BEFORE_ON}, this is {env['cpu']} with {env['keras_backend']}")
     for path, digest in BEFORE_THE_MOVE.items():
         content = (smoke_repo / path).read_bytes()
-        if path == "reports/metrics.json":  # as it was before the timeline's scores were added to it
+        if path == "reports/metrics.json":  # as it was before the timeline's and the rankings' keys were added
             summary = json.loads(content)
-            summary.pop("timeline")
+            for key in ("timeline", "rankings"):
+                summary.pop(key)
+            for comparison in [c for c in summary["comparisons"] if c.startswith("ig_vs_") or c.endswith("_vs_random")
+                               and c != "top_vs_random"]:
+                summary["comparisons"].pop(comparison)
+            content = (json.dumps(summary, indent=2) + "\n").encode()
+        if path == "models/retrain_k/metrics.json":  # as it was before keep-and-retrain per rival ranking
+            summary = json.loads(content)
+            for variants in summary.values():
+                for cells in variants.values():
+                    for key in [k for k in cells if k.split("-", 1)[-1] in RIVALS]:
+                        cells.pop(key)
             content = (json.dumps(summary, indent=2) + "\n").encode()
         assert hashlib.sha256(content).hexdigest() == digest, path
 
@@ -70,8 +93,9 @@ def test_second_repro_does_nothing(smoke_repo):
     assert "Running stage" not in out, out
 
 
-STAGES_TRACKED = {"face_model", "demo_data", "extract", "split", "tune", "train_full", "attribute", "baselines",
-                  "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "report"}
+STAGES_TRACKED = {"face_model", "demo_data", "extract", "split", "tune", "train_full", "attribute", "rivals",
+                  "check_rankings", "baselines", "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout",
+                  "report"}
 NATIVE_LOG_MARKS = ("I0000 ", "W0000 ", "oneDNN", "cuda drivers", "absl::InitializeLog", "XNNPACK")
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import nnls
 
 from emo.data.action_units import ACTION_UNIT_NAMES, ACTION_UNITS, action_unit_field, blink_field
+from emo.data.emotions import EMOTIONS
 
 UNITS = (*ACTION_UNITS, 45)  # 45: blink
 OTHER = "other"
@@ -77,3 +79,30 @@ def landmarks_moved() -> dict[int, list[int]]:
 def found_units(shares: np.ndarray, n: int) -> list[int]:
     """The n action units with the largest shares ('other' excluded), largest first."""
     return [UNITS[i] for i in np.argsort(-shares[:-1], kind="stable")[:n]]
+
+
+def shares_table(attributions: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rows (method, emotion, action unit, share) of every method's [6, 468] attribution."""
+    labels = [unit_label(au) for au in UNITS] + [OTHER]
+    rows = []
+    for method, values in attributions.items():
+        shares = action_unit_shares(values)
+        rows += [{"method": method, "emotion": emotion, "action_unit": label, "share": float(shares[e, u])}
+                 for e, emotion in enumerate(EMOTIONS) for u, label in enumerate(labels)]
+    return pd.DataFrame(rows)
+
+
+def recovery_table(attributions: dict[str, np.ndarray], generating: dict[str, tuple[int, ...]]) -> pd.DataFrame:
+    """Rows (method, emotion): the action units that generated the emotion, the as many
+    largest-share units of the method's attribution, how many of them match, and the share
+    of the attribution that the generating units carry."""
+    rows = []
+    for method, values in attributions.items():
+        shares = action_unit_shares(values)
+        for e, emotion in enumerate(EMOTIONS):
+            units = generating[emotion]
+            found = found_units(shares[e], len(units))
+            rows.append({"method": method, "emotion": emotion, "generating": " ".join(f"AU{u}" for u in units),
+                         "found": " ".join(f"AU{u}" for u in found), "hits": len(set(found) & set(units)),
+                         "of": len(units), "share_generating": float(sum(shares[e, UNITS.index(u)] for u in units))})
+    return pd.DataFrame(rows)

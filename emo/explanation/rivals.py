@@ -46,6 +46,9 @@ METHOD_NAMES = {
     "effect_size": "effect size (model-free)", "svm_weights": "linear SVM weights",
 }
 
+SHORT_NAMES = {"ig": "IG", "ig_neutral": "IG-neutral", "gradient_input": "gradient x input", "occlusion": "occlusion",
+               "permutation": "permutation", "effect_size": "effect size", "svm_weights": "SVM weights"}
+
 
 def no_motion(x: np.ndarray) -> np.ndarray:
     """Each video's first frame held for all its frames: model input [N, P, 2, L, 1] without motion."""

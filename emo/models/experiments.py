@@ -18,7 +18,7 @@ from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import METRICS, rounded
 from emo.evaluation.runs import PREDICTION_COLUMNS, RUN_COLUMNS, RUN_FACTS
 from emo.models.model import VARIANTS, Architecture
-from emo.models.selection import select
+from emo.models.selection import select, top_k_landmarks
 from emo.models.training import RunResult, RunSpec
 
 
@@ -74,10 +74,12 @@ def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFr
 
 def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarray, ks: list[int],
                   controls: list[str], partitions, run_set: RunSet, model_dir: Path,
-                  variants: tuple[str, ...] = VARIANTS, random_draws: int = 1) -> list[RunSpec]:
+                  variants: tuple[str, ...] = VARIANTS, random_draws: int = 1,
+                  rivals: dict[str, np.ndarray] | None = None) -> list[RunSpec]:
     """T-EMO and R-EMO on each emotion's top K (models kept), and T-EMO controls with the
     same hyperparameters on K random landmarks (`random_draws` fresh draws per seed) and on
-    the bottom K."""
+    the bottom K; and T-EMO, same hyperparameters, on the top K of each rival ranking
+    ({method: [6, 468]}, the method's name as its selection): keep-and-retrain per method."""
     specs = []
     for k in ks:
         for e, emotion in enumerate(EMOTIONS):
@@ -89,4 +91,7 @@ def retrain_specs(best: dict[tuple[int, int], Architecture], rankings: np.ndarra
                               landmarks=tuple(int(i) for i in select(control, rankings[e], k, part.seed, e, draw)))
                       for control in controls for p, part in enumerate(partitions)
                       for draw in range(random_draws if control == "random" else 1)]
+            specs += [RunSpec(e, "temo", p, best[(k, e)], selection=method,
+                              landmarks=tuple(int(i) for i in top_k_landmarks(ranking[e], k)))
+                      for method, ranking in (rivals or {}).items() for p in range(len(partitions))]
     return specs

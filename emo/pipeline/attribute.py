@@ -9,13 +9,12 @@ from emo import artifacts
 from emo.config import AttributeParams, ModelParams, TrainParams
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
-from emo.data.mesh import N_LANDMARKS
-from emo.errors import EmoError
 from emo.explanation.global_attribution import (AttributionJob, ConfidenceJob, attribute_one, combine, medoid_videos,
                                                 most_confident_video, summary_document)
 from emo.explanation.rankings import save_rankings
 from emo.files import atomic_file, write_json
 from emo.models.training import TrainingContext, run_many
+from emo.pipeline.attributed import attributed_models
 from emo.tracking import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models)
@@ -27,12 +26,8 @@ def run(attribute: AttributeParams, model: ModelParams, train: TrainParams, prog
     a = attribute
     data = load_landmarks(artifacts.LANDMARKS)
     partitions = load_partitions(artifacts.SPLITS, len(data.y))
-    used = list(range(len(partitions) if a.models == "all" else min(a.models, len(partitions))))
-    paths = {(e, p): artifacts.FULL.model_file(EMOTIONS[e], "temo", N_LANDMARKS, p)
-             for e in range(len(EMOTIONS)) for p in used}
-    missing = [str(f) for f in paths.values() if not f.is_file()]
-    if missing:
-        raise EmoError(f"{missing[0]} is missing ({len(missing)} T-EMO models in all); run `dvc repro train_full` first.")
+    paths = attributed_models(a.models, len(partitions))
+    used = sorted({p for _, p in paths})
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     with stage_run("attribute", attribute=a, model=model) as run:
         if a.typical == "medoid":

@@ -1,5 +1,6 @@
 """Stage retrain_k: each emotion's top-K landmarks (searched again per K, as the paper does),
-with random-K and bottom-K controls."""
+with random-K and bottom-K controls, and T-EMO on the top K of each rival ranking in
+retrain_k.rankings (keep-and-retrain per method)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from emo.config import ModelParams, RetrainParams, TrainParams, TuneParams
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.evaluation.metrics import summary_metrics
-from emo.explanation.rankings import load_rankings
+from emo.explanation.rankings import load_method_rankings, load_rankings
 from emo.files import atomic_dir, write_json
 from emo.models.experiments import mean_std_table, retrain_specs
 from emo.models.selection import select
@@ -21,7 +22,7 @@ from emo.pipeline.run_sets import run_specs, write_results
 from emo.pipeline.searches import log_search
 from emo.tracking import stage_run
 
-INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.RANKINGS, artifacts.TUNED_HPARAMS)
+INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.RANKINGS, artifacts.RIVAL_RANKINGS, artifacts.TUNED_HPARAMS)
 OUTPUTS = (artifacts.RETRAIN.models, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings, artifacts.RETRAIN.predictions,
            artifacts.RETRAIN.hparams, artifacts.RETRAIN.metrics)
 
@@ -33,6 +34,7 @@ def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: 
     data = load_landmarks(artifacts.LANDMARKS)
     partitions = load_partitions(artifacts.SPLITS, len(data.y))
     rankings = load_rankings(artifacts.RANKINGS)
+    rivals = load_method_rankings(artifacts.RIVAL_RANKINGS, r.rankings[1:])
     top = {(k, e): tuple(int(i) for i in select("top", rankings[e], k, 0)) for k in r.ks for e in range(len(EMOTIONS))}
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     jobs = [search_job(e, tune, data, partitions[0], context, landmarks=top[(k, e)], stage="retrain_k")
@@ -52,7 +54,7 @@ def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: 
             best = {(k, e): tuned[emotion] for k in r.ks for e, emotion in enumerate(EMOTIONS)}
         with atomic_dir(artifacts.RETRAIN.models) as model_dir:
             specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, artifacts.RETRAIN, model_dir,
-                                  model.variants, r.random_draws)
+                                  model.variants, r.random_draws, rivals)
             results = run_specs(specs, context, data.frames, train.workers, run, "retrain_k", progress)
         summary = write_results(results, artifacts.RETRAIN, run)
         run.log_metrics({**summary_metrics(summary), **best_scores(searches)})

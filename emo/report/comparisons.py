@@ -19,6 +19,7 @@ from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import rounded
 from emo.evaluation.statistics import holm, paired_comparison
+from emo.explanation.rivals import RIVALS, SHORT_NAMES
 
 METRICS = ("accuracy", "balanced_accuracy", "roc_auc")
 METRIC_NAMES = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "roc_auc": "ROC AUC"}
@@ -46,12 +47,19 @@ COMPARISONS = (
     Comparison("temo_vs_svm_linear", ("temo", "top"), ("svm_linear", "all"), b_k=N_LANDMARKS),
     Comparison("temo_vs_svm_rbf", ("temo", "top"), ("svm_rbf", "all"), b_k=N_LANDMARKS),
 )
+# Keep-and-retrain per rival ranking: T-EMO on the paper's IG top K against each rival's top
+# K, and each rival's top K against K random landmarks.
+COMPARISONS += tuple(c for m in RIVALS for c in (
+    Comparison(f"ig_vs_{m}", ("temo", "top"), ("temo", m), only_subsets=True),
+    Comparison(f"{m}_vs_random", ("temo", m), ("temo", "random"), only_subsets=True)))
 NAMES = {"temo": "T-EMO", "remo": "R-EMO", "svm_linear": "the linear SVM", "svm_rbf": "the RBF SVM"}
 
 
 def _label(variant: str, selection: str, k: int) -> str:
     if variant.startswith("svm"):
         return NAMES[variant]
+    if selection in RIVALS:
+        return f"{SHORT_NAMES[selection]} top-{k}"
     if selection == "top" and variant == "temo":
         return f"top-{k}" if k < N_LANDMARKS else f"T-EMO at {N_LANDMARKS}"
     if selection == "top":
