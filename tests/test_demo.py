@@ -9,6 +9,7 @@ from emo.data.demo import generate_demo, plan_sequences
 from emo.data.emotions import EMOTIONS
 from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh
+from emo.data.truth import read_truth
 
 
 def _digest(root):
@@ -43,6 +44,9 @@ def test_tiny_demo_is_ckplus_layout(tiny_demo):
     assert float(label.read_text()) in range(1, 8)
     frames = list(usable[0].frames())
     assert len(frames) == 10 and frames[0].shape in {(490, 640), (480, 640)}
+    truth = read_truth(tiny_demo)  # what the generator planted, beside what it rendered
+    assert truth.relevance.shape == (6, 468) and truth.action_units["happiness"] == (6, 12)
+    assert truth.true_sets.sum(axis=1).min() > 8
 
 
 def test_plan_has_one_sequence_per_emotion_per_subject(smoke_params):

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,8 @@ import pytest
 
 from emo import artifacts
 from emo.config import DataParams
-from emo.data.dataset import save_landmarks
+from emo.data.action_units import EMOTION_ACTION_UNITS
+from emo.data.dataset import load_landmarks, save_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import extract_dataset
 from emo.data.mesh import N_LANDMARKS
@@ -18,9 +20,16 @@ from emo.errors import EmoError
 from emo.evaluation.cross_dataset import scores
 from emo.evaluation.metrics import METRICS, TIMINGS
 from emo.evaluation.runs import PREDICTION_COLUMNS, RUN_COLUMNS, RUN_KEYS, TEMO_468, TEMO_BEST_K
+from emo.data.truth import PlantedTruth
+from emo.explanation.action_units import recovery_table, shares_table
 from emo.explanation.global_attribution import ALPHAS, ranking_of
+from emo.explanation.localisation import agreement_table, localisation_table
+from emo.explanation.rivals import MODEL_FREE, PAPER, RIVALS
 from emo.pipeline import params_sections
 from emo.pipeline import report as report_stage
+from emo.pipeline.check_rankings import checks_document, sanity_table
+from emo.report import sections
+from emo.report.document import Document
 
 pytestmark = pytest.mark.slow
 
@@ -68,16 +77,20 @@ def _runs(rng, y, partitions, variant, k, selection):
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS)), pd.DataFrame(preds, columns=list(PREDICTION_COLUMNS))
 
 
+def partitions_of(n: int) -> list[dict]:
+    return [{"seed": s, "test": list(range(s * 6, s * 6 + 6)),
+             "train": [i for i in range(n) if not s * 6 <= i < s * 6 + 6]} for s in (0, 1)]
+
+
 def write_artifacts(data, extract, face_model) -> None:
     """Every artifact the report reads, at its emo.artifacts path under the current folder:
     the demo's real landmarks, made-up runs, attributions and an evaluated dataset."""
     landmarks, manifest = extract_dataset(data, extract, face_model, progress=False)
     save_landmarks(artifacts.LANDMARKS, landmarks)
     manifest.to_csv(artifacts.MANIFEST, index=False)
-    y, n = landmarks.y, len(landmarks.y)
+    y = landmarks.y
     rng = np.random.default_rng(0)
-    partitions = [{"seed": s, "test": list(range(s * 6, s * 6 + 6)),
-                   "train": [i for i in range(n) if not s * 6 <= i < s * 6 + 6]} for s in (0, 1)]
+    partitions = partitions_of(len(y))
     full = [_runs(rng, y, partitions, v, N_LANDMARKS, "all") for v in ("temo", "remo")]
     retrain = [_runs(rng, y, partitions, v, 32, "top") for v in ("temo", "remo")]
     retrain += [_runs(rng, y, partitions, "temo", 32, s) for s in ("random", "bottom")]
@@ -111,6 +124,31 @@ def write_artifacts(data, extract, face_model) -> None:
     where = artifacts.Evaluation("demo_heldout")
     where.folder.mkdir(parents=True)
     where.metrics.write_text(json.dumps(evaluation))
+    write_checks(rng, attribution)  # last: the numbers above stay those of the digests
+
+
+def write_checks(rng, attribution: np.ndarray) -> None:
+    """The rivals' and check_rankings' artifacts, made by the check stage's own functions from
+    made-up attributions and a made-up planted truth: IG's ranking survives the randomised
+    check (a noisy copy of itself), the rest are random."""
+    ks = [32, 16, 8]
+    rivals = {m: rng.random((6, N_LANDMARKS)) for m in RIVALS}
+    np.savez(artifacts.RIVALS, methods=np.array(RIVALS), partitions=np.array([0, 1]),
+             **rivals, **{f"{m}_per_model": np.stack([v, v], axis=1) for m, v in rivals.items()})
+    attributions = {PAPER: attribution, **rivals}
+    truth = PlantedTruth(rng.random((6, N_LANDMARKS)) ** 4, {e: EMOTION_ACTION_UNITS[e] for e in EMOTIONS})
+    checked = {(m, check): rng.random((6, N_LANDMARKS)) for m in attributions for check in ("randomised", "shuffled")
+               if not (m in MODEL_FREE and check == "randomised")}
+    checked[(PAPER, "randomised")] = attribution + 0.1 * rng.random((6, N_LANDMARKS))
+    localisation = localisation_table(attributions, truth.relevance, truth.true_sets, ks)
+    sanity, agreement = sanity_table(attributions, checked), agreement_table(attributions, ks)
+    with_truth = {"truth": truth.relevance, **attributions}
+    artifacts.CHECKS.mkdir(parents=True)
+    for table, path in ((localisation, artifacts.LOCALISATION), (sanity, artifacts.SANITY),
+                        (agreement, artifacts.AGREEMENT), (shares_table(with_truth), artifacts.ACTION_UNIT_SHARES)):
+        table.to_csv(path, index=False)
+    artifacts.CHECK_METRICS.write_text(json.dumps(checks_document(
+        list(attributions), ks, localisation, sanity, agreement, recovery_table(with_truth, truth.action_units))))
 
 
 @pytest.fixture(scope="module")
@@ -131,24 +169,27 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
 
 def masked(path, data_root) -> bytes:
     """report.md without what changes with the machine and the folder (the environment line and
-    the dataset's folder) and without what came after these digests (the timeline's section)."""
+    the dataset's folder) and without what came after these digests (the timeline's section and
+    'Is the ranking right?')."""
     text = path.read_text().replace(str(data_root), "DATA")
-    head, timeline = text.split("## Continuous recordings", 1)
-    text = head + "## Cost" + timeline.split("## Cost", 1)[1]
+    for added, following in (("## Continuous recordings", "## Cost"), ("## Is the ranking right?", "## Where we")):
+        head, rest = text.split(added, 1)
+        text = head + following + rest.split(following, 1)[1]
     return "\n".join(line for line in text.split("\n") if not line.startswith("Computed on")).encode()
 
 
-def without_timeline(path) -> bytes:
-    """metrics.json as it was before the timeline's scores were added to it."""
+def without_later_keys(path) -> bytes:
+    """metrics.json as it was before the timeline's scores and the rankings' checks were added to it."""
     summary = json.loads(path.read_text())
     summary.pop("timeline")
+    summary.pop("rankings")
     return (json.dumps(summary, indent=2) + "\n").encode()
 
 
 def test_tables_and_figures_are_those_of_the_report_before_its_sections(report):
     out, _, data_root = report
     digests = {name: hashlib.sha256(masked(out / name, data_root) if name == "report.md" else
-                                    without_timeline(out / name) if name == "metrics.json"
+                                    without_later_keys(out / name) if name == "metrics.json"
                                     else (out / name).read_bytes()).hexdigest() for name in PRE_REFACTOR}
     assert digests == PRE_REFACTOR
 
@@ -164,7 +205,8 @@ def test_every_section_and_the_papers_numbers_are_there(report):
     for heading in ("Tables 1-5", "Tables 6 and 7", "Balanced accuracy and ROC AUC", "Controls",
                     "Baselines on the same test parts", "six-emotion classifier", "Cost against the number",
                     "Figure 3", "Figure 2", "Where we match the paper", "Statistics: what the comparisons support",
-                    "Other datasets: do the models generalise?", "demo_heldout", "Appendix: every comparison per emotion",
+                    "Other datasets: do the models generalise?", "demo_heldout", "Is the ranking right?",
+                    "Appendix: every comparison per emotion",
                     "Appendix: six-class accuracy per test subject"):
         assert heading in md, heading
     assert "(paper .924 +- .016)" in md  # T-EMO anger at L = 468, Table 6
@@ -232,3 +274,106 @@ def test_a_missing_artifact_names_itself(tmp_path, monkeypatch, smoke_params):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EmoError, match=f"{artifacts.LANDMARKS} is missing; run `dvc repro`"):
         report_stage.run(**params_sections(report_stage.run, smoke_params))
+
+
+def section_of(md: str) -> str:
+    return md.split("## Is the ranking right?", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_ranking_checks_answer_from_the_check_files(report):
+    out, metrics, _ = report
+    md = (out / "report.md").read_text()
+    assert md.index("### The attribution itself") < md.index("## Is the ranking right?") < md.index("## Where we")
+    section = section_of(md)
+    root = out.parent
+    checks = json.loads((root / artifacts.CHECK_METRICS).read_text())
+    means = pd.read_csv(root / artifacts.LOCALISATION).groupby("method").mean(numeric_only=True)
+    best = checks["best_localising"]
+    assert best == means.drop("random").mass.idxmax()
+    assert (f"localises the planted action units best**, by relevance mass: {means.loc[best, 'mass']:.3f} "
+            f"(IG {means.loc['ig', 'mass']:.3f}, random floor {means.loc['random', 'mass']:.3f})") in section
+    assert f"precision@8 {means.loc[best, 'precision@8']:.3f}" in section
+    sanity = pd.read_csv(root / artifacts.SANITY).groupby(["method", "check"]).spearman.mean()
+    assert sanity["ig", "randomised"] > 0.9  # the fixture's IG survives the randomised check
+    assert (f"**IG does not pass the sanity checks**: its ranking survives with rho = {sanity['ig', 'randomised']:+.3f}"
+            in section)
+    assert "below 0.2 in absolute value" in section
+    units = checks["action_units"]
+    assert (f"IG recovers {units['ig']['hits']} of {units['ig']['of']} generating action units; the planted truth "
+            f"decomposed the same way recovers {units['truth']['hits']} of {units['truth']['of']}") in section
+    assert "| anger " in section and "AU4 AU5 AU7 AU23" in section and "%" in section
+    assert "two random rankings" in section and f"{32 / N_LANDMARKS:.3f} at K = 32" in section
+    assert "`retrain_k.rankings` lists no rival" in section  # the fixture retrained no rival
+    figures = {f"landmarks_{e}_{best}.png" for e in EMOTIONS}
+    assert figures <= {p.name for p in (out / "figures").iterdir()}
+    assert all(f"figures/{name}" in section for name in figures)
+    rankings = metrics["rankings"]
+    assert rankings["best_localising"] == best
+    assert rankings["localisation"]["ig"]["mass"] == checks["localisation"]["ig"]["mass"]
+    assert rankings["sanity"] == checks["sanity"] and rankings["keep_and_retrain_ig_minus"] == {}
+
+
+@pytest.fixture
+def artifacts_copy(report, tmp_path, monkeypatch):
+    """A writable copy of the report fixture's artifacts, as the current folder."""
+    root = report[0].parent
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(artifacts.REPORT.name, "mlflow.db"))
+    monkeypatch.chdir(copy)
+    return copy
+
+
+def report_params(smoke_params, data_root):
+    data = DataParams(root=data_root, layout="ckplus", subject_pattern="^([^_]+)")
+    return dataclasses.replace(smoke_params, data=data, timeline=dataclasses.replace(smoke_params.timeline,
+                                                                                       recordings={}))
+
+
+def test_without_truth_localisation_is_skipped_and_retrained_rivals_are_compared(report, artifacts_copy,
+                                                                                 smoke_params):
+    data_root = report[2]
+    # Real data: no truth, so no localisation.csv and no truth in the other files.
+    artifacts.LOCALISATION.unlink()
+    shares = pd.read_csv(artifacts.ACTION_UNIT_SHARES)
+    shares[shares.method != "truth"].to_csv(artifacts.ACTION_UNIT_SHARES, index=False)
+    checks = json.loads(artifacts.CHECK_METRICS.read_text())
+    no_truth = {k: v for k, v in checks.items() if k not in ("localisation", "best_localising", "action_units")}
+    artifacts.CHECK_METRICS.write_text(json.dumps({**no_truth, "truth": False}))
+    # Keep-and-retrain: T-EMO on two rivals' top 32.
+    y = load_landmarks(artifacts.LANDMARKS).y
+    rng = np.random.default_rng(1)
+    rivals = [_runs(rng, y, partitions_of(len(y)), "temo", 32, m)[0] for m in ("effect_size", "occlusion")]
+    runs = pd.concat([pd.read_csv(artifacts.RETRAIN.runs), *(r.drop(columns=list(TIMINGS)) for r in rivals)])
+    runs.to_csv(artifacts.RETRAIN.runs, index=False)
+    r = report_stage.report_inputs(**params_sections(report_stage.report_inputs, report_params(smoke_params,
+                                                                                                data_root)))
+    assert r.localisation is None
+    doc = Document("t")
+    sections.ranking_checks(doc, r, artifacts_copy)
+    section = section_of(doc.markdown())
+    assert (f"localisation skipped: `{data_root}` has no truth.json (only a generated dataset knows its truth)."
+            in section)
+    assert "two random rankings" in section and "IG does not pass" in section  # the rest still there
+    units = section.split("### In action units")[1]
+    assert "planted truth" not in units and "generating" not in units and "| effect size " in units
+    pooled = r.comparisons[(r.comparisons.emotion == "all emotions") & (r.comparisons.metric == "accuracy")]
+    for key in ("ig_vs_effect_size", "effect_size_vs_random", "ig_vs_occlusion", "occlusion_vs_random"):
+        row = pooled[pooled.comparison == key].iloc[0]
+        assert f"{row.difference:+.3f} [{row.t_low:+.3f}, {row.t_high:+.3f}]" in section, key
+    table = section.split("### Keep and retrain")[1]
+    assert "| IG " in table and "| effect size " in table and "| occlusion " in table and "| all emotions " in table
+    with_ig = {m: checks["agreement"][f"ig ~ {m}"]["spearman"] for m in RIVALS}
+    least = min(with_ig, key=with_ig.get)  # no truth: the faces show the rival that agrees least with IG
+    assert f"landmarks_anger_{least}.png" in section and "agrees least with IG" in section
+    assert sections.rankings_document(r.checks, r.comparisons)["keep_and_retrain_ig_minus"].keys() == {
+        "effect_size", "occlusion"}
+
+
+def test_a_missing_check_file_names_itself(report, artifacts_copy, smoke_params):
+    params = params_sections(report_stage.report_inputs, report_params(smoke_params, report[2]))
+    artifacts.LOCALISATION.unlink()  # the checks had a truth, so its localisation must be there
+    with pytest.raises(EmoError, match=f"{artifacts.LOCALISATION} is missing; run `dvc repro`"):
+        report_stage.report_inputs(**params)
+    artifacts.RIVALS.unlink()
+    with pytest.raises(EmoError, match=f"{artifacts.RIVALS} is missing; run `dvc repro`"):
+        report_stage.report_inputs(**params)

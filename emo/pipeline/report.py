@@ -10,7 +10,7 @@ from emo.config import (AttributeParams, DataParams, DemoParams, EvaluateParams,
                         SplitParams, TimelineParams, TrainParams)
 from emo.files import atomic_dir, atomic_file, write_json
 from emo.report.comparisons import POOLED
-from emo.report.inputs import Setup, load_inputs
+from emo.report.inputs import ReportInputs, Setup, load_inputs
 from emo.report.sections import environment_line, metrics_document, report_document, write_plot_data, write_tables
 from emo.tracking import environment, metric_name, pipeline_tags, stage_run
 
@@ -18,14 +18,15 @@ INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, 
           artifacts.ATTRIBUTIONS, artifacts.ATTRIBUTION_SUMMARY, artifacts.TUNED_HPARAMS, artifacts.FULL.runs,
           artifacts.FULL.timings, artifacts.FULL.predictions, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings,
           artifacts.RETRAIN.predictions, artifacts.RETRAIN.hparams, artifacts.BASELINE_RUNS, artifacts.EVALUATIONS,
-          artifacts.TIMELINES)
+          artifacts.TIMELINES, artifacts.CHECKS, artifacts.RIVALS)
 OUTPUTS = (artifacts.REPORT_MD, artifacts.REPORT_HTML, artifacts.REPORT_FIGURES, artifacts.REPORT_PLOTS,
            artifacts.REPORT_TABLES, artifacts.REPORT_METRICS)
 
 
-def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: ModelParams, train: TrainParams,
-        attribute: AttributeParams, demo: DemoParams, evaluate: EvaluateParams, timeline: TimelineParams) -> dict:
-    """Write the report and its data; returns metrics.json's content."""
+def report_inputs(data: DataParams, extract: ExtractParams, split: SplitParams, model: ModelParams,
+                  train: TrainParams, attribute: AttributeParams, demo: DemoParams, evaluate: EvaluateParams,
+                  timeline: TimelineParams) -> ReportInputs:
+    """Everything the report reads, from the emo.artifacts paths."""
     setup = Setup(
         data_root=data.root, layout=data.layout, demo=data.root.resolve() == demo.out.resolve(),
         split_mode=split.mode, model_input=model.input, flip=train.flip, learning_rate=train.learning_rate,
@@ -35,7 +36,7 @@ def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: Mod
                   f"{'removed' if timeline.align == 'similarity' else 'kept'}, threshold {timeline.threshold}"),
         face_model=extract.face_model, crop_size=extract.crop_size, box=extract.box, box_margin=extract.box_margin,
     )
-    r = load_inputs(
+    return load_inputs(
         setup, landmarks=artifacts.LANDMARKS, manifest=artifacts.MANIFEST, attributions=artifacts.ATTRIBUTIONS,
         attribution_summary=artifacts.ATTRIBUTION_SUMMARY, tuned_hparams=artifacts.TUNED_HPARAMS,
         full_runs=artifacts.FULL.runs, full_timings=artifacts.FULL.timings,
@@ -44,7 +45,15 @@ def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: Mod
         retrain_hparams=artifacts.RETRAIN.hparams, baseline_runs=artifacts.BASELINE_RUNS,
         evaluations={name: artifacts.Evaluation(name).metrics for name in evaluate.datasets},
         timelines={name: artifacts.Timeline(name).metrics for name in timeline.recordings},
+        check_metrics=artifacts.CHECK_METRICS, localisation=artifacts.LOCALISATION, sanity=artifacts.SANITY,
+        agreement=artifacts.AGREEMENT, action_unit_shares=artifacts.ACTION_UNIT_SHARES, rivals=artifacts.RIVALS,
     )
+
+
+def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: ModelParams, train: TrainParams,
+        attribute: AttributeParams, demo: DemoParams, evaluate: EvaluateParams, timeline: TimelineParams) -> dict:
+    """Write the report and its data; returns metrics.json's content."""
+    r = report_inputs(data, extract, split, model, train, attribute, demo, evaluate, timeline)
     with stage_run("report", data=data, evaluate=evaluate) as run:
         computed_on = environment_line(environment(), pipeline_tags()["pipeline"])
         with atomic_dir(artifacts.REPORT_FIGURES) as fig_dir:

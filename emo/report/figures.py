@@ -18,6 +18,8 @@ from emo.data.mesh import N_LANDMARKS  # noqa: E402
 from emo.evaluation.runs import VARIANT_NAMES  # noqa: E402
 from emo.models.model import VARIANTS  # noqa: E402
 from emo.models.selection import CONTROLS  # noqa: E402
+from emo.report.inputs import TypicalFace  # noqa: E402
+from emo.report.plotting import ranking_panels  # noqa: E402
 
 DPI = 110
 
@@ -89,3 +91,9 @@ def confusion(matrix: np.ndarray, title: str, path: Path) -> Path:
     ax.set_ylabel("actual")
     ax.set_title(title, fontsize=10)
     return save(fig, path)
+
+
+def attribution_face(face: TypicalFace, attribution: np.ndarray, ranking: np.ndarray, title: str, path: Path) -> Path:
+    """Figure 3's look: the face once per K of the paper's below 468, landmarks coloured by the
+    attribution [468], the top K of the ranking circled."""
+    return save(ranking_panels(face.crop, face.points, attribution, ranking, paper.LANDMARK_COUNTS[1:], title), path)

@@ -3,6 +3,7 @@ from it computed once."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,11 @@ import numpy as np
 import pandas as pd
 
 from emo.data.dataset import LandmarkData, load_landmarks
+from emo.data.emotions import EMOTIONS
+from emo.data.face_model import resolve_face_model
+from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
+from emo.data.sources import SequenceSource
 from emo.errors import EmoError
 from emo.evaluation.metrics import TIMINGS, summarize
 from emo.evaluation.runs import all_runs, best_k_per_emotion, config_label
@@ -46,6 +51,15 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class TypicalFace:
+    """The peak (last) frame of an emotion's typical training video, cropped as extract cropped it."""
+
+    sequence: str
+    crop: np.ndarray  # grayscale, crop_size x crop_size
+    points: np.ndarray  # [468, 2] its landmarks, in the crop's pixels
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     setup: Setup
     data: LandmarkData
@@ -69,24 +83,50 @@ class ReportInputs:
     variants: list[str]  # the networks that ran
     comparisons: pd.DataFrame  # emo.report.comparisons.comparisons_table
     per_subject: pd.DataFrame
+    # The check_rankings stage's: is each ranking right?
+    checks: dict  # its metrics.json
+    localisation: pd.DataFrame | None  # None when the dataset plants no truth (real data)
+    sanity: pd.DataFrame
+    agreement: pd.DataFrame
+    action_unit_shares: pd.DataFrame
+    rival_attributions: dict[str, np.ndarray]  # each rival method's [6, 468] (the rivals stage)
+
+    @functools.cached_property
+    def typical_faces(self) -> dict[str, TypicalFace]:
+        """Each emotion's typical face, for Figure 3 and its rivals: the face detector runs once
+        per emotion, and only when a figure is drawn."""
+        setup, typical = self.setup, self.attributions["typical"][0]
+        faces = {}
+        with LandmarkDetector(resolve_face_model(setup.face_model), setup.crop_size, setup.box,
+                              setup.box_margin) as detector:
+            for e, emotion in enumerate(EMOTIONS):
+                sequence = str(self.data.sequence[typical[e]])
+                crop = peak_face(detector, setup.data_root / self.manifest.loc[sequence, "path"])
+                faces[emotion] = TypicalFace(sequence, crop, self.data.X[typical[e], -1].T * setup.crop_size)
+        return faces
 
 
 def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: Path, attribution_summary: Path,
                 tuned_hparams: Path, full_runs: Path, full_timings: Path, full_predictions: Path,
                 retrain_runs: Path, retrain_timings: Path, retrain_predictions: Path, retrain_hparams: Path,
-                baseline_runs: Path, evaluations: dict[str, Path], timelines: dict[str, Path]) -> ReportInputs:
+                baseline_runs: Path, evaluations: dict[str, Path], timelines: dict[str, Path], check_metrics: Path,
+                localisation: Path, sanity: Path, agreement: Path, action_unit_shares: Path,
+                rivals: Path) -> ReportInputs:
     """Load the report's files (`evaluations`: each evaluated dataset's metrics.json;
-    `timelines`: each recordings folder's metrics.json, its plots beside it) after checking
-    that every one exists."""
+    `timelines`: each recordings folder's metrics.json, its plots beside it; `localisation`
+    exists only where check_rankings had a truth) after checking that every one exists."""
     files = [landmarks, manifest, attributions, attribution_summary, tuned_hparams, full_runs, full_timings,
              full_predictions, retrain_runs, retrain_timings, retrain_predictions, retrain_hparams, baseline_runs,
-             *evaluations.values(), *timelines.values()]
-    for path in files:
-        if not Path(path).is_file():
-            raise EmoError(f"{path} is missing; run `dvc repro` so that every stage before report has run.")
+             *evaluations.values(), *timelines.values(), check_metrics, sanity, agreement, action_unit_shares, rivals]
+    _require(files)
+    checks = _json(check_metrics)
+    if checks["truth"]:
+        _require([localisation])
     data = load_landmarks(landmarks)
     with np.load(attributions) as z:
         arrays = {k: z[k] for k in z.files}
+    with np.load(rivals) as z:
+        rival_arrays = {str(m): z[str(m)] for m in z["methods"]}
     runs = all_runs(_with_timings(full_runs, full_timings), _with_timings(retrain_runs, retrain_timings))
     predictions = pd.concat([pd.read_csv(full_predictions), pd.read_csv(retrain_predictions)], ignore_index=True)
     svm = pd.read_csv(baseline_runs)
@@ -102,10 +142,19 @@ def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: 
         timeline_plots={name: {rec: Path(path).parent / f"{rec}.png" for rec in _json(path)["recordings"]}
                         for name, path in timelines.items()},
         summary=summarize(runs), ks=ks_of(runs), best_k=best_k, merged=merged, six=accuracy_table(merged),
-        controls=sorted(set(runs.selection) - {"top"}, key=CONTROLS.index),
+        controls=[c for c in CONTROLS if c in set(runs.selection)],
         variants=[v for v in VARIANTS if v in set(runs.variant)], comparisons=comparisons_table(runs, svm),
         per_subject=per_subject_accuracy(merged, data.subject),
+        checks=checks, localisation=pd.read_csv(localisation) if checks["truth"] else None,
+        sanity=pd.read_csv(sanity), agreement=pd.read_csv(agreement),
+        action_unit_shares=pd.read_csv(action_unit_shares), rival_attributions=rival_arrays,
     )
+
+
+def _require(files: list[Path]) -> None:
+    for path in files:
+        if not Path(path).is_file():
+            raise EmoError(f"{path} is missing; run `dvc repro` so that every stage before report has run.")
 
 
 def _json(path: Path):
@@ -117,6 +166,15 @@ def _with_timings(runs: Path, timings: Path) -> pd.DataFrame:
     change when only the timings do)."""
     table = pd.read_csv(timings)
     return pd.read_csv(runs).merge(table, on=[c for c in table.columns if c not in TIMINGS], how="left")
+
+
+def peak_face(detector: LandmarkDetector, path: Path) -> np.ndarray:
+    """A video's last (peak) frame, cropped as extract cropped it."""
+    frames = list(SequenceSource(sequence=path.name, subject="", path=path, label="").frames())
+    crop = detector.face_crops(frames)[-1]
+    if crop is None:
+        raise EmoError(f"no face found again in {path}; was data.root changed since extract ran?")
+    return crop
 
 
 def _six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ def draw_face(ax, crop: np.ndarray, points: np.ndarray, values: np.ndarray, circ
         from matplotlib.collections import LineCollection
 
         ax.add_collection(LineCollection(segments, colors="white", linewidths=0.2, alpha=0.25))
+    values = np.clip(values, 0, None)  # some rivals (occlusion, permutation) go negative: drawn as no importance
     scale = values / values.max() if values.max() > 0 else values
     order = np.argsort(scale)  # the strongest drawn last, on top
     art = ax.scatter(points[order, 0], points[order, 1], c=scale[order], cmap=CMAP, vmin=0, vmax=1,

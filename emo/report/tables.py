@@ -10,7 +10,11 @@ from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import summarize
 from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
+from emo.explanation.action_units import OTHER, UNITS, shares_sentence, unit_label
+from emo.explanation.localisation import RANDOM
+from emo.explanation.rivals import METHOD_NAMES, PAPER, RIVALS, SHORT_NAMES
 from emo.models.model import VARIANTS
+from emo.report.comparisons import POOLED
 
 
 def cell(mean: float, std: float, digits: int = 3) -> str:
@@ -229,3 +233,105 @@ def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
                              for c in configs}})
     return table.rename_axis("subject").reset_index().sort_values(f"{configs[-1]} accuracy", kind="stable"
                                                                   ).reset_index(drop=True)
+
+
+# Is the ranking right? (the check_rankings stage's tables, and keep-and-retrain per method)
+
+TRUTH = "truth"  # the planted truth's own action-unit decomposition in action_units.csv
+
+
+def method_name(method: str) -> str:
+    return "random floor" if method == RANDOM else METHOD_NAMES[method]
+
+
+def localisation_means(localisation: pd.DataFrame) -> pd.DataFrame:
+    """Each method's (and the random floor's) scores against the truth, means over the emotions."""
+    return localisation.groupby("method", sort=False).mean(numeric_only=True)
+
+
+def localisation_table(localisation: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    """Rows method (and the random floor): relevance mass, Spearman, precision@K and recall@K
+    for each K, means over the emotions."""
+    means = localisation_means(localisation)
+    columns = ["mass", "spearman", *(f"{score}@{k}" for k in ks for score in ("precision", "recall"))]
+    table = means[columns].map("{:.3f}".format).assign(spearman=means.spearman.map("{:+.3f}".format))
+    return table.rename(columns={"spearman": "Spearman"}, index=method_name).rename_axis("method").reset_index()
+
+
+def sanity_means(sanity: pd.DataFrame) -> pd.DataFrame:
+    """Rows method, columns check: the mean over the emotions of the Spearman between the
+    method's ranking of the check's model and of the trained one (NaN: the check does not apply)."""
+    return sanity.groupby(["method", "check"], sort=False).spearman.mean().unstack("check")
+
+
+def sanity_table(sanity: pd.DataFrame) -> pd.DataFrame:
+    means = sanity_means(sanity)
+    return means.map(lambda v: "n/a" if v != v else f"{v:+.3f}").rename(index=method_name
+                                                                         ).rename_axis("method").reset_index()
+
+
+def kar_selections(runs: pd.DataFrame) -> list[str]:
+    """The rival rankings retrain_k kept and retrained on (their names are the runs' selection)."""
+    return [m for m in RIVALS if m in set(runs.selection)]
+
+
+def kar_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """T-EMO test accuracy (mean +- std over seeds) on IG's top K, on each rival's top K and on
+    K random landmarks, per K < 468 and emotion, and pooled: each seed's mean over the emotions."""
+    columns = {"top": SHORT_NAMES[PAPER], **{m: SHORT_NAMES[m] for m in kar_selections(runs)}, "random": "random-K"}
+    temo = runs[(runs.variant == "temo") & (runs.K < N_LANDMARKS) & runs.selection.isin(list(columns))]
+    per_seed = temo.groupby(["K", "selection", "emotion", "seed"], as_index=False).accuracy.mean()  # draws: once
+    pooled = per_seed.groupby(["K", "selection", "seed"], as_index=False).accuracy.mean().assign(emotion=POOLED)
+    stats = pd.concat([per_seed, pooled]).groupby(["K", "selection", "emotion"]).accuracy.agg(["mean", "std"])
+    cells = pd.Series([cell(m, sd) for m, sd in zip(stats["mean"], stats["std"])], index=stats.index)
+    order = pd.MultiIndex.from_product([sorted(temo.K.unique(), reverse=True), [*EMOTIONS, POOLED]],
+                                       names=["K", "emotion"])
+    table = cells.unstack("selection").reindex(index=order, columns=[c for c in columns if c in set(temo.selection)])
+    return table.fillna("n/a").rename(columns=columns).reset_index()
+
+
+def agreement_table(agreement: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    """Rows: each pair of methods, mean Spearman and top-K overlap over the emotions; a last row
+    with what two random rankings give on average (0 and K/468)."""
+    overlaps = [f"top{k}_overlap" for k in ks]
+    means = agreement.groupby(["a", "b"], sort=False)[["spearman", *overlaps]].mean()
+    pairs = [f"{SHORT_NAMES[a]} ~ {SHORT_NAMES[b]}" for a, b in means.index]
+    table = means.map("{:.3f}".format).assign(spearman=means.spearman.map("{:+.3f}".format))
+    table = table.set_axis(pairs).rename_axis("methods").reset_index()
+    chance = pd.DataFrame([{"methods": "two random rankings", "spearman": f"{0:+.3f}",
+                            **{f"top{k}_overlap": f"{k / N_LANDMARKS:.3f}" for k in ks}}])
+    return pd.concat([table, chance], ignore_index=True).rename(
+        columns={"spearman": "Spearman", **{f"top{k}_overlap": f"top-{k} overlap" for k in ks}})
+
+
+def action_unit_shares_of(shares: pd.DataFrame, method: str) -> np.ndarray:
+    """[6, len(UNITS) + 1]: a method's action-unit shares per emotion from action_units.csv, in
+    emo.explanation.action_units' order ('other' last)."""
+    labels = [unit_label(au) for au in UNITS] + [OTHER]
+    part = shares[shares.method == method]
+    return part.pivot(index="emotion", columns="action_unit", values="share").reindex(
+        index=list(EMOTIONS), columns=labels).fillna(0.0).to_numpy()
+
+
+def action_unit_table(shares: pd.DataFrame, methods: list[str], generating: dict[str, str] | None) -> pd.DataFrame:
+    """Rows emotion: the action units that generated it (`generating`, where a truth knows
+    them) and, per method (TRUTH: the planted truth decomposed the same way), its three
+    largest action-unit shares."""
+    table = pd.DataFrame({"emotion": list(EMOTIONS)})
+    if generating is not None:
+        table["generating action units"] = [generating[e] for e in EMOTIONS]
+    for method in methods:
+        name = "planted truth, decomposed" if method == TRUTH else SHORT_NAMES[method]
+        table[name] = [shares_sentence(row) for row in action_unit_shares_of(shares, method)]
+    return table
+
+
+def featured_rival(checks: dict) -> tuple[str, str]:
+    """The rival drawn beside IG on the faces, and why: the best-localising rival where a truth
+    exists, else the rival whose ranking agrees least with IG's."""
+    rivals = [m for m in checks["methods"] if m != PAPER]
+    if checks["truth"]:
+        best = max(rivals, key=lambda m: checks["localisation"][m]["mass"])
+        return best, "the rival with the largest relevance mass on the planted truth"
+    least = min(rivals, key=lambda m: checks["agreement"][f"{PAPER} ~ {m}"]["spearman"])
+    return least, "the rival whose ranking agrees least with IG's (no truth to localise against)"
