@@ -57,11 +57,14 @@ def test_same_params_same_numbers(smoke_repo, tmp_path):
 
 def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     _edit_params(repo, "retrain_k", "ks", [16])
-    # `dvc status` names the stage whose own params changed; report follows once its inputs do.
-    assert _stale_stages(repo) == {"retrain_k"}
+    # `dvc status` names the stages whose own params changed (check_rankings scores precision@K at
+    # the pipeline's K); report follows once its inputs do.
+    assert _stale_stages(repo) == {"retrain_k", "check_rankings"}
     out = run([DVC, "repro"], repo).stdout
     # evaluate and timeline run retrain_k's models
-    assert _ran(out) == ["retrain_k", "evaluate@demo_heldout", "timeline@demo", "report"]
+    ran = _ran(out)
+    assert set(ran) == {"check_rankings", "retrain_k", "evaluate@demo_heldout", "timeline@demo", "report"}
+    assert ran[-1] == "report" and ran.index("retrain_k") < ran.index("evaluate@demo_heldout")
     assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
 
@@ -83,21 +86,22 @@ def test_editing_a_module_stales_every_stage_that_imports_it(repo):
         stale = _stale_stages(repo)
     finally:
         path.write_text(original)
-    assert stale == {"extract", "split", "tune", "train_full", "attribute", "baselines", "retrain_k",
-                     "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "timeline@demo", "report"}
+    assert stale == {"extract", "split", "tune", "train_full", "attribute", "rivals", "check_rankings", "baselines",
+                     "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "timeline@demo", "report"}
     assert _stale_stages(repo) == set()
 
 
 def test_new_attributions_with_the_same_rankings_leave_retrain_k_alone(repo):
     """retrain_k reads the rankings alone (data/rankings.json): attributions that change
-    elsewhere (here Figure 2's curves) stale the report, not the retraining."""
+    elsewhere (here Figure 2's curves) stale what reads the attributions (the checks, the
+    report), not the retraining."""
     path = repo / artifacts.ATTRIBUTIONS
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["alpha_curves"] = arrays["alpha_curves"] / 2
     np.savez(path, **arrays)
     try:
-        assert _stale_stages(repo) == {"attribute", "report"}  # attribute: its output was modified
+        assert _stale_stages(repo) == {"attribute", "check_rankings", "report"}  # attribute: its output was modified
     finally:
         run([DVC, "checkout", "--force", path.relative_to(repo)], repo)
     assert _stale_stages(repo) == set()

@@ -10,7 +10,7 @@ from emo import artifacts
 from emo.config import AttributeParams, BaselineParams, ModelParams, RivalParams, TrainParams
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
-from emo.explanation.global_attribution import ranking_of
+from emo.explanation.global_attribution import ranking_of, stability
 from emo.explanation.rankings import save_method_rankings
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, model_free, rival_values
 from emo.files import atomic_file
@@ -48,6 +48,9 @@ def run(rivals: RivalParams, attribute: AttributeParams, baselines: BaselinePara
             np.savez(f, methods=np.array(list(rivals.methods)), partitions=np.array(used), **attributions,
                      **{f"{m}_per_model": v for m, v in per_model.items()})
         save_method_rankings(artifacts.RIVAL_RANKINGS, {m: ranking_of(v) for m, v in attributions.items()})
+        # How much the seeds' models agree on each method's ranking (as attribute logs for IG).
+        run.log_metrics({f"{m}.{emotion}.seed_spearman": stability(v[e])[0] for m, v in per_model.items()
+                         for e, emotion in enumerate(EMOTIONS) if len(used) > 1})
         run.log_file(artifacts.RIVALS)
         run.log_file(artifacts.RIVAL_RANKINGS)
     for m, v in attributions.items():
