@@ -4,6 +4,8 @@ on one trained on shuffled labels), in how far the methods agree, and in FACS ac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -13,6 +15,7 @@ from emo import artifacts
 from emo.config import AttributeParams, BaselineParams, DataParams, ModelParams, RetrainParams, RivalParams, TrainParams
 from emo.data.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
+from emo.data.mesh import N_LANDMARKS
 from emo.data.truth import TRUTH_FILE, read_truth
 from emo.evaluation.metrics import rounded
 from emo.explanation.action_units import recovery_table, shares_table
@@ -43,7 +46,44 @@ def sanity_table(real: dict[str, np.ndarray], checked: dict[tuple[str, str], np.
     trained model (real[method]: [6, 468]) and of the check's model (checked[(method, check)])."""
     return pd.DataFrame([{"method": m, "check": check, "emotion": emotion,
                           "spearman": float(spearmanr(real[m][e], values[e]).statistic)}
-                         for (m, check), values in checked.items() for e, emotion in enumerate(EMOTIONS)])
+                         for (m, check), values in checked.items() for e, emotion in enumerate(EMOTIONS)],
+                        columns=["method", "check", "emotion", "spearman"])
+
+
+def sanity_attributions(rivals: RivalParams, attribute: AttributeParams, baselines: BaselineParams, methods: list[str],
+                        typical: tuple[int, ...], first: int, landmarks: LandmarkData, partitions: list[Partition],
+                        context: TrainingContext, model_dir: Path, progress: bool) -> dict[tuple[str, str], np.ndarray]:
+    """{(method, check): [6, 468]}: every method on each emotion's sanity-check models (saved
+    under model_dir), on partition `first` and IG's typical videos of that partition."""
+    attributed_models(attribute.models, len(partitions))  # the real models must exist
+    tuned = load_hparams(artifacts.TUNED_HPARAMS)
+    made = [SanityModelJob(e, first, tuned[emotion], check, str(model_dir / check / f"{emotion}.keras"))
+            for check in rivals.sanity for e, emotion in enumerate(EMOTIONS)]
+    made = list(tqdm(run_many(made, context, context.train.workers, task=sanity_model), total=len(made),
+                     desc="sanity models", unit="model", disable=not progress))
+    based = tuple(m for m in methods if m in MODEL_RIVALS)
+    check_of = {}
+    for check in rivals.sanity:
+        paths = {(j.emotion, j.partition): j.save_to for j in made if j.check == check}
+        jobs = [AttributionJob(e, p, f, typical, attribute.steps, attribute.method, attribute.samples,
+                               attribute.budget_mb * 2**20) for (e, p), f in paths.items()]
+        jobs += rival_jobs(paths, based, attribute, rivals.repeats) if based else []
+        check_of.update({job: check for job in jobs})
+    checked: dict[tuple[str, str], np.ndarray] = {}
+    for result in tqdm(run_many(list(check_of), context, context.train.workers, task=_explain), total=len(check_of),
+                       desc="sanity explanations", unit="model", disable=not progress):
+        if isinstance(result, AttributionResult):
+            job, values = result.job, {PAPER: result.masks[attribute.mask].mean(axis=0)}
+        else:
+            job, values = result
+        for m, v in values.items():
+            checked.setdefault((m, check_of[job]), np.zeros((len(EMOTIONS), N_LANDMARKS)))[job.emotion] = v
+    if "shuffled" in rivals.sanity:
+        labels = shuffled_labels(landmarks.y, partitions[first].seed)
+        for m in (m for m in methods if m in MODEL_FREE):
+            checked[(m, "shuffled")] = np.stack([model_free(m, landmarks, partitions[first], e, baselines, labels)
+                                                 for e in range(len(EMOTIONS))])
+    return checked
 
 
 def run(data: DataParams, rivals: RivalParams, attribute: AttributeParams, retrain_k: RetrainParams,
@@ -61,36 +101,9 @@ def run(data: DataParams, rivals: RivalParams, attribute: AttributeParams, retra
     ks = sorted(set(retrain_k.ks) | set(SMALL_KS), reverse=True)
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     with stage_run("check_rankings", rivals=rivals, attribute=attribute) as run, atomic_dir(artifacts.CHECKS) as out:
-        checked: dict[tuple[str, str], np.ndarray] = {}
-        if rivals.sanity:
-            attributed_models(attribute.models, len(partitions))  # the real models must exist
-            tuned = load_hparams(artifacts.TUNED_HPARAMS)
-            model_dir = out / artifacts.CHECK_MODELS.relative_to(artifacts.CHECKS)
-            made = [SanityModelJob(e, first, tuned[emotion], check, str(model_dir / check / f"{emotion}.keras"))
-                    for check in rivals.sanity for e, emotion in enumerate(EMOTIONS)]
-            made = list(tqdm(run_many(made, context, train.workers, task=sanity_model), total=len(made),
-                             desc="sanity models", unit="model", disable=not progress))
-            based = tuple(m for m in methods if m in MODEL_RIVALS)
-            check_of = {}
-            for check in rivals.sanity:
-                paths = {(j.emotion, j.partition): j.save_to for j in made if j.check == check}
-                for job in [AttributionJob(e, p, f, typical, attribute.steps, attribute.method, attribute.samples,
-                                           attribute.budget_mb * 2**20) for (e, p), f in paths.items()] + \
-                        (rival_jobs(paths, based, attribute, rivals.repeats) if based else []):
-                    check_of[job] = check
-            for result in tqdm(run_many(list(check_of), context, train.workers, task=_explain), total=len(check_of),
-                               desc="sanity explanations", unit="model", disable=not progress):
-                if isinstance(result, AttributionResult):
-                    job, values = result.job, {PAPER: result.masks[attribute.mask].mean(axis=0)}
-                else:
-                    job, values = result
-                for m, v in values.items():
-                    checked.setdefault((m, check_of[job]), np.zeros((len(EMOTIONS), 468)))[job.emotion] = v
-            if "shuffled" in rivals.sanity:
-                labels = shuffled_labels(landmarks.y, partitions[first].seed)
-                for m in (m for m in methods if m in MODEL_FREE):
-                    checked[(m, "shuffled")] = np.stack([model_free(m, landmarks, partitions[first], e, baselines,
-                                                                    labels) for e in range(len(EMOTIONS))])
+        checked = sanity_attributions(rivals, attribute, baselines, methods, typical, first, landmarks, partitions,
+                                      context, out / artifacts.CHECK_MODELS.relative_to(artifacts.CHECKS),
+                                      progress) if rivals.sanity else {}
         sanity = sanity_table(first_model, checked)
         agreement = agreement_table(attributions, ks)
         localisation = shares = recovery = None
