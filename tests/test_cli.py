@@ -117,7 +117,7 @@ def test_explain_writes_picture_video_and_numbers(smoke_repo, videos, tmp_path):
     assert "lips" in doc["regions"] and "ig" in doc["timing_s"]
     for shares in (doc["action_units"], doc["emotion_action_units"]):  # FACS units, and "other"
         assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3) and "AU26 jaw drop" in shares
-    assert "png:" in done.stdout and "attribution by face region: " in done.stdout and "by action unit: AU" in done.stdout
+    assert "png:" in done.stdout and "attribution by face region: " in done.stdout and "; by action unit: " in done.stdout
 
 
 def test_explain_of_a_video_without_a_face(smoke_repo, tmp_path):

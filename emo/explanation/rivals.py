@@ -7,7 +7,8 @@ Model-based (on the same T-EMO models and training videos as the paper's IG):
   motion from the first frame): IG's one-step right Riemann sum from the no-motion baseline.
   Summed over a landmark's trajectory it equals the gradient times the raw coordinates.
 - `occlusion`: a landmark's trajectory held at its first position (no motion); the mean
-  drop in the positive probability.
+  absolute change of the positive probability (a drop on the emotion's own videos, often a
+  rise on the others': a signed mean lets the two cancel).
 - `permutation`: a landmark's trajectory swapped between validation videos; the mean rise
   of the validation loss over `repeats` shuffles.
 Model-free (on each partition's training videos):
@@ -62,16 +63,17 @@ def _landmark_blocks(x: np.ndarray, budget_bytes: int = 64 * 2**20):
 
 
 def occlusion(evaluate, x: np.ndarray) -> np.ndarray:
-    """[468]: mean over the videos x [N, P, 2, 468, 1] of F(x) - F(x with one landmark's
-    trajectory held at its first position). `evaluate(batch) -> [B]` is the model's F."""
+    """[468]: mean over the videos x [N, P, 2, 468, 1] of |F(x) - F(x with one landmark's
+    trajectory held at its first position)|. `evaluate(batch) -> [B]` is the model's F."""
     base = evaluate(x)
-    drops = np.empty(N_LANDMARKS)
+    changes = np.empty(N_LANDMARKS)
     for block in _landmark_blocks(x):
         occluded = np.repeat(x[None], len(block), axis=0)  # [b, N, P, 2, L, 1]
         j = np.arange(len(block))
         occluded[j, :, :, :, block] = np.moveaxis(x[:, :1, :, block], 3, 0)  # broadcast over frames
-        drops[block] = (base[None] - evaluate(occluded.reshape(-1, *x.shape[1:])).reshape(len(block), -1)).mean(axis=1)
-    return drops
+        held = evaluate(occluded.reshape(-1, *x.shape[1:])).reshape(len(block), -1)
+        changes[block] = np.abs(base[None] - held).mean(axis=1)
+    return changes
 
 
 def permutation(evaluate, x: np.ndarray, positive: np.ndarray, repeats: int, seed: int) -> np.ndarray:
