@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emo.config import BaselineParams
+from emo.config import AttributeParams, BaselineParams
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.baselines import displacement_features, fit_svm
@@ -189,3 +189,10 @@ def rival_values(job: RivalJob, data: LandmarkData, partitions: list[Partition],
     x, x_val = model_input(data.X[idx]), model_input(data.X[part.val])
     positive_val = data.y[part.val] == job.emotion
     return job, {m: rivals.values(m, x, x_val, positive_val, job.repeats, part.seed) for m in job.methods}
+
+
+def rival_jobs(paths: dict, methods: tuple[str, ...], attribute: AttributeParams, repeats: int) -> list[RivalJob]:
+    """One job per model file {(emotion, partition): path}, with the attribute stage's IG settings."""
+    a = attribute
+    return [RivalJob(e, p, str(f), methods, a.steps, a.method, a.samples, a.mask, a.budget_mb * 2**20, repeats)
+            for (e, p), f in paths.items()]

@@ -1,16 +1,14 @@
 """What attribute, rivals and check_rankings share: the T-EMO models at all 468 landmarks that
-they explain (every seed's, or the first attribute.models seeds'), and the rivals' jobs on them."""
+they explain (every seed's, or the first attribute.models seeds')."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from emo import artifacts
-from emo.config import AttributeParams
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
-from emo.explanation.rivals import RivalJob
 
 
 def attributed_models(models: int | str, n_partitions: int) -> dict[tuple[int, int], Path]:
@@ -22,10 +20,3 @@ def attributed_models(models: int | str, n_partitions: int) -> dict[tuple[int, i
     if missing:
         raise EmoError(f"{missing[0]} is missing ({len(missing)} T-EMO models in all); run `dvc repro train_full` first.")
     return paths
-
-
-def rival_jobs(paths: dict, methods: tuple[str, ...], attribute: AttributeParams, repeats: int) -> list[RivalJob]:
-    """One job per model file {(emotion, partition): path}, with the attribute stage's IG settings."""
-    a = attribute
-    return [RivalJob(e, p, str(f), methods, a.steps, a.method, a.samples, a.mask, a.budget_mb * 2**20, repeats)
-            for (e, p), f in paths.items()]

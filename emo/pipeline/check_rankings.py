@@ -21,12 +21,12 @@ from emo.evaluation.metrics import rounded
 from emo.explanation.action_units import recovery_table, shares_table
 from emo.explanation.global_attribution import AttributionJob, AttributionResult, attribute_one
 from emo.explanation.localisation import RANDOM, agreement_table, localisation_table
-from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_values
+from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_jobs, rival_values
 from emo.explanation.sanity import SanityModelJob, sanity_model, shuffled_labels
 from emo.files import atomic_dir, write_csv, write_json
 from emo.models.training import TrainingContext, run_many
 from emo.models.tuning import load_hparams
-from emo.pipeline.attributed import attributed_models, rival_jobs
+from emo.pipeline.attributed import attributed_models
 from emo.tracking import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models, artifacts.TUNED_HPARAMS,

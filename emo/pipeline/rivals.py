@@ -12,10 +12,10 @@ from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.explanation.global_attribution import ranking_of, stability
 from emo.explanation.rankings import save_method_rankings
-from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, model_free, rival_values
+from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, model_free, rival_jobs, rival_values
 from emo.files import atomic_file
 from emo.models.training import TrainingContext, run_many
-from emo.pipeline.attributed import attributed_models, rival_jobs
+from emo.pipeline.attributed import attributed_models
 from emo.tracking import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models)
