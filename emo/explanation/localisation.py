@@ -54,6 +54,11 @@ def localisation_table(attributions: dict[str, np.ndarray], relevance: np.ndarra
     return pd.DataFrame(rows)
 
 
+def localisation_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows method (and the random floor) of localisation_table's scores, means over the emotions."""
+    return table.groupby("method", sort=False).mean(numeric_only=True)
+
+
 def agreement_table(attributions: dict[str, np.ndarray], ks: list[int]) -> pd.DataFrame:
     """Rows (method a, method b, emotion): Spearman of the attributions and the shared share of
     their top K for each K (a random pair shares K/468 on average)."""

@@ -62,16 +62,21 @@ def _landmark_blocks(x: np.ndarray, budget_bytes: int = 64 * 2**20):
     return [np.arange(s, min(s + size, N_LANDMARKS)) for s in range(0, N_LANDMARKS, size)]
 
 
+def _with_one_landmark_from(x: np.ndarray, source: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """[len(block) * N, P, 2, L, 1]: for each landmark of the block, the videos x with that
+    landmark's trajectory taken from `source` (broadcast over frames where it has one)."""
+    altered = np.repeat(x[None], len(block), axis=0)  # [b, N, P, 2, L, 1]
+    altered[np.arange(len(block)), :, :, :, block] = np.moveaxis(source[:, :, :, block], 3, 0)
+    return altered.reshape(-1, *x.shape[1:])
+
+
 def occlusion(evaluate, x: np.ndarray) -> np.ndarray:
     """[468]: mean over the videos x [N, P, 2, 468, 1] of |F(x) - F(x with one landmark's
     trajectory held at its first position)|. `evaluate(batch) -> [B]` is the model's F."""
     base = evaluate(x)
     changes = np.empty(N_LANDMARKS)
     for block in _landmark_blocks(x):
-        occluded = np.repeat(x[None], len(block), axis=0)  # [b, N, P, 2, L, 1]
-        j = np.arange(len(block))
-        occluded[j, :, :, :, block] = np.moveaxis(x[:, :1, :, block], 3, 0)  # broadcast over frames
-        held = evaluate(occluded.reshape(-1, *x.shape[1:])).reshape(len(block), -1)
+        held = evaluate(_with_one_landmark_from(x, x[:, :1], block)).reshape(len(block), -1)
         changes[block] = np.abs(base[None] - held).mean(axis=1)
     return changes
 
@@ -85,11 +90,9 @@ def permutation(evaluate, x: np.ndarray, positive: np.ndarray, repeats: int, see
     orders = [rng.permutation(len(x)) for _ in range(repeats)]
     rise = np.zeros(N_LANDMARKS)
     for order in orders:
+        shuffled = x[order]
         for block in _landmark_blocks(x):
-            shuffled = np.repeat(x[None], len(block), axis=0)
-            j = np.arange(len(block))
-            shuffled[j, :, :, :, block] = np.moveaxis(x[order][:, :, :, block], 3, 0)
-            p = evaluate(shuffled.reshape(-1, *x.shape[1:])).reshape(len(block), -1)
+            p = evaluate(_with_one_landmark_from(x, shuffled, block)).reshape(len(block), -1)
             rise[block] += [binary_cross_entropy(positive, _two_way(row)) - base for row in p]
     return rise / repeats
 

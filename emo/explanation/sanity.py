@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.mesh import N_LANDMARKS
@@ -53,3 +54,9 @@ def sanity_model(job: SanityModelJob, data: LandmarkData, partitions: list[Parti
     Path(job.save_to).parent.mkdir(parents=True, exist_ok=True)
     save_model(model, job.save_to)
     return job
+
+
+def sanity_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows method, columns check of a table (method, check, emotion, spearman): the mean over
+    the emotions of the Spearman with the trained model's ranking (NaN: the check does not apply)."""
+    return table.groupby(["method", "check"], sort=False).spearman.mean().unstack("check")

@@ -20,9 +20,9 @@ from emo.data.truth import TRUTH_FILE, read_truth
 from emo.evaluation.metrics import rounded
 from emo.explanation.action_units import recovery_table, shares_table
 from emo.explanation.global_attribution import AttributionJob, AttributionResult, attribute_one
-from emo.explanation.localisation import RANDOM, agreement_table, localisation_table
+from emo.explanation.localisation import RANDOM, agreement_table, localisation_means, localisation_table
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_jobs, rival_values
-from emo.explanation.sanity import SanityModelJob, sanity_model, shuffled_labels
+from emo.explanation.sanity import SanityModelJob, sanity_means, sanity_model, shuffled_labels
 from emo.files import atomic_dir, write_csv, write_json
 from emo.models.training import TrainingContext, run_many
 from emo.models.tuning import load_hparams
@@ -130,7 +130,7 @@ def checks_document(methods: list[str], ks: list[int], localisation: pd.DataFram
     """metrics.json: per method, each score's mean over the six emotions."""
     doc: dict = {"methods": methods, "ks": ks, "truth": localisation is not None}
     if localisation is not None:
-        means = localisation.groupby("method", sort=False).mean(numeric_only=True)
+        means = localisation_means(localisation)
         doc["localisation"] = {m: {k: rounded(v) for k, v in means.loc[m].items()} for m in [*methods, RANDOM]}
         doc["best_localising"] = max(methods, key=lambda m: means.loc[m, "mass"])
     if recovery is not None:
@@ -139,8 +139,8 @@ def checks_document(methods: list[str], ks: list[int], localisation: pd.DataFram
                                    "per_emotion": {r.emotion: {"generating": r.generating, "found": r.found}
                                                    for r in part.itertuples()}}
                                for m, part in recovery.groupby("method", sort=False)}
-    doc["sanity"] = {m: {c: rounded(p.spearman.mean()) for c, p in part.groupby("check", sort=False)}
-                     for m, part in sanity.groupby("method", sort=False)} if len(sanity) else {}
+    doc["sanity"] = {m: {c: rounded(v) for c, v in row.dropna().items()}
+                     for m, row in sanity_means(sanity).iterrows()} if len(sanity) else {}
     doc["agreement"] = {f"{a} ~ {b}": {k: rounded(v) for k, v in part.mean(numeric_only=True).items()}
                         for (a, b), part in agreement.groupby(["a", "b"], sort=False)}
     return doc

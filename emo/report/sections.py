@@ -20,8 +20,9 @@ from emo.evaluation.metrics import rounded
 from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
 from emo.evaluation.six_class import confusion
 from emo.explanation.global_attribution import ranking_of
-from emo.explanation.localisation import RANDOM
+from emo.explanation.localisation import RANDOM, localisation_means
 from emo.explanation.rivals import METHOD_NAMES, PAPER, SHORT_NAMES
+from emo.explanation.sanity import sanity_means
 from emo.files import atomic_dir
 from emo.models.model import VARIANTS
 from emo.report import comparisons as stats_tables
@@ -265,7 +266,7 @@ def _localisation(doc: Document, r: ReportInputs) -> None:
         doc.text(f"localisation skipped: `{r.setup.data_root}` has no {TRUTH_FILE} (only a generated dataset "
                  "knows its truth).")
         return
-    means, ks = tables.localisation_means(r.localisation), r.checks["ks"]
+    means, ks = localisation_means(r.localisation), r.checks["ks"]
     best = r.checks["best_localising"]
     # The best beside IG, or, where IG is the best, beside the best rival.
     other = PAPER if best != PAPER else max((m for m in r.checks["methods"] if m != PAPER),
@@ -299,7 +300,7 @@ def _sanity(doc: Document, r: ReportInputs) -> None:
     if not len(r.sanity):
         doc.text("`rivals.sanity` lists no check, so none ran.")
         return
-    means = tables.sanity_means(r.sanity)
+    means = sanity_means(r.sanity)
     ig = means.loc[PAPER].dropna()
     rhos = " and ".join(f"rho = {rho:+.3f} on {SANITY_MODELS[check]}" for check, rho in ig.items())
     verdict = ("**IG passes the sanity checks**: " + rhos if (ig.abs() < SANITY_THRESHOLD).all() else

@@ -11,8 +11,9 @@ from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import summarize
 from emo.evaluation.runs import TEMO_468, TEMO_BEST_K, VARIANT_NAMES
 from emo.explanation.action_units import OTHER, UNITS, shares_sentence, unit_label
-from emo.explanation.localisation import RANDOM
+from emo.explanation.localisation import RANDOM, localisation_means
 from emo.explanation.rivals import METHOD_NAMES, PAPER, RIVALS, SHORT_NAMES
+from emo.explanation.sanity import sanity_means
 from emo.models.model import VARIANTS
 from emo.report.comparisons import POOLED
 
@@ -244,11 +245,6 @@ def method_name(method: str) -> str:
     return "random floor" if method == RANDOM else METHOD_NAMES[method]
 
 
-def localisation_means(localisation: pd.DataFrame) -> pd.DataFrame:
-    """Each method's (and the random floor's) scores against the truth, means over the emotions."""
-    return localisation.groupby("method", sort=False).mean(numeric_only=True)
-
-
 def localisation_table(localisation: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
     """Rows method (and the random floor): relevance mass, Spearman, precision@K and recall@K
     for each K, means over the emotions."""
@@ -256,12 +252,6 @@ def localisation_table(localisation: pd.DataFrame, ks: list[int]) -> pd.DataFram
     columns = ["mass", "spearman", *(f"{score}@{k}" for k in ks for score in ("precision", "recall"))]
     table = means[columns].map("{:.3f}".format).assign(spearman=means.spearman.map("{:+.3f}".format))
     return table.rename(columns={"spearman": "Spearman"}, index=method_name).rename_axis("method").reset_index()
-
-
-def sanity_means(sanity: pd.DataFrame) -> pd.DataFrame:
-    """Rows method, columns check: the mean over the emotions of the Spearman between the
-    method's ranking of the check's model and of the trained one (NaN: the check does not apply)."""
-    return sanity.groupby(["method", "check"], sort=False).spearman.mean().unstack("check")
 
 
 def sanity_table(sanity: pd.DataFrame) -> pd.DataFrame:
