@@ -68,6 +68,8 @@ REPORT_FIGURES = REPORT / "figures"
 REPORT_PLOTS = REPORT / "plots"
 REPORT_TABLES = REPORT / "tables"
 REPORT_METRICS = REPORT / "metrics.json"
+HEADLINE = REPORT / "headline.json"  # the few numbers `dvc exp show` compares (dvc.yaml's only metrics file)
+PLOTS_PAGE = REPORT / "plots_page.html"  # the page `dvc plots show` fills (.dvc/config), its libraries inlined
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,10 @@ class Evaluation:
     @property
     def metrics(self) -> Path:
         return self.folder / "metrics.json"
+
+    @property
+    def confusion(self) -> Path:
+        return self.folder / "confusion.csv"
 
 
 EVALUATIONS = Path("models/evaluate")

@@ -11,12 +11,20 @@ epochs as a table). One child per model or per trial would put hundreds of runs 
 the stages' parents in `mlflow ui` (it pages runs 100 at a time, children included); this
 way a whole paper-profile `dvc repro` is about 80 runs. Every parent carries the tags of
 its pipeline run (`pipeline`: git commit and params digest), of the machine and of the
-library versions (`env.*`), so one filter shows one `dvc repro` and a difference can be traced.
+library versions (`env.*`), so one filter shows one `dvc repro` and a difference can be traced;
+under `dvc exp run`, the DVC experiment's name (`dvc_exp`) as well.
+
+MLflow 3's UI opens an experiment on its GenAI overview unless the browser was switched to
+model training before (a browser-side setting), and shows no metric column until one is
+picked among hundreds. `runs_page_url` is the address that avoids both: the runs tab, in
+model-training mode, with the saved view `headline` (MLflow's shared view state, an
+experiment tag) that filters to the report runs and shows the headline numbers as columns.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -33,6 +41,9 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "emo"
 # MLflow 3's UI opens an experiment of this kind on its training runs, not its GenAI overview.
 KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+# MLflow's shared view state: the UI reads the view named by ?viewStateShareKey= from this tag.
+VIEW, VIEW_TAG = "headline", "mlflow.sharedViewState.headline"
+DVC_EXP_TAG = "dvc_exp"  # the DVC experiment's name, when a stage runs under `dvc exp run`
 SOURCES = ("emo", "stages", "dvc.yaml", "pyproject.toml")  # what "-dirty" in a commit tag refers to
 VERSIONED = ("keras", "jax", "jaxlib", "tensorflow", "keras-tuner", "numpy", "scipy", "scikit-learn", "pandas",
              "mediapipe", "opencv-contrib-python", "mlflow", "dvc")
@@ -97,6 +108,21 @@ def experiment_id(client) -> str:
     if experiment.tags.get(KIND_TAG) != KIND:
         client.set_experiment_tag(experiment.experiment_id, KIND_TAG, KIND)
     return experiment.experiment_id
+
+
+def save_runs_view(client, experiment: str, metrics: list[str]) -> None:
+    """The runs table's view `headline`: the report runs, newest first, with the headline
+    metrics, the pipeline tag and the DVC experiment's name as columns."""
+    columns = ([f"metrics.`{m}`" for m in metrics] + [f"tags.`{DVC_EXP_TAG}`", "tags.`pipeline`"])
+    view = {"searchFilter": "attributes.run_name = 'report'", "orderByKey": "attributes.start_time",
+            "orderByAsc": False, "startTime": "ALL", "lifecycleFilter": "Active",
+            "selectedColumns": columns, "columnWidths": {c: 110 for c in columns}, "runsExpanded": {}}
+    client.set_experiment_tag(experiment, VIEW_TAG, json.dumps(view))
+
+
+def runs_page_url(base: str, experiment: str) -> str:
+    """The experiment's runs in MLflow's UI, in model-training mode, with the headline view."""
+    return f"{base}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW}&workflowType=machine_learning"
 
 
 def metric_name(text: str) -> str:
@@ -180,6 +206,10 @@ class StageRun:
     def log_file(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
 
+    def log_folder(self, path: Path) -> None:
+        """A folder's files as artifacts under its name."""
+        self.client.log_artifacts(self.run_id, str(path), path.name)
+
 
 @contextlib.contextmanager
 def stage_run(stage: str, **params: object) -> Iterator[StageRun]:
@@ -196,6 +226,8 @@ def stage_run(stage: str, **params: object) -> Iterator[StageRun]:
     client = MlflowClient(tracking_uri())
     experiment = experiment_id(client)
     tags = {"stage": stage, **pipeline_tags(), **{f"env.{k}": v for k, v in environment().items()}}
+    if os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run` for every stage it runs
+        tags[DVC_EXP_TAG] = os.environ["DVC_EXP_NAME"]
     run = client.create_run(experiment, run_name=stage, tags=tags)
     flat = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in _flat("", params)]
     for i in range(0, len(flat), 90):  # at most 100 params per batch

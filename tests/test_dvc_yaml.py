@@ -111,7 +111,7 @@ def test_deps_are_the_import_closure_and_the_declared_inputs(name):
 @pytest.mark.parametrize("name", list(stages()))
 def test_outs_are_the_declared_outputs(name):
     stage = stages()[name]
-    listed = entries(stage, "outs") + entries(stage, "metrics")
+    listed = entries(stage, "outs") + entries(stage, "metrics") + entries(stage, "plots")
     declared = [as_dvc(p) for p in runner(name).OUTPUTS]
     assert sorted(listed) == sorted(declared), f"stage {name}: dvc.yaml outs {sorted(listed)} != declared {sorted(declared)}"
 

@@ -1,5 +1,7 @@
-"""Stage report: reports/report.md and .html with their figures, metrics.json, the plot data
-and the long tables, from the other stages' artifacts alone."""
+"""Stage report: reports/report.md and .html with their figures, metrics.json and the headline
+numbers, the plot data and its offline page, and the long tables, from the other stages'
+artifacts alone. Its MLflow run carries the report and figures as artifacts and the headline
+numbers as metrics, and the experiment's runs view shows them as columns."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from emo.config import (AttributeParams, DataParams, DemoParams, EvaluateParams,
                         SplitParams, TimelineParams, TrainParams)
 from emo.files import atomic_dir, atomic_file, write_json
 from emo.report.comparisons import POOLED
+from emo.report.headline import headline
 from emo.report.inputs import ReportInputs, Setup, load_inputs
 from emo.report.sections import environment_line, metrics_document, report_document, write_plot_data, write_tables
-from emo.tracking import environment, metric_name, pipeline_tags, stage_run
+from emo.report.plots_page import plots_page
+from emo.tracking import environment, metric_name, pipeline_tags, save_runs_view, stage_run
 
 INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, artifacts.MANIFEST,
           artifacts.ATTRIBUTIONS, artifacts.ATTRIBUTION_SUMMARY, artifacts.TUNED_HPARAMS, artifacts.FULL.runs,
@@ -20,7 +24,7 @@ INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, 
           artifacts.RETRAIN.predictions, artifacts.RETRAIN.hparams, artifacts.BASELINE_RUNS, artifacts.EVALUATIONS,
           artifacts.TIMELINES, artifacts.CHECKS, artifacts.RIVALS)
 OUTPUTS = (artifacts.REPORT_MD, artifacts.REPORT_HTML, artifacts.REPORT_FIGURES, artifacts.REPORT_PLOTS,
-           artifacts.REPORT_TABLES, artifacts.REPORT_METRICS)
+           artifacts.PLOTS_PAGE, artifacts.REPORT_TABLES, artifacts.REPORT_METRICS, artifacts.HEADLINE)
 
 
 def report_inputs(data: DataParams, extract: ExtractParams, split: SplitParams, model: ModelParams,
@@ -65,10 +69,18 @@ def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: Mod
         with atomic_file(artifacts.REPORT_HTML) as tmp:
             tmp.write_text(page)
         metrics = metrics_document(r)
-        run.log_metrics(_logged_metrics(metrics, r.comparisons))
+        numbers = headline(metrics, r.best_k)
+        run.log_metrics(_logged_metrics(metrics, r.comparisons) | numbers)
         write_json(artifacts.REPORT_METRICS, metrics)
+        write_json(artifacts.HEADLINE, numbers)
         write_plot_data(artifacts.REPORT_PLOTS, r)
+        with atomic_file(artifacts.PLOTS_PAGE) as tmp:
+            tmp.write_text(plots_page())
         write_tables(artifacts.REPORT_TABLES, r)
+        for path in (artifacts.REPORT_MD, artifacts.REPORT_HTML):
+            run.log_file(path)
+        run.log_folder(artifacts.REPORT_FIGURES)
+        save_runs_view(run.client, run.experiment_id, list(numbers))
     print(f"wrote {artifacts.REPORT_MD} and {artifacts.REPORT_HTML}")
     for config, accuracy in metrics["six_class_accuracy"].items():
         print(f"six-class accuracy, {config}: {accuracy:.3f}")
