@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from emo.config import field_values
+from emo.errors import EmoError
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 EXPERIMENT = "emo"
@@ -120,9 +121,51 @@ def save_runs_view(client, experiment: str, metrics: list[str]) -> None:
     client.set_experiment_tag(experiment, VIEW_TAG, json.dumps(view))
 
 
-def runs_page_url(base: str, experiment: str) -> str:
-    """The experiment's runs in MLflow's UI, in model-training mode, with the headline view."""
-    return f"{base}/#/experiments/{experiment}/runs?viewStateShareKey={VIEW}&workflowType=machine_learning"
+def runs_page_url(base: str, experiment: str, view: bool = True) -> str:
+    """The experiment's runs in MLflow's UI, in model-training mode, with the headline view
+    (which the report stage saves)."""
+    return (f"{base}/#/experiments/{experiment}/runs?" + (f"viewStateShareKey={VIEW}&" if view else "")
+            + "workflowType=machine_learning")
+
+
+@contextlib.contextmanager
+def mlflow_process(args: list[str], port: int, cwd: Path | None = None, health: str = "/health",
+                   timeout_s: float = 120.0) -> Iterator[str]:
+    """`mlflow <args>` (ui, server, models serve) listening on 127.0.0.1:`port`, until the block
+    ends; yields its base URL once `health` answers. Loopback only: the store or model it
+    serves is anyone's who can reach the port (see the README for a team's server)."""
+    import sys
+    import urllib.request
+
+    mlflow = Path(sys.executable).parent / "mlflow"
+    log = tempfile.TemporaryFile("w+")  # a file, not a pipe, which a long session would fill
+    process = subprocess.Popen([str(mlflow), *args, "--host", "127.0.0.1", "--port", str(port)], cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=log, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(url + health, timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    log.seek(0)
+                    last = log.read().strip().splitlines()[-1:] or ["no output"]
+                    raise EmoError(f"`mlflow {' '.join(args)}` stopped before it listened on port {port}: "
+                                   f"{last[0]}") from None
+                if time.time() > deadline:
+                    raise EmoError(f"`mlflow {' '.join(args)}` did not answer on port {port} within "
+                                   f"{timeout_s:.0f} s.") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 def metric_name(text: str) -> str:

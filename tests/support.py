@@ -7,8 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from emo.config import load_params
@@ -43,22 +41,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def mlflow_serving(command: str, cwd: Path, *options: str):
     """`mlflow server` or `mlflow ui` on a free loopback port, until the block ends; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen([str(BIN / "mlflow"), command, "--host", "127.0.0.1", "--port", str(port),
-                                "--workers", "1", *options], cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"mlflow {command} did not start")
-                time.sleep(0.5)
+    from emo.tracking import mlflow_process
+
+    with mlflow_process([command, "--workers", "1", *options], free_port(), cwd) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
