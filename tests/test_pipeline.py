@@ -1,6 +1,7 @@
 """The whole pipeline through real DVC, on the smoke profile, in a scratch git repository."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 from emo import artifacts
 from emo.data.emotions import EMOTIONS
 from emo.explanation.rivals import RIVALS
+from emo.tracking import VIEW_TAG
 from tests.support import DVC, mlflow_serving, run
 
 pytestmark = pytest.mark.slow
@@ -115,10 +117,17 @@ def _rest(url: str, path: str, body: dict | None = None) -> dict:
 def test_mlflow_ui_opens_on_the_training_runs_with_every_stage_parent_first(smoke_repo):
     import urllib.parse
 
+    from mlflow.tracking import MlflowClient
+
     with mlflow_serving("ui", smoke_repo) as url:
         experiment = _rest(url, "experiments/get-by-name?" + urllib.parse.urlencode({"experiment_name": "emo"}))
         tags = {t["key"]: t["value"] for t in experiment["experiment"].get("tags", [])}
         assert tags["mlflow.experimentKind"] == "custom_model_development"
+        # emo ui's address opens the shared view the report stage saved: report runs, headline columns
+        view = json.loads(tags[VIEW_TAG])
+        headline = json.loads((smoke_repo / artifacts.HEADLINE).read_text())
+        assert view["selectedColumns"][:len(headline)] == [f"metrics.`{name}`" for name in headline]
+        assert view["searchFilter"] == "attributes.run_name = 'report'"
         # The UI's first page: 100 runs, newest first, children included.
         page = _rest(url, "runs/search", {"experiment_ids": [experiment["experiment"]["experiment_id"]],
                                           "max_results": 100, "order_by": ["attributes.start_time DESC"]})["runs"]
@@ -139,7 +148,33 @@ def test_mlflow_ui_opens_on_the_training_runs_with_every_stage_parent_first(smok
     assert "anger.K468.best_val_loss" in parents["tune"][1]
     assert "anger.svm_linear.K468.all.roc_auc_std" in parents["baselines"][1]
     assert any(m.startswith("six_class.") for m in parents["report"][1])
+    assert set(headline) <= parents["report"][1]
+    report_run = next(r for r in page if r["info"]["run_name"] == "report")
+    client = MlflowClient(f"sqlite:///{smoke_repo / 'mlflow.db'}")
+    logged = {a.path for a in client.list_artifacts(report_run["info"]["run_id"])}
+    assert {"report.md", "report.html", "figures"} <= logged, logged
+    assert client.list_artifacts(report_run["info"]["run_id"], "figures")
     assert "T-EMO each emotions best K.six_class_accuracy" in parents["evaluate@demo_heldout"][1]
+
+
+def test_dvc_plots_show_renders_every_plot_offline(smoke_repo, tmp_path):
+    from html.parser import HTMLParser
+
+    done = run([DVC, "plots", "show", "-o", str(tmp_path / "plots")], smoke_repo)
+    assert "failed to load" not in done.stdout + done.stderr, done.stderr
+    page = (tmp_path / "plots" / "index.html").read_text()
+    fetched = []
+
+    class Fetches(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            fetched.extend(v for k, v in attrs if k in ("src", "href") and v)
+
+    Fetches().feed(page)
+    remote = [url for url in fetched if url.startswith(("http:", "https:", "//"))]
+    assert not remote, remote  # nothing loaded from the network: the Vega libraries are inlined
+    assert "window.vegaEmbed=" in page
+    # accuracy against K, two six-class confusion matrices, the held-apart set's (evaluate@NAME's own plot)
+    assert page.count("vegaEmbed('#") >= 4 and "demo_heldout" in page
 
 
 def test_a_forced_retune_with_the_same_results_leaves_the_rest_up_to_date(smoke_repo, tmp_path):
@@ -154,16 +189,41 @@ def test_a_forced_retune_with_the_same_results_leaves_the_rest_up_to_date(smoke_
     assert "up to date" in run([DVC, "status"], copy).stdout
 
 
-def test_dvc_exp_run_sets_a_param_and_shows_the_experiments_metrics(smoke_repo, tmp_path):
+def test_dvc_exp_run_changes_one_line_and_dvc_exp_show_fits_the_headline_in_200_columns(smoke_repo, tmp_path):
     import shutil
+
+    from emo.tracking import DVC_EXP_TAG
 
     copy = tmp_path / "repo"
     shutil.copytree(smoke_repo, copy, symlinks=True)
+    run(["git", "add", "-A"], copy)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke results"], copy)
     run([DVC, "exp", "run", "-n", "c2", "-S", "baselines.C=2.0"], copy)
+    diff = run(["git", "diff", "-U0", "params.yaml"], copy).stdout.splitlines()
+    changed = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert len(changed) == 2 and "C: 2.0" in changed[1], changed  # one line out, one in
+
     shown = json.loads(run([DVC, "exp", "show", "--json"], copy).stdout)
     experiments = [e for commit in shown for e in (commit.get("experiments") or [])]
     (c2,) = [e for e in experiments if e.get("name") == "c2"]
     data = c2["revs"][0]["data"]
     assert data["params"]["params.yaml"]["data"]["baselines"]["C"] == 2.0
-    baselines = data["metrics"]["models/baselines/metrics.json"]["data"]
-    assert 0 <= baselines["svm_linear"]["anger"]["accuracy_mean"] <= 1
+    assert list(data["metrics"]) == ["reports/headline.json"]  # the detailed JSONs are outputs, not metrics
+    headline = data["metrics"]["reports/headline.json"]["data"]
+    assert 10 <= len(headline) <= 20 and 0 <= headline["six_class"] <= 1 and "vs_svm_p" in headline
+
+    table = run([DVC, "exp", "show", "--no-pager", "--only-changed", "--drop", ".*/"], copy,
+                env={**os.environ, "COLUMNS": "200"}).stdout
+    lines = table.splitlines()
+    assert max(map(len, lines)) <= 200 and "…" not in table, table  # nothing squeezed out
+    header = next(line for line in lines if "Experiment" in line).split()
+    assert "baselines.C" in header, header  # the changed param, and the headline numbers that changed
+    assert set(header) - {"Experiment", "Created", "baselines.C"} <= set(headline), header
+    assert any("[c2]" in line for line in lines)
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{copy / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("emo").experiment_id
+    tagged = client.search_runs([experiment], f"tags.{DVC_EXP_TAG} = 'c2'")
+    assert {r.data.tags["stage"] for r in tagged} >= {"baselines", "report"}
