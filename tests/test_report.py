@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 
 import numpy as np
@@ -28,8 +29,9 @@ from emo.explanation.rivals import MODEL_FREE, PAPER, RIVALS
 from emo.pipeline import params_sections
 from emo.pipeline import report as report_stage
 from emo.pipeline.check_rankings import checks_document, sanity_table
-from emo.report import sections
-from emo.report.document import Document
+from emo.report import sections, tables
+from emo.report.comparisons import POOLED, format_p, per_emotion_table, sentence
+from emo.report.document import MAX_TABLE_COLUMNS, TABLE_WIDTH, Document, anchor_of, column_parts, markdown_width
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +42,8 @@ pytestmark = pytest.mark.slow
 # machine and the temporary folder. Left out: the faces of Figure 3 (landmarks_*.png) and
 # report.html, which embeds them: their pixels come from the face model's landmarks, which
 # may differ in the last bits on another CPU (they were identical too, on the recording machine).
+# report.md re-recorded when it took ± for +-, '< 0.001' for p-values below 0.001 and split its
+# wide tables (issue 19): the same numbers, token for token, with the split tables' keys repeated.
 PRE_REFACTOR = {
     "figures/accuracy_vs_k.png": "72b7387353e33cbbf96c546e3b470303c668af27a1323030cfbc5165c1f0d157",
     "figures/alpha_path.png": "16450d59746dbaf3e79513519835c12125d362138c33e70b73bb813fce714861",
@@ -53,7 +57,7 @@ PRE_REFACTOR = {
     "plots/evaluate/demo_heldout.csv": "402438d874b5644caa8d83be23c7ce9b72dc79b40600700ba64d167125435d86",
     "plots/six_class_temo_468.csv": "a27464498b22d7a830e087ff125ad013ecb8911ca8b2fd25ded88e39f886f031",
     "plots/six_class_temo_best_k.csv": "a27464498b22d7a830e087ff125ad013ecb8911ca8b2fd25ded88e39f886f031",
-    "report.md": "45142149d5fcc63a3e3834ee924068928b1793da8602d4049e71bd4e6311f511",
+    "report.md": "3296e76224a42bb6518b29c61a80c0c1d34c361f6b59dba744b4cd1c9d90f3f0",
     "tables/per_subject.csv": "f92302b67dd115674248bba698a122a474e15583a19e59c1d86979118e0311d6",
     "tables/statistics.csv": "3dfe1d60be90ca9f4ac406204a1c00cd2d7c4ba593ea9fe1aed154ba9011b2f1",
 }
@@ -169,13 +173,15 @@ def report(tmp_path_factory, tiny_demo, smoke_params, face_model):
 
 def masked(path, data_root) -> bytes:
     """report.md without what changes with the machine and the folder (the environment line and
-    the dataset's folder) and without what came after these digests (the timeline's section and
-    'Is the ranking right?')."""
+    the dataset's folder) and without what came after these digests (the timeline's section,
+    'Is the ranking right?', the contents and the headings' anchors)."""
     text = path.read_text().replace(str(data_root), "DATA")
+    title, contents = text.split("**Contents**\n\n", 1)
+    text = title + contents.split("\n\n", 1)[1]
     for added, following in (("## Continuous recordings", "## Cost"), ("## Is the ranking right?", "## Where we")):
         head, rest = text.split(added, 1)
         text = head + following + rest.split(following, 1)[1]
-    return "\n".join(line for line in text.split("\n") if not line.startswith("Computed on")).encode()
+    return "\n".join(line for line in text.split("\n") if not line.startswith(("Computed on", "<a id="))).encode()
 
 
 def without_later_keys(path) -> bytes:
@@ -209,8 +215,8 @@ def test_every_section_and_the_papers_numbers_are_there(report):
                     "Appendix: every comparison per emotion",
                     "Appendix: six-class accuracy per test subject"):
         assert heading in md, heading
-    assert "(paper .924 +- .016)" in md  # T-EMO anger at L = 468, Table 6
-    assert "(paper .889 +- .018)" in md  # R-EMO anger at L = 468, Table 7
+    assert "(paper .924 ± .016)" in md  # T-EMO anger at L = 468, Table 6
+    assert "(paper .889 ± .018)" in md  # R-EMO anger at L = 468, Table 7
     assert "(paper 25/31/54)" in md  # Table 5, anger at L = 32
     assert "**" in md and "majority class" in md and "top - random" in md
     assert "HOG+linear SVM (paper)" in md and "0.85" in md
@@ -377,3 +383,112 @@ def test_a_missing_check_file_names_itself(report, artifacts_copy, smoke_params)
     artifacts.RIVALS.unlink()
     with pytest.raises(EmoError, match=f"{artifacts.RIVALS} is missing; run `dvc repro`"):
         report_stage.report_inputs(**params)
+
+
+# Issue 19: contents, ±, p-values below 0.001, no table too wide.
+
+def markdown_tables(md: str) -> list[list[str]]:
+    """Each table of a Markdown text as its lines."""
+    return [block.splitlines() for block in re.findall(r"(?:^\|.*\n?)+", md, re.M)]
+
+
+def test_the_contents_link_every_heading_in_markdown_and_html(report):
+    out = report[0]
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    headings = re.findall(r"^#{2,3} (.+)$", md, re.M)
+    links = re.findall(r"^ *- \[.+\]\(#(.+)\)$", md, re.M)
+    anchors = re.findall(r'^<a id="(.+)"></a>\n\n#{2,3} ', md, re.M)  # each just before its heading
+    assert len(headings) > 20 and links == anchors and len(anchors) == len(headings) == len(set(anchors))
+    assert md.index("**Contents**") < md.index("\n## ")
+    assert "Appendix: every comparison per emotion" in md.split("\n## ", 1)[0]  # the appendices are in the contents
+    ids = re.findall(r'<h[23] id="([^"]+)">', page)
+    hrefs = re.findall(r'<a href="#([^"]+)">', page)
+    assert ids == anchors and hrefs == anchors  # the same anchors, one per heading, each linked
+    assert page.index("<nav>") < page.index("<h2 ")
+
+
+def test_anchors_are_githubs_and_a_repeated_heading_is_numbered():
+    assert anchor_of("Tables 1-5: grid-search winners F/Q/R") == "tables-1-5-grid-search-winners-fqr"
+    assert anchor_of("demo_heldout (`data/raw/demo_heldout`, 72 videos)") == "demo_heldout-datarawdemo_heldout-72-videos"
+    doc = Document("t")
+    for text in ("Accuracy", "Statistics", "Accuracy", "Accuracy"):
+        doc.heading(text, 3)
+    assert [anchor for _, _, anchor in doc.headings()] == ["accuracy", "statistics", "accuracy-1", "accuracy-2"]
+    assert '<h3 id="accuracy-2">Accuracy</h3>' in doc.html() and "- [Accuracy](#accuracy-2)" in doc.markdown()
+
+
+def test_plus_minus_is_printed_as_one_sign(report):
+    out = report[0]
+    for name in ("report.md", "report.html"):
+        text = (out / name).read_text()
+        assert "+-" not in text and "+/-" not in text and "±" in text, name
+    assert tables.cell(0.9, 0.05) == "0.900 ± 0.050" and tables.paper_cell(0.924, 0.016) == ".924 ± .016"
+
+
+def test_p_values_below_a_thousandth_print_as_less_than_it():
+    assert [format_p(p) for p in (0.0004, 1e-12, 0.001, 0.0123, 1.0, float("nan"))] == [
+        "< 0.001", "< 0.001", "0.001", "0.012", "1.000", "n/a"]
+
+
+def test_every_printed_p_value_goes_through_format_p(report, artifacts_copy, smoke_params):
+    r = report_stage.report_inputs(**params_sections(report_stage.report_inputs, report_params(smoke_params,
+                                                                                                report[2])))
+    tiny = r.comparisons.assign(p=1e-5, p_t=1e-5, p_wilcoxon=1e-5, p_sign_flip=1e-5, p_holm=2e-5)
+    controls = tables.controls_table(r.runs, r.controls, tiny, "accuracy")
+    assert controls["top - random"].str.endswith("Holm p < 0.001").all()
+    appendix = per_emotion_table(tiny, "top_vs_random", "accuracy")
+    assert (appendix[["p t-test", "p Wilcoxon", "p sign-flip", "p Holm"]] == "< 0.001").all().all()
+    assert "p < 0.001 over 12 pairs (Holm p < 0.001)" in sentence(next(tiny[tiny.emotion == POOLED].itertuples()))
+    md = (report[0] / "report.md").read_text()
+    appendix = md.split("## Appendix: every")[1].split("## Appendix: six-class")[0]
+    assert "p 0.000" not in md and "p = 0.000" not in md and "| 0.000 " not in appendix
+
+
+def test_a_wide_table_is_cut_into_parts_that_repeat_its_keys():
+    ks = [468, 234, 128, 64, 32, 16, 8]
+    wide = pd.DataFrame([{"emotion": e, **{f"L={k}": f"**0.9{k % 10}2 ± 0.060** (paper .924 ± .030)" for k in ks}}
+                         for e in EMOTIONS])
+    assert markdown_width(wide) == len(wide.to_markdown(index=False).splitlines()[0]) - 4 * len(ks)  # bold left out
+    parts = column_parts(wide, 1)
+    assert len(parts) > 1
+    assert all(markdown_width(p) <= TABLE_WIDTH and len(p.columns) <= MAX_TABLE_COLUMNS for p in parts)
+    assert all(p.columns[0] == "emotion" and p.emotion.tolist() == list(EMOTIONS) for p in parts)
+    assert [c for p in parts for c in p.columns[1:]] == list(wide.columns[1:])  # every column once, in order
+    pd.testing.assert_frame_equal(pd.concat([p.set_index("emotion") for p in parts], axis=1),
+                                  wide.set_index("emotion"))
+    narrow = wide.iloc[:, :3]
+    assert len(column_parts(narrow, 1)) == 1
+    doc = Document("t")
+    doc.table(wide, "Accuracy", key_columns=1)
+    doc.table(narrow, "Narrow", key_columns=1)
+    captions = re.findall(r"^\*(.+)\*$", doc.markdown(), re.M)
+    assert captions == [f"Accuracy ({n} of {len(parts)})" for n in range(1, len(parts) + 1)] + ["Narrow"]
+
+
+def test_no_table_is_too_wide_and_html_tables_scroll(report):
+    out = report[0]
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    found = markdown_tables(md)
+    assert len(found) > 30
+    for lines in found:
+        assert lines[0].count("|") - 1 <= MAX_TABLE_COLUMNS, lines[0]
+        # Text wraps in HTML; numbers, captions and short labels should not need to.
+        if "action units" not in lines[0] and "top 16 landmarks" not in lines[0]:
+            assert max(len(line.replace("**", "")) for line in lines) <= TABLE_WIDTH, lines[0]
+    assert page.count("<table") == page.count("<div class='table'><table") == len(found)
+    assert "div.table { overflow-x: auto; }" in page
+    baselines = md.split("## Baselines on the same test parts")[1].split("\n## ")[0]
+    accuracy, auc = markdown_tables(baselines)
+    assert "HOG+linear SVM (paper)" in accuracy[0] and "HOG" not in auc[0]
+    assert all(name in accuracy[0] and name in auc[0] for name in ("T-EMO", "R-EMO", "linear SVM", "RBF SVM"))
+
+
+def test_the_timeline_scores_are_split_into_frames_and_episodes():
+    scores = {"frames": 100, "frames_with_face": 90, "macro_f1": 0.5, "accuracy": 0.6, "episode_recall": 0.7,
+              "episode_precision": None, "onset_latency_ms": 250.0, "neutral_false_positive_rate": 0.1}
+    frames, episodes = tables.timeline_tables({"recordings": {"a": scores}, "pooled": scores})
+    assert frames.columns.tolist() == ["recording", "frames", "with face", "macro-F1", "accuracy",
+                                       "neutral false positives"]
+    assert episodes.columns.tolist() == ["recording", "episode recall", "episode precision", "onset latency (ms)"]
+    assert frames.recording.tolist() == episodes.recording.tolist() == ["a", "**pooled**"]
+    assert episodes.iloc[0].tolist() == ["a", "0.700", "n/a", "250"] and frames.iloc[0, 3] == "0.500"

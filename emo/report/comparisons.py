@@ -112,18 +112,27 @@ def sentence(row: pd.Series) -> str:
     comparison = next(c for c in COMPARISONS if c.key == row.comparison)
     a, b = comparison.labels(int(row.K))
     interval = f"{row.difference:+.3f} [{row.t_low:+.3f}, {row.t_high:+.3f}]"
-    evidence = f"p {_p(row.p)} over {row.n} pairs (Holm p {_p(row.p_holm)})"
+    evidence = f"p {_relation(row.p)} over {row.n} pairs (Holm p {_relation(row.p_holm)})"
     if row.p_holm < ALPHA:
         verb = "beats" if row.difference > 0 else "falls behind"
         return f"{a} {verb} {b} by {interval}, {evidence}."
     return f"{a} against {b}: no detectable difference, {interval}, {evidence}."
 
 
-def _p(p: float) -> str:
-    """'= 0.012', '< 0.001' or '= n/a', to follow a 'p'."""
+P_FLOOR = 0.001  # p-values below it print as '< 0.001': three decimals would round them to 0.000
+
+
+def format_p(p: float) -> str:
+    """A p-value as the report prints it, in tables and sentences: '0.012', '< 0.001' or 'n/a'."""
     if p != p:
-        return "= n/a"
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+        return "n/a"
+    return f"< {P_FLOOR}" if p < P_FLOOR else f"{p:.3f}"
+
+
+def _relation(p: float) -> str:
+    """format_p to follow a 'p' in a sentence: '= 0.012', '< 0.001' or '= n/a'."""
+    text = format_p(p)
+    return text if text.startswith("<") else f"= {text}"
 
 
 def pooled_sentences(table: pd.DataFrame, metric: str) -> list[str]:
@@ -138,7 +147,7 @@ def per_emotion_table(table: pd.DataFrame, comparison: str, metric: str) -> pd.D
         "K": rows.K, "emotion": rows.emotion, "pairs": rows.n,
         "difference [95% t CI]": [f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for d, lo, hi in zip(rows.difference, rows.t_low, rows.t_high)],
         "bootstrap CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(rows.bootstrap_low, rows.bootstrap_high)],
-        **{name: rows[column].map(lambda p: _p(p).lstrip("= ")) for name, column in
+        **{name: rows[column].map(format_p) for name, column in
            (("p t-test", "p_t"), ("p Wilcoxon", "p_wilcoxon"), ("p sign-flip", "p_sign_flip"), ("p Holm", "p_holm"))},
     })
 

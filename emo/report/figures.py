@@ -48,7 +48,7 @@ def alpha_curves(arrays: dict, path: Path) -> Path:
 
 
 def accuracy_vs_k(runs: pd.DataFrame, path: Path, metric: str = "accuracy") -> Path:
-    """Accuracy against K per emotion, T-EMO and R-EMO (mean +- std over seeds), the paper's points overlaid."""
+    """Accuracy against K per emotion, T-EMO and R-EMO (mean ± std over seeds), the paper's points overlaid."""
     data = runs[(runs.selection == "top") & runs.variant.isin(VARIANTS)].copy()
     data["model"] = data.variant.map(VARIANT_NAMES)
     grid = sns.relplot(data=data, x="K", y=metric, hue="model", col="emotion", col_wrap=3, kind="line",

@@ -62,7 +62,7 @@ def header(doc: Document, r: ReportInputs, environment: str) -> None:
         f"{len(np.unique(data.subject))} subjects, P = {data.frames} frames each; {len(seeds)} partitions (seeds "
         f"{', '.join(map(str, seeds))}), split `{setup.split_mode}`-wise; model input `{setup.model_input}`, flip "
         f"`{setup.flip}`, learning rate {setup.learning_rate}, at most {setup.epochs} epochs. Every number below is "
-        "a mean +- sample standard deviation over the seeds, measured on each seed's test part; the paper's "
+        "a mean ± sample standard deviation over the seeds, measured on each seed's test part; the paper's "
         "published values are in parentheses. Regenerate with `dvc repro report`."
     )
     doc.text(environment)
@@ -70,7 +70,8 @@ def header(doc: Document, r: ReportInputs, environment: str) -> None:
 
 def hyperparameters(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     doc.heading("Tables 1-5: grid-search winners F/Q/R")
-    doc.table(tables.hyperparameter_table(r.hparams, r.ks), "Our F/Q/R per emotion and landmark count (the paper's).")
+    doc.table(tables.hyperparameter_table(r.hparams, r.ks), "Our F/Q/R per emotion and landmark count (the paper's).",
+              key_columns=1)
 
 
 def accuracy(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
@@ -78,15 +79,15 @@ def accuracy(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     for variant in r.variants:
         doc.table(tables.metric_table(r.summary, variant, "accuracy", r.ks, with_paper=True),
                   f"{VARIANT_NAMES[variant]} accuracy, best L per row in bold; the last row is what always "
-                  "answering 'not this emotion' scores on the same test parts.")
+                  "answering 'not this emotion' scores on the same test parts.", key_columns=1)
     doc.heading("Balanced accuracy and ROC AUC", 3)
     doc.text("Each binary task is about 1:5, so accuracy flatters; these two do not.")
     for variant in r.variants:
         for metric in ("balanced_accuracy", "roc_auc"):
             doc.table(tables.metric_table(r.summary, variant, metric, r.ks, with_paper=False),
-                      f"{VARIANT_NAMES[variant]} {metric.replace('_', ' ')}")
+                      f"{VARIANT_NAMES[variant]} {metric.replace('_', ' ')}", key_columns=1)
     doc.figure(figures.accuracy_vs_k(r.runs, fig_dir / "accuracy_vs_k.png"),
-               "Accuracy against the number of landmarks (mean +- std over seeds); crosses: the paper.")
+               "Accuracy against the number of landmarks (mean ± std over seeds); crosses: the paper.")
 
 
 def controls(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
@@ -100,10 +101,10 @@ def controls(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
              "seed (the same partition's test videos), with their 95% t interval and the paired t-test's "
              "p-value, Holm-adjusted over every emotion and K of the comparison; the sentences under "
              "'Statistics' pool the six emotions.")
-    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "accuracy"), "Accuracy")
-    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "roc_auc"), "ROC AUC")
+    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "accuracy"), "Accuracy", key_columns=2)
+    doc.table(tables.controls_table(r.runs, r.controls, r.comparisons, "roc_auc"), "ROC AUC", key_columns=2)
     doc.figure(figures.controls(r.runs, fig_dir / "controls.png"),
-               "Top-K, random-K and bottom-K T-EMO accuracy (mean +- std over seeds).")
+               "Top-K, random-K and bottom-K T-EMO accuracy (mean ± std over seeds).")
 
 
 def statistics(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
@@ -127,7 +128,8 @@ def baselines(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     doc.text("SVMs on each landmark's motion from the first to the last frame (position and scale "
              f"normalised), what a practitioner tries first, against the networks at L = {N_LANDMARKS}. The HOG + "
              "SVM columns are the numbers the paper quotes from Kumar et al. (2016), on their data, not ours.")
-    doc.table(tables.baselines_table(r.summary, r.svm), f"Accuracy and ROC AUC at L = {N_LANDMARKS}")
+    doc.table(tables.baselines_table(r.summary, r.svm, "accuracy"), f"Accuracy at L = {N_LANDMARKS}")
+    doc.table(tables.baselines_table(r.summary, r.svm, "roc_auc"), f"ROC AUC at L = {N_LANDMARKS}")
 
 
 def six_class(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
@@ -158,8 +160,9 @@ def other_datasets(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
                  "reads) to see how the models do on data they never saw.")
     for name, result in r.evaluations.items():
         doc.heading(f"{name} (`{r.setup.evaluated_roots[name]}`, {result['videos']} videos)", 3)
-        doc.table(tables.evaluation_table(result), "Six-class accuracy and balanced accuracy; each emotion's "
-                  "one-vs-rest ROC AUC from its probability")
+        scores, aucs = tables.evaluation_tables(result)
+        doc.table(scores, "Six-class accuracy, balanced accuracy and the mean of the emotions' ROC AUC")
+        doc.table(aucs, "Each emotion's one-vs-rest ROC AUC from its probability")
         doc.figure(figures.confusion(np.array(result[TEMO_BEST_K]["confusion"]), f"{name}, {TEMO_BEST_K}",
                                      fig_dir / f"evaluate_{name}_confusion.png"),
                    f"Six-class confusion matrix on {name}, {TEMO_BEST_K}")
@@ -182,7 +185,9 @@ def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None
              "positives are the neutral frames given an emotion.")
     for name, result in r.timelines.items():
         doc.heading(f"{name}", 3)
-        doc.table(tables.timeline_table(result), "Per recording, and pooled over the recordings with truth")
+        frames, episodes = tables.timeline_tables(result)
+        doc.table(frames, "Frames per recording, and pooled over the recordings with truth")
+        doc.table(episodes, "Episodes per recording, and pooled over the recordings with truth")
         if "macro_f1_by_threshold" in result:
             sweep = result["macro_f1_by_threshold"]
             best = max(sweep, key=sweep.get)
@@ -225,13 +230,14 @@ def alpha_path(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
 def attribution(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     arrays = r.attributions
     doc.heading("The attribution itself", 3)
-    doc.table(tables.attribution_table(r.attribution_summary),
-              f"Completeness error sum(IG) - (F(x) - F(x')), in absolute value, per video and baseline at m = "
-              f"{r.setup.ig_steps}, agreement of the seeds' rankings, and the top 16 landmarks.")
+    completeness, seeds = tables.attribution_tables(r.attribution_summary)
+    doc.table(completeness, f"Completeness error sum(IG) - (F(x) - F(x')), in absolute value, per video and "
+                            f"baseline at m = {r.setup.ig_steps}.")
+    doc.table(seeds, "Agreement of the seeds' rankings, and the top 16 landmarks.")
     agreement = tables.mask_agreement(arrays, [k for k in paper.LANDMARK_COUNTS if k < N_LANDMARKS])
     if len(agreement):
         doc.table(agreement, f"Share of the top K shared by our ranking (mask `{arrays['mask']}`) and the "
-                             "paper's |IG| sum.")
+                             "paper's |IG| sum.", key_columns=1)
 
 
 def ranking_checks(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
@@ -292,7 +298,7 @@ def _localisation(doc: Document, r: ReportInputs) -> None:
     )
     doc.table(tables.localisation_table(r.localisation, ks),
               "Against the planted truth, means over the six emotions; the random floor is a uniformly random "
-              "ranking's expectation.")
+              "ranking's expectation.", key_columns=1)
 
 
 def _sanity(doc: Document, r: ReportInputs) -> None:
@@ -334,8 +340,8 @@ def _keep_and_retrain(doc: Document, r: ReportInputs) -> None:
     c = r.comparisons
     pooled = c[(c.emotion == stats_tables.POOLED) & (c.metric == "accuracy") & c.comparison.isin(keys)]
     doc.text("\n".join(f"- {stats_tables.sentence(row)}" for row in pooled.itertuples()))
-    doc.table(tables.kar_table(r.runs), "T-EMO test accuracy on each method's top K, mean +- std over seeds; "
-              "'all emotions': each seed's mean over the six.")
+    doc.table(tables.kar_table(r.runs), "T-EMO test accuracy on each method's top K, mean ± std over seeds; "
+              "'all emotions': each seed's mean over the six.", key_columns=2)
 
 
 def _agreement(doc: Document, r: ReportInputs) -> None:
@@ -348,7 +354,7 @@ def _agreement(doc: Document, r: ReportInputs) -> None:
              f"Two random rankings have Spearman 0 and share K/{N_LANDMARKS} of their top K on average ("
              + ", ".join(f"{k / N_LANDMARKS:.3f} at K = {k}" for k in ks) + ").")
     doc.table(tables.agreement_table(r.agreement, ks), "Each pair of methods, means over the six emotions: "
-              "Spearman of their attributions and the share of their top K they have in common.")
+              "Spearman of their attributions and the share of their top K they have in common.", key_columns=1)
 
 
 def _action_units(doc: Document, r: ReportInputs) -> None:
@@ -393,7 +399,7 @@ def honest_notes(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     svm_mean = r.svm.groupby("variant").accuracy.mean()
     temo = r.runs[(r.runs.variant == "temo") & (r.runs.K == N_LANDMARKS)].accuracy.mean()
     lines = [
-        f"- {inside} of {total} accuracy cells (emotion x L x variant) lie within the paper's mean +- (its std + "
+        f"- {inside} of {total} accuracy cells (emotion x L x variant) lie within the paper's mean ± (its std + "
         "ours); " + ("the others: " + "; ".join(far[:12]) + ("; ..." if len(far) > 12 else "") + "." if far else
                      "all of them."),
         "- The data: " + ("the embedded demo, real photographs warped with FACS action units, not CK+; its "
@@ -423,7 +429,8 @@ def appendices(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
             part = stats_tables.per_emotion_table(r.comparisons, c.key, metric)
             if len(part):
                 doc.table(part, f"{c.key.replace('_', ' ')}, {stats_tables.METRIC_NAMES[metric]}: a minus b, "
-                                "paired by seed; Holm over the comparison's emotions and K, per emotion or pooled")
+                                "paired by seed; Holm over the comparison's emotions and K, per emotion or pooled",
+                          key_columns=2)
     doc.heading("Appendix: six-class accuracy per test subject")
     doc.text("Every test video of every seed, pooled (a subject is in several seeds' test parts): do the "
              "errors concentrate on a few people? Also in `reports/tables/per_subject.csv`.")

@@ -15,17 +15,17 @@ from emo.explanation.localisation import RANDOM, localisation_means
 from emo.explanation.rivals import METHOD_NAMES, PAPER, RIVALS, SHORT_NAMES
 from emo.explanation.sanity import sanity_means
 from emo.models.model import VARIANTS
-from emo.report.comparisons import POOLED
+from emo.report.comparisons import POOLED, format_p
 
 
 def cell(mean: float, std: float, digits: int = 3) -> str:
     if mean != mean:
         return "n/a"
-    return f"{mean:.{digits}f} +- {std:.{digits}f}" if std == std else f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std == std else f"{mean:.{digits}f}"
 
 
 def paper_cell(mean: float, std: float) -> str:
-    return f"{mean:.3f} +- {std:.3f}".replace("0.", ".")
+    return f"{mean:.3f} ± {std:.3f}".replace("0.", ".")
 
 
 def ks_of(runs: pd.DataFrame) -> list[int]:
@@ -47,7 +47,7 @@ def hyperparameter_table(best: dict[int, dict[str, dict]], ks: list[int]) -> pd.
 
 
 def metric_table(s: pd.DataFrame, variant: str, metric: str, ks: list[int], with_paper: bool) -> pd.DataFrame:
-    """Tables 6/7 analogue: metric mean +- std per emotion (rows) and K (columns), best K in
+    """Tables 6/7 analogue: metric mean ± std per emotion (rows) and K (columns), best K in
     bold; the paper's accuracy in each cell beside ours; a last row with what always answering
     'no' scores on the same test parts (the majority's share in accuracy; 0.5 in balanced
     accuracy and ROC AUC)."""
@@ -83,7 +83,7 @@ def metric_table(s: pd.DataFrame, variant: str, metric: str, ks: list[int], with
 def controls_table(runs: pd.DataFrame, controls: list[str], comparisons: pd.DataFrame,
                    metric: str = "accuracy") -> pd.DataFrame:
     """IG top-K against random-K (each seed's mean over its draws) and bottom-K (T-EMO, same
-    F/Q/R): mean +- std over seeds, and the paired difference with its 95% interval and
+    F/Q/R): mean ± std over seeds, and the paired difference with its 95% interval and
     Holm-adjusted p (emo.report.comparisons)."""
     s = summarize(runs[runs.variant == "temo"])
     rows = []
@@ -97,25 +97,25 @@ def controls_table(runs: pd.DataFrame, controls: list[str], comparisons: pd.Data
                 c = comparisons[(comparisons.comparison == f"top_vs_{other}") & (comparisons.metric == metric)
                                 & (comparisons.K == k) & (comparisons.emotion == emotion)]
                 row[f"top - {other}"] = (f"{c.difference.iloc[0]:+.3f} [{c.t_low.iloc[0]:+.3f}, {c.t_high.iloc[0]:+.3f}], "
-                                         f"Holm p {c.p_holm.iloc[0]:.3f}") if len(c) else "n/a"
+                                         f"Holm p {format_p(c.p_holm.iloc[0])}") if len(c) else "n/a"
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def baselines_table(s: pd.DataFrame, svm: pd.DataFrame) -> pd.DataFrame:
-    """SVMs on displacement vs T-EMO and R-EMO at L = 468 on identical test parts, and the
-    HOG + SVM accuracies the paper quotes (published figures, other data)."""
+def baselines_table(s: pd.DataFrame, svm: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """metric ('accuracy' or 'roc_auc') of the SVMs on displacement vs T-EMO and R-EMO at
+    L = 468 on identical test parts; with accuracy, the HOG + SVM accuracies the paper quotes
+    (published figures, other data)."""
     svm_s = summarize(svm)
     rows = []
     for emotion in EMOTIONS:
         row = {"emotion": emotion}
         for variant, table in (("temo", s), ("remo", s), ("svm_linear", svm_s), ("svm_rbf", svm_s)):
             m = table[(table.variant == variant) & (table.emotion == emotion) & (table.K == N_LANDMARKS)]
-            name = VARIANT_NAMES[variant]
-            row[f"{name} accuracy"] = cell(m.accuracy_mean.iloc[0], m.accuracy_std.iloc[0]) if len(m) else "n/a"
-            row[f"{name} AUC"] = cell(m.roc_auc_mean.iloc[0], m.roc_auc_std.iloc[0]) if len(m) else "n/a"
-        row["HOG+linear SVM (paper)"] = f"{paper.HOG_SVM['linear'][emotion]:.2f}"
-        row["HOG+RBF SVM (paper)"] = f"{paper.HOG_SVM['rbf'][emotion]:.2f}"
+            row[VARIANT_NAMES[variant]] = cell(m[f"{metric}_mean"].iloc[0], m[f"{metric}_std"].iloc[0]) if len(m) else "n/a"
+        if metric == "accuracy":
+            row["HOG+linear SVM (paper)"] = f"{paper.HOG_SVM['linear'][emotion]:.2f}"
+            row["HOG+RBF SVM (paper)"] = f"{paper.HOG_SVM['rbf'][emotion]:.2f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -142,7 +142,7 @@ def cost_table(s: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
 
 
 def paper_comparison(s: pd.DataFrame, ks: list[int]) -> tuple[int, int, list[str]]:
-    """How many (emotion, K, variant) cells fall within the paper's mean +- (its std + ours)."""
+    """How many (emotion, K, variant) cells fall within the paper's mean ± (its std + ours)."""
     inside = total = 0
     far = []
     for variant in VARIANTS:
@@ -162,17 +162,23 @@ def paper_comparison(s: pd.DataFrame, ks: list[int]) -> tuple[int, int, list[str
     return inside, total, far
 
 
-def attribution_table(summary_doc: dict) -> pd.DataFrame:
-    return pd.DataFrame([{
+def attribution_tables(summary_doc: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per emotion: the completeness error's mean, median, 95th percentile and maximum; and the
+    agreement of the seeds' rankings with the top 16 landmarks."""
+    completeness = pd.DataFrame([{
         "emotion": emotion,
         "completeness error, mean abs": f"{d['completeness_abs_mean']:.4f}",
         "median": f"{d['completeness_abs_median']:.4f}",
         "95th pct": f"{d['completeness_abs_p95']:.4f}",
         "max": f"{d['completeness_abs_max']:.4f}",
+    } for emotion, d in summary_doc.items()])
+    seeds = pd.DataFrame([{
+        "emotion": emotion,
         "seed Spearman": "n/a" if d["seed_spearman"] is None else f"{d['seed_spearman']:.3f}",
         "seed top-64 overlap": "n/a" if d["seed_top64_overlap"] is None else f"{d['seed_top64_overlap']:.3f}",
         "top 16 landmarks": " ".join(map(str, d["top16"])),
     } for emotion, d in summary_doc.items()])
+    return completeness, seeds
 
 
 def mask_agreement(arrays: dict, ks: list[int]) -> pd.DataFrame:
@@ -190,8 +196,9 @@ def mask_agreement(arrays: dict, ks: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def evaluation_table(result: dict) -> pd.DataFrame:
-    """One evaluated dataset's scores (its metrics.json) per config of models."""
+def evaluation_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One evaluated dataset's scores (its metrics.json) per config of models: six-class
+    accuracy, balanced accuracy and mean AUC; and each emotion's one-vs-rest ROC AUC."""
     rows = []
     for config, m in result.items():
         if config == "videos":
@@ -200,17 +207,19 @@ def evaluation_table(result: dict) -> pd.DataFrame:
         rows.append({"models": config, "six-class accuracy": f"{m['six_class_accuracy']:.3f}",
                      "balanced accuracy": f"{m['balanced_accuracy']:.3f}",
                      "mean AUC": f"{np.mean(aucs):.3f}" if aucs else "n/a",
-                     **{f"AUC {e}": "n/a" if m["roc_auc"][e] is None else f"{m['roc_auc'][e]:.3f}" for e in EMOTIONS}})
-    return pd.DataFrame(rows)
+                     **{e: "n/a" if m["roc_auc"][e] is None else f"{m['roc_auc'][e]:.3f}" for e in EMOTIONS}})
+    table = pd.DataFrame(rows)
+    return table.drop(columns=list(EMOTIONS)), table[["models", *EMOTIONS]]
 
 
-TIMELINE_SCORES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "episode_recall": "episode recall",
-                   "episode_precision": "episode precision", "onset_latency_ms": "onset latency (ms)",
-                   "neutral_false_positive_rate": "neutral false positives"}
+FRAME_SCORES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "neutral_false_positive_rate": "neutral false positives"}
+EPISODE_SCORES = {"episode_recall": "episode recall", "episode_precision": "episode precision",
+                  "onset_latency_ms": "onset latency (ms)"}
 
 
-def timeline_table(result: dict) -> pd.DataFrame:
-    """One recordings folder's timeline scores (its metrics.json): per recording, then pooled."""
+def timeline_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One recordings folder's timeline scores (its metrics.json), per recording, then pooled:
+    the frames (counts and FRAME_SCORES) and the episodes (EPISODE_SCORES)."""
     rows = []
     entries = list(result["recordings"].items()) + ([("pooled", result["pooled"])] if "pooled" in result else [])
     for name, m in entries:
@@ -218,9 +227,11 @@ def timeline_table(result: dict) -> pd.DataFrame:
                "with face": str(m.get("frames_with_face", ""))}
         row.update({label: "n/a" if m.get(key) is None or m[key] != m[key] else
                     (f"{m[key]:.0f}" if key == "onset_latency_ms" else f"{m[key]:.3f}")
-                    for key, label in TIMELINE_SCORES.items()})
+                    for key, label in {**FRAME_SCORES, **EPISODE_SCORES}.items()})
         rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    table = pd.DataFrame(rows).fillna("")
+    return (table[["recording", "frames", "with face", *FRAME_SCORES.values()]],
+            table[["recording", *EPISODE_SCORES.values()]])
 
 
 def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,
@@ -266,7 +277,7 @@ def kar_selections(runs: pd.DataFrame) -> list[str]:
 
 
 def kar_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """T-EMO test accuracy (mean +- std over seeds) on IG's top K, on each rival's top K and on
+    """T-EMO test accuracy (mean ± std over seeds) on IG's top K, on each rival's top K and on
     K random landmarks, per K < 468 and emotion, and pooled: each seed's mean over the emotions."""
     columns = {"top": SHORT_NAMES[PAPER], **{m: SHORT_NAMES[m] for m in kar_selections(runs)}, "random": "random-K"}
     temo = runs[(runs.variant == "temo") & (runs.K < N_LANDMARKS) & runs.selection.isin(list(columns))]
