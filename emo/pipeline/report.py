@@ -65,9 +65,9 @@ def run(data: DataParams, extract: ExtractParams, split: SplitParams, model: Mod
             markdown = doc.markdown(artifacts.REPORT_FIGURES.relative_to(artifacts.REPORT_MD.parent).as_posix())
             page = doc.html()  # embeds the figures while they are still in the temporary folder
         with atomic_file(artifacts.REPORT_MD) as tmp:
-            tmp.write_text(markdown)
+            tmp.write_text(markdown, encoding="utf-8")
         with atomic_file(artifacts.REPORT_HTML) as tmp:
-            tmp.write_text(page)
+            tmp.write_text(page, encoding="utf-8")
         metrics = metrics_document(r)
         numbers = headline(metrics, r.best_k)
         run.log_metrics(_logged_metrics(metrics, r.comparisons) | numbers)

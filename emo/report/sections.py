@@ -487,30 +487,25 @@ def rankings_document(checks: dict, comparisons: pd.DataFrame) -> dict:
 
 def write_plot_data(folder: Path, r: ReportInputs) -> None:
     """CSVs for `dvc plots show` (atomically, as one folder): accuracy against K per emotion and
-    variant, with the paper's; six-class predictions (actual, predicted) for the confusion
-    template, also per evaluated dataset (evaluate/NAME.csv, T-EMO at each emotion's best K)."""
+    variant, and the paper's at the paper's K (its own file, so that no line runs through a K
+    it did not measure); six-class predictions (actual, predicted) for the confusion template.
+    Each evaluated dataset's confusion plot is evaluate@NAME's own output."""
     s = r.summary
     top = s[(s.selection == "top") & s.variant.isin(VARIANTS)]
     wide = top.pivot_table(index="K", columns=["emotion", "variant"], values="accuracy_mean")
     wide.columns = [f"{e}_{v}" for e, v in wide.columns]
-    for variant in VARIANTS:
-        for emotion in EMOTIONS:
-            wide[f"{emotion}_{variant}_paper"] = [paper.ACCURACY[variant][emotion].get(k, (np.nan,))[0]
-                                                  for k in wide.index]
+    paper_ks = sorted({k for variant in VARIANTS for emotion in EMOTIONS for k in paper.ACCURACY[variant][emotion]})
+    published = pd.DataFrame(
+        {f"{emotion}_{variant}_paper": [paper.ACCURACY[variant][emotion].get(k, (np.nan,))[0] for k in paper_ks]
+         for variant in VARIANTS for emotion in EMOTIONS}, index=pd.Index(paper_ks, name="K"))
     names = np.array(EMOTIONS)
     with atomic_dir(folder) as tmp:
         wide.reset_index().to_csv(tmp / "accuracy_vs_k.csv", index=False)
+        published.reset_index().to_csv(tmp / "accuracy_vs_k_paper.csv", index=False)
         for config, name in ((TEMO_468, "six_class_temo_468.csv"), (TEMO_BEST_K, "six_class_temo_best_k.csv")):
             part = r.merged[r.merged.config == config]
             pd.DataFrame({"actual": names[part.actual], "predicted": names[part.predicted]}
                          ).to_csv(tmp / name, index=False)
-        (tmp / "evaluate").mkdir()
-        for name, result in r.evaluations.items():
-            counts = np.array(result[TEMO_BEST_K]["confusion"])
-            rows, columns = np.nonzero(counts)  # one line per video: (actual, predicted) repeated by its count
-            repeats = counts[rows, columns]
-            pd.DataFrame({"actual": np.repeat(names[rows], repeats), "predicted": np.repeat(names[columns], repeats)}
-                         ).to_csv(tmp / "evaluate" / f"{name}.csv", index=False)
 
 
 def write_tables(folder: Path, r: ReportInputs) -> None:
