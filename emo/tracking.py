@@ -239,7 +239,7 @@ class StageRun:
         with tempfile.TemporaryDirectory() as tmp:
             table.to_csv(Path(tmp) / f"{name}.csv", index=False)
             if markdown:
-                (Path(tmp) / f"{name}.md").write_text(table.to_markdown(index=False) + "\n")
+                (Path(tmp) / f"{name}.md").write_text(table.to_markdown(index=False) + "\n", encoding="utf-8")
             self.client.log_artifacts(run_id, tmp)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:

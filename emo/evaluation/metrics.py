@@ -1,4 +1,4 @@
-"""The test metrics of a binary model and their mean +- std over seeds, apart from TensorFlow
+"""The test metrics of a binary model and their mean ± std over seeds, apart from TensorFlow
 so that the SVM baselines and the report can use them without loading it."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Sets of training runs over every partition, and their tables: runs, test probabilities,
-mean +- std.
+mean ± std.
 
 train_full runs each emotion x variant x seed on all 468 landmarks; retrain_k reuses the
 same machinery on landmark subsets.
@@ -66,8 +66,8 @@ def full_specs(best: dict[str, Architecture], n_partitions: int, run_set: RunSet
 
 
 def mean_std_table(summary: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
-    """emotion x variant as 'mean +- std' strings, the way the paper prints Tables 6 and 7."""
-    cells = summary.assign(value=[f"{m:.3f} +- {s:.3f}" if s == s else f"{m:.3f}"
+    """emotion x variant as 'mean ± std' strings, the way the paper prints Tables 6 and 7."""
+    cells = summary.assign(value=[f"{m:.3f} ± {s:.3f}" if s == s else f"{m:.3f}"
                                   for m, s in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"])])
     return cells.pivot(index="emotion", columns="variant", values="value").reindex(EMOTIONS).reset_index()
 
