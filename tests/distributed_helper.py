@@ -4,7 +4,8 @@
 
 The role comes from KERASTUNER_TUNER_ID ('chief' or 'tunerN'); without it, the search runs
 alone in this process. Each process records the grid points it trained; the chief (or the
-lone process) also writes every job's winner and trial scores.
+lone process) also writes every job's winner and trial scores. A user error (EmoError) ends
+it as it ends a stage: one line on stderr, exit status 2.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from pathlib import Path
 import emo.models.tuning as tuning
 from emo import artifacts
 from emo.config import load_params
+from emo.console import user_errors_reported
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.backend import use_backend
 from emo.models.training import TrainingContext
@@ -61,4 +63,5 @@ def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    with user_errors_reported():
+        main(*sys.argv[1:])

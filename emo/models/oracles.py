@@ -1,6 +1,11 @@
 """The Keras Tuner oracles of the F, Q, R searches (emo.models.tuning): a grid that resumes
 from its trials, Hyperband fitted to a finite grid, and one oracle serving several searches.
 
+In distributed mode the chief serves JobsOracle with `serve`, Keras Tuner's own gRPC server
+loop plus a time limit on every trial it hands out (EMO_TRIAL_TIMEOUT_S): the oracle has no
+authentication, so a worker that dies, or any client that reaches its port, could otherwise
+take a trial and keep the chief waiting for ever.
+
 They subclass Keras Tuner 1.4.8 (pinned in pyproject.toml) and use some of its private
 methods and attributes; each use says beside it why and what it relies on, for whoever
 upgrades Keras Tuner to check. Importing this module imports Keras Tuner, and with it Keras.
@@ -10,8 +15,19 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import time
+from concurrent import futures
 
 import keras_tuner
+
+from emo.errors import EmoError
+
+TIMEOUT_VARIABLE = "EMO_TRIAL_TIMEOUT_S"
+DEFAULT_TRIAL_TIMEOUT_S = 6 * 3600  # a paper-profile trial (at most 100 epochs at L = 468) is projected at minutes
+# Once every trial has ended, how long the chief waits for the workers still registered to ask
+# again (and hear that the search is done): a live worker asks within milliseconds.
+GONE_AFTER_S = 60
 
 
 def grid_points(space: keras_tuner.HyperParameters) -> list[dict]:
@@ -85,9 +101,14 @@ class JobsOracle(keras_tuner.Oracle):
     inside this one's saved state, so an interrupted search resumes. Each job's space holds
     its index as the fixed value `job`."""
 
-    def __init__(self, objective: keras_tuner.Objective, jobs: list[keras_tuner.Oracle]):
+    def __init__(self, objective: keras_tuner.Objective, jobs: list[keras_tuner.Oracle],
+                 names: list[str] | None = None):
         super().__init__(objective=objective, seed=1)
         self.jobs = jobs
+        self.names = names or [f"job {i}" for i in range(len(jobs))]  # for messages, e.g. "anger K468"
+        # trial id -> when it was handed out (time.monotonic()), while it runs; not saved: a
+        # restarted chief offers its unfinished trials again (Oracle.reload).
+        self.handed_at: dict[str, float] = {}
 
     def populate_space(self, trial_id):
         waiting = False
@@ -100,7 +121,10 @@ class JobsOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
+        again = tuner_id in self.ongoing_trials  # Oracle.create_trial then returns the same trial
         trial = super().create_trial(tuner_id)
+        if trial.status == "RUNNING" and not again:
+            self.handed_at[trial.trial_id] = time.monotonic()
         if trial.status == "RUNNING":  # the job's oracle learns of it as if it had made it
             oracle = self.jobs[trial.hyperparameters.values["job"]]
             # Its populate_space reads these: Hyperband picks a round's trials from `trials`
@@ -118,6 +142,27 @@ class JobsOracle(keras_tuner.Oracle):
         super().end_trial(trial)  # scores the trial object that the job's oracle shares
         oracle = self.jobs[self.trials[trial.trial_id].hyperparameters.values["job"]]
         oracle.ongoing_trials = {k: t for k, t in oracle.ongoing_trials.items() if t.trial_id != trial.trial_id}
+        self.handed_at.pop(trial.trial_id, None)
+
+    def running(self) -> list[tuple[str, keras_tuner.engine.trial.Trial]]:
+        """(worker id, trial) of every trial handed out and not ended. Read without the oracle's
+        lock: Keras Tuner's `synchronized` never releases it when a method raises (a bad request
+        can make one), and copying a dict is one step that no other thread interleaves."""
+        return list(self.ongoing_trials.items())
+
+    def describe(self, trial) -> str:
+        values = trial.hyperparameters.values
+        return (f"trial {trial.trial_id} of the {self.names[values['job']]} search "
+                f"(F={values['filters']}, Q={values['units']}, R={values['neurons']})")
+
+    def overdue(self, timeout: float) -> tuple[str, keras_tuner.engine.trial.Trial] | None:
+        """The first (worker id, trial) that was handed out more than `timeout` seconds ago."""
+        now = time.monotonic()
+        for tuner_id, trial in self.running():
+            handed = self.handed_at.get(trial.trial_id)
+            if handed is not None and now - handed > timeout:
+                return tuner_id, trial
+        return None
 
     def get_state(self):
         return {**super().get_state(), "jobs": [oracle.get_state() for oracle in self.jobs]}
@@ -129,3 +174,94 @@ class JobsOracle(keras_tuner.Oracle):
             # reloads from the trial files of our project only: hand it its share first.
             oracle.trials = {k: t for k, t in self.trials.items() if t.hyperparameters.values["job"] == i}
             oracle.set_state(job_state)
+
+
+def duration(seconds: float) -> str:
+    """Seconds for a message: '90 s', '10 min', '6 h'."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 7200), ("h", 3600, math.inf)):
+        if seconds < below:
+            return f"{round(seconds / size, 1):g} {unit}"
+
+
+def trial_timeout() -> float:
+    """EMO_TRIAL_TIMEOUT_S: how many seconds the chief gives a worker to finish a trial."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TRIAL_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise EmoError(f"{TIMEOUT_VARIABLE} is {text!r}; give the seconds a worker may take over one trial "
+                       f"before the chief gives up, a number above 0 (unset: {DEFAULT_TRIAL_TIMEOUT_S}, "
+                       f"{duration(DEFAULT_TRIAL_TIMEOUT_S)}).")
+    return value
+
+
+def overdue_message(oracle: JobsOracle, tuner_id: str, trial, timeout: float) -> str:
+    return (f"The chief waited {duration(timeout)} ({TIMEOUT_VARIABLE}) for worker {tuner_id!r} to finish "
+            f"{oracle.describe(trial)} and stopped without writing any output: check that worker (and that "
+            f"only your own workers can reach the oracle's port), then rerun the chief, which resumes the "
+            f"search and offers that trial again, or raise {TIMEOUT_VARIABLE} if trials take that long.")
+
+
+def serve(oracle: JobsOracle, timeout: float, poll: float = 1.0, gone_after: float = GONE_AFTER_S) -> None:
+    """The chief's part of a distributed search: serve `oracle` to the workers until every
+    trial has ended, as keras_tuner.src.distribute.oracle_chief.start_server does (it binds
+    KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT, plain-text gRPC, no authentication), but
+    raise EmoError once a trial is not finished `timeout` seconds after it was handed out,
+    answer no result for a trial that is not running, and end `gone_after` seconds after the
+    last trial even if a worker that registered never comes back for its answer."""
+    import grpc
+
+    # Private (keras_tuner.src): the servicer and protos that start_server uses; start_server
+    # itself loops until the search ends, with no way to stop it.
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+    from keras_tuner.src.engine.trial import Trial
+
+    class Servicer(OracleServicer):
+        # UpdateTrial and EndTrial name no worker, so the most a chief can check is that the
+        # trial is one it handed out and has not ended, with the values it was handed out with.
+        def _require_running(self, trial_id: str, context, values: dict | None = None) -> None:
+            running = {trial.trial_id: trial for _, trial in oracle.running()}
+            if trial_id not in running:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                              f"trial {trial_id!r} is not running on this chief: it was never handed out "
+                              "or has ended")
+            if values is not None and values != running[trial_id].hyperparameters.values:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                              f"trial {trial_id} came back with other values than it was handed out with")
+
+        def UpdateTrial(self, request, context):
+            self._require_running(request.trial_id, context)
+            return super().UpdateTrial(request, context)
+
+        def EndTrial(self, request, context):
+            trial = Trial.from_proto(request.trial)
+            self._require_running(trial.trial_id, context, trial.hyperparameters.values)
+            return super().EndTrial(request, context)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))  # one request at a time, as Keras Tuner's
+    servicer = Servicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    done_since = None
+    try:
+        while True:
+            time.sleep(poll)
+            late = oracle.overdue(timeout)
+            if late:
+                raise EmoError(overdue_message(oracle, *late, timeout))
+            # A worker hears STOPPED when nothing is left to hand out (stop_triggered); the search
+            # is over once no trial runs, and every worker has heard it or is taken to be gone.
+            if servicer.stop_triggered and not oracle.running():
+                done_since = done_since or time.monotonic()
+                if not oracle.tuner_ids or time.monotonic() - done_since > gone_after:
+                    return
+    finally:
+        # New requests are refused at once; one being answered (which may be saving the
+        # oracle's state) gets a few seconds to finish.
+        server.stop(grace=5).wait()

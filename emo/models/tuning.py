@@ -148,7 +148,7 @@ def search_oracle(jobs: list[SearchJob], max_epochs: int):
         seed = int(hashlib.sha256(job.project.encode()).hexdigest()[:8], 16)
         oracles.append(GridHyperbandOracle(objective, max_epochs, job.factor, seed, space)
                        if job.strategy == "hyperband" else GridOracle(objective, seed, space))
-    return JobsOracle(objective, oracles)
+    return JobsOracle(objective, oracles, [f"{EMOTIONS[job.emotion]} K{job.k}" for job in jobs])
 
 
 def distributed_role() -> str | None:
@@ -181,9 +181,15 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     or resumed; every job's trials and winner.
 
     In Keras Tuner's distributed mode this process is the chief (it serves the trials to the
-    workers and returns the results) or a worker (it trains the trials it is given and returns
-    None); otherwise it trains every trial itself."""
+    workers and returns the results; EmoError when a worker has not finished a trial within
+    EMO_TRIAL_TIMEOUT_S) or a worker (it trains the trials it is given and returns None);
+    otherwise it trains every trial itself."""
     import keras_tuner
+
+    from emo.models.oracles import serve, trial_timeout
+
+    role = distributed_role()
+    timeout = trial_timeout() if role == "chief" else None  # checked before anything starts
 
     first = jobs[0]
     prepared: dict[int, tuple] = {}
@@ -207,6 +213,15 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
                            context.train.learning_rate, seed)
 
     class LandmarkSearch(keras_tuner.Tuner):
+        # The chief: what Keras Tuner's BaseTuner.search does on a chief (save, then serve until
+        # the search ends), with emo.models.oracles.serve in place of its server loop.
+        def search(self, *args, **kwargs):
+            if role != "chief":
+                return super().search(*args, **kwargs)
+            self.oracle.verbose = kwargs.get("verbose", self.oracle.verbose)
+            self.save()
+            serve(self.oracle, timeout)
+
         # Our own trial: train with early stopping, score the kept weights on validation.
         # It also skips Keras Tuner's per-trial checkpoint (megabytes per trial) and its
         # TensorBoard hook (which imports tensorboard in every trial).
@@ -241,7 +256,7 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     # A trial's state is kept only for continuing it; once the search has ended, none will be.
     for state in Path(directory, project).glob(f"trial_*/{STATE}"):
         state.unlink()
-    if distributed_role() == "worker":
+    if role == "worker":
         return None
     trials: dict[int, list[Trial]] = {i: [] for i in range(len(jobs))}
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id):
