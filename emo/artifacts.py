@@ -120,6 +120,37 @@ FULL = RunSet(Path("models/full"), per_k=False)
 RETRAIN = RunSet(Path("models/retrain_k"), per_k=True)
 
 
+REGISTERED = Path("models/registered_model.json")  # the register stage's MLflow model: name, version, URI
+SERVED_MODEL_CODE = Path("emo/served_model.py")  # the registered model's code (MLflow's models from code)
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """The registered model's artifact folder: the register stage writes it, emo.served_model reads it."""
+
+    root: Path
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def full(self) -> RunSet:
+        return RunSet(self.root / "full", per_k=False)
+
+    @property
+    def retrain(self) -> RunSet:
+        return RunSet(self.root / "retrain_k", per_k=True)
+
+    @property
+    def landmarks(self) -> Path:
+        return self.root / "landmarks.npz"
+
+    @property
+    def face_model(self) -> Path:
+        return self.root / "face_landmarker.task"
+
+
 def run_set(k: int, n_landmarks: int) -> RunSet:
     """Where the models of K landmarks are: train_full's at all of them, retrain_k's below."""
     return FULL if k == n_landmarks else RETRAIN
