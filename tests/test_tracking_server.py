@@ -45,3 +45,33 @@ def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smo
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert parent.data.tags["pipeline"] and parent.data.tags["env.keras_backend"] and parent.data.tags["env.cpu"]
     assert {a.path for a in client.list_artifacts(parent.info.run_id)} == {"summary.csv", "summary.md"}
+
+
+def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_with_a_password(tmp_path, monkeypatch):
+    """The README's shared-server recipe: MLflow's own basic-auth app, on loopback here."""
+    import urllib.error
+    import urllib.request
+
+    from mlflow.tracking import MlflowClient
+
+    from emo.tracking import stage_run
+
+    config = tmp_path / "auth.ini"
+    config.write_text(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{tmp_path / 'users.db'}\n"
+                      "admin_username = admin\nadmin_password = a-long-secret-1234\n"
+                      "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(config))
+    monkeypatch.setenv("MLFLOW_FLASK_SERVER_SECRET_KEY", "another-long-secret")  # the app refuses to start without
+    with mlflow_serving("server", tmp_path, "--app-name", "basic-auth",
+                        "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}") as url:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=30)
+        assert refused.value.code == 401
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-long-secret-1234")
+        monkeypatch.chdir(tmp_path)
+        with stage_run("check", demo={"seed": 1}) as run:
+            run.log_metrics({"accuracy": 0.5})
+        logged = MlflowClient(url).get_run(run.run_id)
+    assert logged.data.metrics == {"accuracy": 0.5} and logged.info.status == "FINISHED"
