@@ -1,6 +1,7 @@
 """The timeline's speed, memory and accuracy (prints figures; not a test).
 
     python bench/timeline.py [--recordings data/raw/demo_recordings] [--hour] [--only speed|accuracy]
+    python bench/timeline.py --only model-step [--device cpu|gpu] [--bundle .gpu/timeline] [--batches 1 32 64 1024]
 
 Run where `dvc repro` ran (it uses the trained models and the demo's synthetic recordings).
 
@@ -14,6 +15,16 @@ Run where `dvc repro` ran (it uses the trained models and the demo's synthetic r
   latency and neutral false positives for each reference choice, alignment and window length;
   the threshold chosen on the main demo's identities (demo_*) and scored on the held-apart
   ones (heldout_*). Landmarks are read once per recording; the settings only rerun the models.
+- model step (--only model-step): the timeline's model step alone (CompiledEnsemble, as
+  `emo timeline` runs it: the six emotions' chosen models, every seed averaged, in one compiled
+  call of a fixed batch), in windows (= frames, at stride 1) per second at each batch size,
+  on the real windows of the first held-apart recording, tiled to fill the larger batches.
+  Besides the code path as it is (weights passed from host memory at every call), the same
+  with the weights placed on the device once. The models and the recording's landmarks are
+  kept in a bundle (`--bundle`, made on first use where the pipeline ran: the chosen .keras
+  files, their K and landmark subsets, the landmark runs), so that it runs where neither
+  MediaPipe nor the pipeline's outputs are, e.g. on a GPU machine (`--device gpu` insists on
+  one; cpu runs on every core this process may use, `taskset` to pin it).
 """
 
 from __future__ import annotations
@@ -218,6 +229,126 @@ def accuracy(folder: Path) -> None:
     print(pd.DataFrame(rows).to_markdown(index=False))
 
 
+BUNDLE = REPO / ".gpu" / "timeline"
+
+
+def save_bundle(bundle: Path, recording: Path) -> None:
+    """The chosen models (as choose_models picks them) and the recording's landmark runs (as the
+    timeline reads them), in `bundle`: what the model step needs, without MediaPipe."""
+    import shutil
+
+    from emo.data.face_model import resolve_face_model
+    from emo.data.landmarks import LandmarkDetector
+    from emo.video.faces import FaceTracker
+    from emo.video.recording import landmark_runs
+    from emo.video.streams import Source
+
+    params, _, models = _setup()
+    manifest = []
+    for m in models:
+        folder = bundle / "models" / m.emotion
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in m.files:
+            shutil.copyfile(f, folder / f.name)
+        manifest.append({"emotion": m.emotion, "k": int(m.k),
+                         "landmarks": None if m.landmarks is None else [int(i) for i in m.landmarks],
+                         "files": [f"models/{m.emotion}/{f.name}" for f in m.files]})
+    e = params.extract
+    tracker = FaceTracker(LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, "sequence", e.box_margin))
+    source = Source(str(recording))
+    runs = list(landmark_runs(source, None, 1, tracker, source.fps()))
+    tracker.detector.close()
+    np.savez(bundle / "landmarks.npz", lengths=np.array([len(r) for r in runs]),
+             index=np.concatenate([r.index for r in runs]), time_s=np.concatenate([r.time_s for r in runs]),
+             points=np.concatenate([r.points for r in runs]), unreadable=np.array([r.unreadable for r in runs]))
+    (bundle / "models.json").write_text(json.dumps({"recording": recording.name, "models": manifest}, indent=1))
+
+
+def model_step(bundle: Path, device: str, batches: list[int], recording: Path | None) -> None:
+    """Windows per second of the timeline's model step (CompiledEnsemble) per batch size."""
+    if not (bundle / "models.json").is_file():
+        if recording is None:
+            sys.exit(f"no bundle in {bundle}; make it where the pipeline ran (data/raw/demo_recordings, models/)")
+        print(f"making the bundle {bundle} from {recording.name} ...", file=sys.stderr, flush=True)
+        save_bundle(bundle, recording)
+    from emo.pipeline import pipeline_params
+
+    params = pipeline_params(REPO / "params.yaml")  # chooses Keras' backend (train.backend)
+    from emo.models.backend import configure, gpu_visible
+
+    configure(single_threaded=False)  # as the Recorder does
+    import keras
+
+    from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
+    from emo.video.timeline import LandmarkRun, Timeline, TimelineSettings
+
+    backend = keras.backend.backend()
+    if device == "gpu" and not gpu_visible():
+        sys.exit(f"--device gpu: the {backend} backend sees no GPU")
+    if backend == "jax":
+        import jax
+
+        where = f"{jax.devices()[0].device_kind} (jax {jax.__version__})"
+    else:
+        import tensorflow as tf
+
+        where = f"{'GPU' if gpu_visible() else 'CPU'} (tensorflow {tf.__version__})"
+    if device == "cpu":
+        where += f", {len(os.sched_getaffinity(0))} core(s)"
+    spec = json.loads((bundle / "models.json").read_text())
+    models = [EmotionModels(m["emotion"], m["k"], None if m["landmarks"] is None else np.array(m["landmarks"]),
+                            [bundle / f for f in m["files"]]) for m in spec["models"]]
+    keras_models = load_models(models)
+
+    # The recording's windows, as the timeline makes them (its settings from params.yaml).
+    z = np.load(bundle / "landmarks.npz")
+    bounds = np.cumsum([0, *z["lengths"]])
+    windows: list[np.ndarray] = []
+
+    def capture(x: np.ndarray) -> np.ndarray:
+        windows.append(x)
+        return np.zeros((len(x), 6), np.float32)
+
+    engine = Timeline(TimelineSettings.of(params.timeline, params.extract), capture, 32)
+    for lo, hi, unreadable in zip(bounds[:-1], bounds[1:], z["unreadable"]):
+        engine.feed(LandmarkRun(z["index"][lo:hi], z["time_s"][lo:hi], z["points"][lo:hi], int(unreadable)))
+    engine.finish()
+    real = np.concatenate(windows)
+    print(f"model step on {where}, {backend}: {sum(len(m.files) for m in models)} models "
+          f"({', '.join(f'{m.emotion} K {m.k} x{len(m.files)}' for m in models)}); {len(real)} windows "
+          f"{list(real.shape[1:])} of {spec['recording']}, tiled", flush=True)
+    rows = []
+    for batch in batches:
+        ensemble = CompiledEnsemble(models, keras_models, batch)
+        n = max(256, 2 * batch)  # >= 256 windows, >= 2 calls
+        X = np.resize(real, (n, *real.shape[1:]))
+        start = time.perf_counter()
+        ensemble(X[:batch])
+        compile_s = time.perf_counter() - start
+        row = {"batch": batch, "windows": n, "first call s (compiles)": round(compile_s, 2)}
+        for placed in (False, True):
+            if placed:
+                if backend != "jax":
+                    continue
+                ensemble._weights = jax.device_put(ensemble._weights)  # on the device once
+                ensemble(X[:batch])
+            seconds = []
+            for _ in range(3):
+                start = time.perf_counter()
+                ensemble(X)
+                seconds.append(time.perf_counter() - start)
+            label = "weights on device" if placed else "as run"
+            row[f"windows/s, {label}"] = round(n / min(seconds), 1)
+            row[f"ms per call, {label}"] = round(1000 * min(seconds) / (n // batch), 3)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    print("windows/s: the fastest of 3 passes over the windows after a first call that compiles; at stride 1 "
+          "a window is a frame. 'as run': the code path as `emo timeline` runs it (weights passed from host "
+          "memory at every call); 'weights on device': the same compiled function, its weights put on the "
+          "device once.")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         mode, path, workers, cores, out = sys.argv[2:7]
@@ -225,8 +356,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=Path, default=REPO / "data/raw/demo_recordings")
     parser.add_argument("--hour", action="store_true", help="also the one-hour memory run (about 10 minutes)")
-    parser.add_argument("--only", choices=["speed", "accuracy"])
+    parser.add_argument("--only", choices=["speed", "accuracy", "model-step"])
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="model-step: where the models run")
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="model-step: models and landmarks (made if missing)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 64, 1024],
+                        help="model-step: batch sizes (live runs 1, offline 32)")
     args = parser.parse_args()
+    if args.only == "model-step":
+        held_apart = sorted(args.recordings.glob("heldout_*.mp4"))
+        return model_step(args.bundle, args.device, args.batches, held_apart[0] if held_apart else None)
     first = sorted(args.recordings.glob("heldout_*.mp4"))[0]
     if args.only != "accuracy":
         speed(first)

@@ -1,6 +1,6 @@
 """Training speed against the number of landmarks, per Keras backend (prints figures; not a test).
 
-    python bench/train.py [--backends jax tensorflow] [--sizes demo paper] [--epochs 3]
+    python bench/train.py [--backends jax tensorflow] [--sizes demo paper] [--epochs 3] [--device cpu|gpu]
 
 For L = 468, 234, 128, 64, 32, 16, at the demo size (P 8, F/Q/R 8/16/16, 360 training
 videos) and the paper size (P 16, F/Q/R 35/55/63, 472 videos), T-EMO trained as the
@@ -8,6 +8,11 @@ pipeline trains it (emo.models.training.fit_binary: batch 16, a validation pass 
 core: seconds per epoch, model-epochs per second, milliseconds per video at batch 256, and
 the peak memory of the process. Each backend runs in its own process (Keras picks its
 backend at import), pinned to one core; the table gives tensorflow / jax as a ratio.
+
+`--device gpu` measures the same on a GPU instead (`--backends jax` where TensorFlow is not
+installed): no pinning, the runtime's own threads, the backend's default device, which must
+be a GPU. The same data, batch, epochs and compiled trainer, so its figures sit beside the
+one-core table. `--landmarks 468 128` measures only those L.
 """
 
 from __future__ import annotations
@@ -31,24 +36,34 @@ SIZES = {  # P, (F, Q, R), training videos
 }
 
 
-def measure(backend: str, sizes: list[str], epochs: int) -> list[dict]:
-    """In this process, under `backend`: every size and L."""
-    from emo.models.backend import configure, use_backend
+def measure(backend: str, sizes: list[str], epochs: int, device: str = "cpu",
+            landmarks: list[int] | None = None) -> list[dict]:
+    """In this process, under `backend`: every size and L (`landmarks`, default all six), on
+    one core (`device` cpu) or on the backend's GPU (gpu)."""
+    from emo.models.backend import configure, gpu_visible, use_backend
 
-    os.sched_setaffinity(0, {0})
-    use_backend(backend, single_threaded=True)
-    configure(single_threaded=True)
+    if device == "cpu":
+        os.sched_setaffinity(0, {0})
+    use_backend(backend, single_threaded=device == "cpu")
+    configure(single_threaded=device == "cpu")
+    if device == "gpu" and not gpu_visible():
+        sys.exit(f"--device gpu: the {backend} backend sees no GPU")
     from emo.config import load_params
     from emo.models.model import Architecture
     from emo.paper import LANDMARK_COUNTS
     from emo.models.training import fit_binary
+
+    kind = device
+    if device == "gpu":
+        kind = _gpu_name(backend)
+        print(f"{backend} on {kind}", file=sys.stderr, flush=True)
 
     params = load_params(REPO / "params.yaml")
     rows = []
     for size in sizes:
         frames, (F, Q, R), samples = SIZES[size]
         train = dataclasses.replace(params.train, epochs=1)
-        for L in LANDMARK_COUNTS:
+        for L in landmarks or LANDMARK_COUNTS:
             rng = np.random.default_rng(0)
             X = rng.random((samples, frames, 2, L, 1), dtype=np.float32)
             positive = rng.random(samples) < 1 / 6
@@ -66,7 +81,7 @@ def measure(backend: str, sizes: list[str], epochs: int) -> list[dict]:
             fitted.positive_probability(batch)
             start = time.perf_counter()
             fitted.positive_probability(batch)
-            rows.append({"backend": backend, "size": size, "L": L, "parameters": int(fitted.model.count_params()),
+            rows.append({"backend": backend, "device": kind, "size": size, "L": L, "parameters": int(fitted.model.count_params()),
                          "epoch_s": epoch_s, "first_epoch_s": compile_s,
                          "ms_per_video": (time.perf_counter() - start) * 1000 / len(batch),
                          "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
@@ -74,31 +89,54 @@ def measure(backend: str, sizes: list[str], epochs: int) -> list[dict]:
     return rows
 
 
+def _gpu_name(backend: str) -> str:
+    if backend == "jax":
+        import jax
+
+        return f"{jax.devices()[0].device_kind} (jax {jax.__version__})"
+    import tensorflow as tf
+
+    gpu = tf.config.list_physical_devices("GPU")[0]
+    return f"{tf.config.experimental.get_device_details(gpu).get('device_name', gpu.name)} (tensorflow {tf.__version__})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                        help="cpu: one pinned core, single-threaded (default); gpu: the backend's GPU")
+    parser.add_argument("--landmarks", type=int, nargs="+", help="only these L (default 468 ... 16)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # the backend of a measuring subprocess
     args = parser.parse_args()
     if args.worker:
-        measure(args.worker, args.sizes, args.epochs)
+        measure(args.worker, args.sizes, args.epochs, args.device, args.landmarks)
         return
     import pandas as pd
 
     rows = []
     for backend in args.backends:
         print(f"measuring {backend} ...", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, __file__, "--worker", backend, "--epochs", str(args.epochs),
-                               "--sizes", *args.sizes], capture_output=True, text=True, cwd=REPO,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
-        if done.returncode != 0:
-            sys.exit(f"{backend} failed:\n{done.stderr[-3000:]}")
-        rows += [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        command = [sys.executable, __file__, "--worker", backend, "--epochs", str(args.epochs), "--device",
+                   args.device, "--sizes", *args.sizes]
+        if args.landmarks:
+            command += ["--landmarks", *map(str, args.landmarks)]
+        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+        # Rows are echoed to stderr as they come, so that a run stopped early still shows them.
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": path}) as worker:
+            for line in worker.stdout:
+                if line.startswith("{"):
+                    rows.append(json.loads(line))
+                    print(line.rstrip(), file=sys.stderr, flush=True)
+        if worker.returncode != 0:
+            sys.exit(f"{backend} failed (exit {worker.returncode}; its messages are above)")
     table = pd.DataFrame(rows)
     table["model_epochs_per_s"] = 1 / table.epoch_s
-    print(f"T-EMO, one core, batch 16; s/epoch: the fastest of {args.epochs} epochs after a first (compiling) "
-          "one, its validation pass included")
+    where = "one core" if args.device == "cpu" else ", ".join(table.device.unique())
+    print(f"T-EMO, {where}, batch 16; s/epoch: the fastest of {args.epochs} epochs after a first (compiling) "
+          "one, its validation pass included; ms/video: one prediction pass over 256 videos after a first")
     for size, part in table.groupby("size", sort=False):
         frames, (F, Q, R), samples = SIZES[size]
         print(f"\n{size} size: P {frames}, F/Q/R {F}/{Q}/{R}, {samples} training videos")
@@ -110,7 +148,7 @@ def main() -> None:
         wide.insert(0, "parameters", part.groupby("L").parameters.first())
         print(wide.to_string(float_format="{:.3f}".format))
     for backend, part in table.groupby("backend", sort=False):
-        print(f"peak memory of the {backend} training process: {part.peak_mb.max():.0f} MB")
+        print(f"peak memory (host RSS) of the {backend} training process: {part.peak_mb.max():.0f} MB")
 
 
 if __name__ == "__main__":
