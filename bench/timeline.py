@@ -19,8 +19,7 @@ Run where `dvc repro` ran (it uses the trained models and the demo's synthetic r
   `emo timeline` runs it: the six emotions' chosen models, every seed averaged, in one compiled
   call of a fixed batch), in windows (= frames, at stride 1) per second at each batch size,
   on the real windows of the first held-apart recording, tiled to fill the larger batches.
-  Besides the code path as it is (weights passed from host memory at every call), the same
-  with the weights placed on the device once. The models and the recording's landmarks are
+  The models and the recording's landmarks are
   kept in a bundle (`--bundle`, made on first use where the pipeline ran: the chosen .keras
   files, their K and landmark subsets, the landmark runs), so that it runs where neither
   MediaPipe nor the pipeline's outputs are, e.g. on a GPU machine (`--device gpu` insists on
@@ -325,28 +324,19 @@ def model_step(bundle: Path, device: str, batches: list[int], recording: Path | 
         start = time.perf_counter()
         ensemble(X[:batch])
         compile_s = time.perf_counter() - start
-        row = {"batch": batch, "windows": n, "first call s (compiles)": round(compile_s, 2)}
-        for placed in (False, True):
-            if placed:
-                if backend != "jax":
-                    continue
-                ensemble._weights = jax.device_put(ensemble._weights)  # on the device once
-                ensemble(X[:batch])
-            seconds = []
-            for _ in range(3):
-                start = time.perf_counter()
-                ensemble(X)
-                seconds.append(time.perf_counter() - start)
-            label = "weights on device" if placed else "as run"
-            row[f"windows/s, {label}"] = round(n / min(seconds), 1)
-            row[f"ms per call, {label}"] = round(1000 * min(seconds) / (n // batch), 3)
-        rows.append(row)
+        seconds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            ensemble(X)
+            seconds.append(time.perf_counter() - start)
+        rows.append({"batch": batch, "windows": n, "first call s (compiles)": round(compile_s, 2),
+                     "windows/s": round(n / min(seconds), 1),
+                     "ms per call": round(1000 * min(seconds) / (n // batch), 3)})
+        row = rows[-1]
         print(json.dumps(row), file=sys.stderr, flush=True)
     print(pd.DataFrame(rows).to_markdown(index=False))
     print("windows/s: the fastest of 3 passes over the windows after a first call that compiles; at stride 1 "
-          "a window is a frame. 'as run': the code path as `emo timeline` runs it (weights passed from host "
-          "memory at every call); 'weights on device': the same compiled function, its weights put on the "
-          "device once.")
+          "a window is a frame.")
 
 
 def main() -> None:
