@@ -11,3 +11,17 @@ __version__ = "0.1.0"
 # The points of MediaPipe's face mesh (its 10 iris points left out): the landmark tensor's last
 # axis everywhere. Here, at the root, so that params validation (emo.config) can use it too.
 N_LANDMARKS = 468
+
+# The Python API of `emo predict`, imported on first use: `import emo` stays cheap (the models'
+# stack takes seconds to import), and emo.predict stays the module's name.
+_API = {"Predictor": "emo.predict", "predict_videos": "emo.predict", "StartsAtPeakWarning": "emo.predict",
+        "COLUMNS": "emo.predict"}
+__all__ = ["N_LANDMARKS", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'emo' has no attribute {name!r}")

@@ -19,7 +19,8 @@ from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
 from emo.parallel import worker_count
 from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
-from emo.predict import Moment, Predictor, explain_video, predict, results_json, results_table, write_explanation
+from emo.predict import (Moment, Predictor, explain_video, explanation_files, explanation_names, refuse_to_overwrite,
+                         results_table, table_text, write_explanation, write_table)
 from emo.video.recording import TABLE_SUFFIXES, Recorder, table_writer
 from emo.video.scoring import scores_line
 from emo.video.streams import Source
@@ -35,57 +36,96 @@ def _fetch_model(args: argparse.Namespace) -> None:
     print(managed_face_model())
 
 
-def _predict(args: argparse.Namespace) -> None:
-    import json
+TABLE_KINDS = {".csv": "csv", ".json": "json"}
 
-    results, models = predict(pipeline_params(args.params), args.paths, args.variant, args.k,
-                              progress=len(args.paths) > 1)
-    if args.json:
-        print(json.dumps(results_json(results, models), indent=2))
+
+def _table_kind(args: argparse.Namespace) -> str | None:
+    """What `emo predict` writes: "csv" or "json" (on stdout, or into --out), None for the table
+    a reader reads (stdout only)."""
+    flag = "csv" if args.csv else "json" if args.json else None
+    if args.out is None:
+        return flag
+    by_suffix = TABLE_KINDS.get(args.out.suffix.lower())
+    if flag is None and by_suffix is None:
+        raise EmoError(f"--out {args.out}: name a .csv or .json file, or choose the format with --csv or --json.")
+    if flag is not None and by_suffix is not None and flag != by_suffix:
+        raise EmoError(f"--{flag} and --out {args.out} disagree; name a .{flag} file or drop --{flag}.")
+    return flag or by_suffix
+
+
+def _predict(args: argparse.Namespace) -> None:
+    kind = _table_kind(args)
+    with Predictor.from_pipeline(pipeline_params(args.params), args.variant, args.k, quiet=False) as predictor:
+        if predictor.neutral is None:
+            print(f"note: {artifacts.LANDMARKS} is missing, so no clip is checked for starting at its peak; "
+                  "run `dvc repro extract`.", file=sys.stderr)
+        results = predictor.results(args.paths, progress=len(args.paths) > 1)
+    table = results_table(results)
+    for_reader = args.out is not None or kind is None  # else stdout carries CSV or JSON alone
+    if args.out is not None:
+        write_table(table, predictor.models, args.out, kind)
+    if for_reader:
+        print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in predictor.models)
+              + f" (mean of {len(predictor.models[0].files)} seeds)")
+        print(table.to_string(index=False, float_format="{:.3f}".format, na_rep=""))
+        if args.out is not None:
+            print(f"table: {args.out}")
     else:
-        print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in models)
-              + f" (mean of {len(models[0].files)} seeds)")
-        print(results_table(results).to_string(index=False))
-        if args.timing:
-            _print_timing(results)
-    failed = [r for r in results if r.error]
-    for r in failed:
-        print(f"error: {r.error}", file=sys.stderr)
-    if failed:
+        sys.stdout.write(table_text(table, predictor.models, kind))
+    if args.timing:
+        _print_timing(results, sys.stdout if for_reader else sys.stderr)
+    _print_problems(results)
+    if any(r.error for r in results):
         sys.exit(1)
 
 
-def _print_timing(results) -> None:
+def _print_problems(results) -> None:
+    """One line on stderr per clip that seems to start at its peak, and per path that failed."""
+    for r in results:
+        if r.warning:
+            print(f"warning: {r.path} {r.warning}: the models read a clip from a neutral face to the peak, so "
+                  "start it at a neutral face.", file=sys.stderr)
+    for r in results:
+        if r.error:
+            print(f"error: {r.error}", file=sys.stderr)
+
+
+def _print_timing(results, file) -> None:
     import pandas as pd
 
     table = pd.DataFrame([{"video": r.path, **{k: 1000 * v for k, v in r.timing.items()}} for r in results if r.timing])
-    print("\nmilliseconds per video (model: the batch's time over its videos)")
-    print(table.to_string(index=False, float_format="{:.0f}".format))
+    print("\nmilliseconds per video (model: the batch's time over its videos)", file=file)
+    print(table.to_string(index=False, float_format="{:.0f}".format), file=file)
 
 
 def _explain(args: argparse.Namespace) -> None:
     params = pipeline_params(args.params)
     if args.emotion and args.emotion not in EMOTIONS:
         raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
-    predictor = Predictor(params, choose_models(artifacts.FULL, artifacts.RETRAIN, args.variant, args.k))
-    try:
-        result = predictor.landmarks(args.path, args.moment)
-        if result.error:
-            raise EmoError(result.error)
-        predictor.classify([result])
-        emotion = args.emotion or result.emotion
-        explanation = explain_video(predictor, result, emotion, args.steps, params.attribute.method)
-        paths = write_explanation(predictor, result, explanation, args.out, args.top)
-    finally:
-        predictor.close()
-    where = "" if args.moment is None else f" {args.moment.span}"
-    print(f"{args.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
-          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3])
-          + "; by action unit: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.action_units.items())[:3]))
-    for kind, path in paths.items():
-        print(f"  {kind}: {path}")
+    names = explanation_names(args.paths, args.moment)  # clashing names are refused before any work
+    with Predictor.from_pipeline(params, args.variant, args.k, quiet=False) as predictor:
+        results = predictor.results(args.paths, args.moment, progress=len(args.paths) > 1, keep_frames=True)
+        failed = [r.error for r in results if r.error]
+        if failed:
+            raise EmoError(failed[0] + (f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""))
+        emotions = [args.emotion or r.emotion for r in results]
+        files = [explanation_files(args.out, name, emotion) for name, emotion in zip(names, emotions)]
+        if not args.overwrite:
+            refuse_to_overwrite(f for paths in files for f in paths.values())
+        _print_problems(results)
+        where = "" if args.moment is None else f" {args.moment.span}"
+        for result, name, emotion, paths in zip(results, names, emotions, files):
+            explanation = explain_video(predictor, result, emotion, args.steps, params.attribute.method)
+            write_explanation(predictor, result, explanation, name, paths, args.top)
+            result.frames = None  # drawn: the next video's need the memory
+            print(f"{result.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
+                  + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3])
+                  + "; by action unit: "
+                  + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.action_units.items())[:3]))
+            for kind, path in paths.items():
+                print(f"  {kind}: {path}")
     if args.timing:
-        _print_timing([result])
+        _print_timing(results, sys.stdout)
 
 
 def _timeline(args: argparse.Namespace) -> None:
@@ -180,11 +220,14 @@ def _moment_option(unit: str):
     return parse
 
 
-def _k_option(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= N_LANDMARKS:
-        raise argparse.ArgumentTypeError(f"K must lie between 1 and {N_LANDMARKS}")
-    return value
+def _landmark_count(name: str):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not 1 <= value <= N_LANDMARKS:
+            raise argparse.ArgumentTypeError(f"{name} must lie between 1 and {N_LANDMARKS}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,34 +258,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_tune_worker)
 
     models = argparse.ArgumentParser(add_help=False)
-    models.add_argument("--k", type=_k_option, default=None, metavar="K",
+    models.add_argument("--k", type=_landmark_count("K"), default=None, metavar="K",
                         help="landmarks per model: one of the pipeline's K (468 = train_full); default: each "
                              "emotion's K with the lowest validation loss")
     models.add_argument("--variant", choices=VARIANTS, default="temo", help="T-EMO (default) or R-EMO models")
     models.add_argument("--params", default="params.yaml", help="params file the pipeline ran with")
-    models.add_argument("--timing", action="store_true", help="print seconds per video: decode, landmarks, model, IG")
+    models.add_argument("--timing", action="store_true",
+                        help="print milliseconds per video: decode, landmarks, model, IG")
     models.add_argument("--verbose", action="store_true", help="also show TensorFlow's and MediaPipe's own log lines")
 
     p = sub.add_parser(
         "predict", parents=[models],
         help="classify videos with the trained models",
         description="Extract landmarks as the extract stage does, run the six binary models (each seed's, "
-                    "averaged) and name the emotion with the highest probability. Run where `dvc repro` ran.",
+                    "averaged) and name the emotion with the highest probability. Run where `dvc repro` ran. "
+                    "Columns, always in this order: path, emotion, anger, disgust, fear, happiness, sadness, "
+                    "surprise, warning (the clip seems to start at its peak, where the models expect a neutral "
+                    "face), error (the path gave no answer: exit status 1).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="a video file, a folder of frames, or a CK+ sequence folder")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--csv", action="store_true", help="print CSV instead of a table (or write --out as CSV)")
+    kind.add_argument("--json", action="store_true", help="print JSON instead of a table (or write --out as JSON)")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="also write the table to FILE.csv or FILE.json (columns: path, emotion, the six "
+                        "probabilities, warning, error)")
     p.set_defaults(func=_predict)
 
     p = sub.add_parser(
         "explain", parents=[models],
         help="show which landmarks made the decision, on the face",
-        description="Integrated Gradients of one video against the typical videos of the other emotions (as "
-                    "the attribute stage chose them); writes a PNG of the peak frame, an MP4 of every frame "
-                    "and a JSON of the per-landmark attribution and the face regions that carry it.",
+        description="Integrated Gradients of each video against the typical videos of the other emotions (as "
+                    "the attribute stage chose them); writes a PNG of the peak frame, an H.264 MP4 of every "
+                    "frame and a JSON of the per-landmark attribution and the face regions that carry it.",
     )
-    p.add_argument("path", type=Path, metavar="PATH", help="a video file, a folder of frames, or a CK+ sequence folder")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the PNG, MP4 and JSON")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="a video file, a folder of frames, or a CK+ sequence folder")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the PNG, MP4 and JSON: NAME_EMOTION.png etc., NAME the video's path relative to "
+                        "the folder holding every PATH (one PATH: its name)")
+    p.add_argument("--overwrite", action="store_true", help="replace files of an earlier explanation (else refused)")
     p.add_argument("--emotion", help="explain this emotion instead of the predicted one")
     moment = p.add_mutually_exclusive_group()
     moment.add_argument("--moment", type=_moment_option("s"), metavar="START:END",
@@ -251,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     moment.add_argument("--frames", dest="moment", type=_moment_option("frame"), metavar="FIRST:LAST",
                         help="the same, in frame numbers (the timeline table's frame column)")
     p.add_argument("--steps", type=int, default=64, help="IG steps m (default 64)")
-    p.add_argument("--top", type=int, default=16, help="circle the top N landmarks (default 16)")
+    p.add_argument("--top", type=_landmark_count("N"), default=16, metavar="N",
+                   help="number the top N landmarks (default 16)")
     p.set_defaults(func=_explain)
 
     p = sub.add_parser(

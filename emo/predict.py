@@ -1,15 +1,32 @@
-"""`emo predict` and `emo explain`: the pipeline's models on new videos, and why they decide.
+"""`emo predict` and `emo explain`, and their Python API: the pipeline's models on new videos,
+and why they decide.
 
-Landmarks come from the extract stage's own code path (same face box, crop, landmarker,
-gap filling and resampling to P); each emotion's models (one per seed, averaged) gather
-their own landmarks; the highest probability names the emotion.
+Landmarks come from the extract stage's own code path (same face box, crop, landmarker, gap
+filling and resampling to P); each emotion's models (one per seed, averaged) gather their own
+landmarks; the highest probability names the emotion. A clip that seems to start at its peak
+rather than at a neutral face gets a warning (emo.video.onset).
+
+From Python (py-feat's convention: a DataFrame, one row per video, the columns of COLUMNS):
+
+    import emo
+    table = emo.predict_videos(["clip.mp4", "frames/"])   # in the repository, as `emo predict`
+    with emo.Predictor.from_folders("models/full", "models/retrain_k", "params.yaml",
+                                    landmarks="data/landmarks/landmarks.npz") as predictor:
+        table = predictor.predict(["clip.mp4"])
+        table = predictor.predict_landmarks(X)            # [N, P, 2, 468], as the extract stage writes
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import json
+import os
 import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +35,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from emo import artifacts
+from emo.artifacts import RunSet
 from emo.config import Params
+from emo.console import native_logs_hidden
 from emo.data.dataset import load_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import extract_sequence, settings_of
@@ -36,11 +55,22 @@ from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabili
 from emo.models.model import model_weights
 from emo.models.training import model_input
 from emo.parallel import prefetch
+from emo.pipeline import pipeline_params
+from emo.video.mp4 import H264Writer
+from emo.video.onset import NeutralFace
 from emo.video.streams import Frame, Source
+
+# Every table's columns, in this order whatever happens to a path (CSV, JSON records, the
+# DataFrame): a path that fails has an empty emotion and probabilities and its reason in `error`.
+COLUMNS = ("path", "emotion", *EMOTIONS, "warning", "error")
 
 # Regions a reader names; the face oval stands for the jaw line and cheeks' outline.
 REGIONS = {"lips": "lips", "left eyebrow": "left_eyebrow", "right eyebrow": "right_eyebrow",
            "left eye": "left_eye", "right eye": "right_eye", "nose": "nose", "jaw and face outline": "face_oval"}
+
+
+class StartsAtPeakWarning(UserWarning):
+    """A clip seems to start at its expression's peak, where the models expect a neutral face."""
 
 
 @dataclass
@@ -48,6 +78,7 @@ class VideoResult:
     path: str
     probabilities: np.ndarray | None = None  # [6], mean over seeds
     error: str = ""
+    warning: str = ""  # set when the clip seems to start at its peak
     landmarks: np.ndarray | None = None  # [P, 2, 468], what the models see
     frames: list | None = None  # decoded grayscale frames, kept for `explain`
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
@@ -110,95 +141,197 @@ def decoded(path: Path, moment: Moment | None = None) -> VideoResult:
     return result
 
 
+def starts_at_peak(evidence: float) -> str:
+    """The warning of a clip whose last frame looks more neutral than its first by `evidence` nats."""
+    return f"starts at its peak? its last frame looks more neutral than its first ({evidence:.0f} nats)"
+
+
 class Predictor:
-    """The face model and every chosen binary model, loaded once for many videos."""
+    """The face model and every chosen binary model, loaded once for many videos, and the
+    neutral face of the clips they were trained on (`neutral`; None: clips are not checked for
+    starting at their peak). With `quiet`, TensorFlow's, JAX's and MediaPipe's log lines are
+    hidden while it works (the `emo` command hides them itself, or shows them with --verbose).
 
-    def __init__(self, params, models: list[EmotionModels]):
-        configure(single_threaded=False)
+    `params` is a Params from emo.pipeline.pipeline_params, which chooses the Keras backend;
+    the class methods take a params file as well."""
 
+    def __init__(self, params: Params, models: list[EmotionModels], neutral: NeutralFace | None = None,
+                 face_model: str | Path | None = None, quiet: bool = True):
         e = params.extract
-        self.params = params
-        self.models = models
-        self.keras = load_models(models)
-        self.detector = LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, e.box, e.box_margin)
+        self.params, self.models, self.neutral, self.quiet = params, models, neutral, quiet
+        with self._native_logs_hidden():
+            configure(single_threaded=False)
+            self.keras = load_models(models)
+            self.detector = LandmarkDetector(resolve_face_model(face_model or e.face_model), e.crop_size, e.box,
+                                             e.box_margin)
+
+    @classmethod
+    def from_folders(cls, full: str | Path, retrain: str | Path, params: str | Path | Params, *,
+                     landmarks: str | Path | None = None, face_model: str | Path | None = None,
+                     variant: str = "temo", k: int | None = None, quiet: bool = True) -> Predictor:
+        """The pipeline's outputs wherever they are (an MLflow model's artifacts, a copy):
+        `full` and `retrain` the train_full and retrain_k stages' folders (models/full,
+        models/retrain_k; without a retrain folder, only K = 468), `params` the params file the
+        pipeline ran with, `landmarks` the extract stage's landmarks.npz (the neutral faces;
+        None: no check that clips start neutral), `face_model` MediaPipe's face_landmarker.task
+        (default: the params' extract.face_model). `variant` and `k` choose the models as
+        `emo predict --variant --k` does (k None: each emotion's K of lowest validation loss)."""
+        params = params if isinstance(params, Params) else pipeline_params(params)
+        models = choose_models(RunSet(Path(full), per_k=False), RunSet(Path(retrain), per_k=True), variant, k)
+        neutral = None if landmarks is None else NeutralFace.of_landmarks(landmarks)
+        return cls(params, models, neutral, face_model, quiet)
+
+    @classmethod
+    def from_pipeline(cls, params: str | Path | Params = "params.yaml", variant: str = "temo", k: int | None = None,
+                      quiet: bool = True) -> Predictor:
+        """As `emo predict` loads it: in the repository where `dvc repro` ran (the working directory)."""
+        landmarks = artifacts.LANDMARKS if artifacts.LANDMARKS.is_file() else None
+        return cls.from_folders(artifacts.FULL.root, artifacts.RETRAIN.root, params, landmarks=landmarks,
+                                variant=variant, k=k, quiet=quiet)
 
     def close(self) -> None:
-        self.detector.close()
+        with self._native_logs_hidden():
+            self.detector.close()
 
-    def landmarks(self, path: Path, moment: Moment | None = None) -> VideoResult:
-        return self.detect(decoded(path, moment))
+    def __enter__(self) -> Predictor:
+        return self
 
-    def landmarks_of_all(self, paths: list[Path], progress: bool = True) -> list[VideoResult]:
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _native_logs_hidden(self):
+        return native_logs_hidden(python_stderr_shown=False) if self.quiet else contextlib.nullcontext()
+
+    # -------------------------------------------------------------------------- the API
+
+    def predict(self, paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
+        """Videos (files, folders of frames, CK+ sequence folders) -> one row per path, in their
+        order, with the columns of COLUMNS. A path that fails has its reason in `error`; a clip
+        that seems to start at its peak has a `warning`, also issued as a StartsAtPeakWarning."""
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        results = self.results([Path(p) for p in paths])
+        for r in results:
+            if r.warning:
+                warnings.warn(f"{r.path}: {r.warning}", StartsAtPeakWarning, stacklevel=2)
+        return results_table(results)
+
+    def predict_landmarks(self, X: np.ndarray) -> pd.DataFrame:
+        """Landmark videos [N, P, 2, 468] (x and y in the face crop, as the extract stage's
+        landmarks.npz holds them) -> one row per video, the columns of COLUMNS, `path` empty."""
+        X = np.asarray(X, dtype=np.float32)
+        P = self.params.extract.frames
+        if X.ndim != 4 or X.shape[1:] != (P, 2, N_LANDMARKS):
+            raise EmoError(f"landmarks of shape {list(X.shape)}: give [N, {P}, 2, {N_LANDMARKS}] (N videos of "
+                           f"extract.frames = {P} frames, x and y, as the extract stage writes them).")
+        if not np.isfinite(X).all():
+            raise EmoError("the landmarks hold NaN or infinite values; fill the frames without a face first, as "
+                           "the extract stage does.")
+        results = [VideoResult("", landmarks=x) for x in X]
+        with self._native_logs_hidden():
+            self.classify(results)
+        for i, r in enumerate(results):
+            if r.warning:
+                warnings.warn(f"video {i}: {r.warning}", StartsAtPeakWarning, stacklevel=2)
+        return results_table(results)
+
+    # -------------------------------------------------------------------------- the steps
+
+    def results(self, paths: list[Path], moment: Moment | None = None, progress: bool = False,
+                keep_frames: bool = False) -> list[VideoResult]:
+        """Every path's landmarks and six probabilities, in order (with `keep_frames`, its frames
+        and every frame's landmarks too, which `explain` draws)."""
+        with self._native_logs_hidden():
+            results = self.landmarks_of_all(paths, progress, moment, keep_frames)
+            self.classify(results)
+        return results
+
+    def landmarks_of_all(self, paths: list[Path], progress: bool = True, moment: Moment | None = None,
+                         keep_frames: bool = True) -> list[VideoResult]:
         """Every path's landmarks, in order; the next videos are decoded in a background
         thread meanwhile (decoding releases the GIL)."""
-        return [self.detect(r) for r in tqdm(prefetch(map(decoded, paths), depth=2), total=len(paths),
-                                             desc="landmarks", unit="video", disable=not progress)]
+        videos = prefetch((decoded(p, moment) for p in paths), depth=2)
+        return [self.detect(r, keep_frames) for r in tqdm(videos, total=len(paths), desc="landmarks", unit="video",
+                                                           disable=not progress)]
 
-    def detect(self, result: VideoResult) -> VideoResult:
+    def detect(self, result: VideoResult, keep_frames: bool = True) -> VideoResult:
         if result.error:
             return result
         try:
             start = time.perf_counter()
             outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract),
-                                       keep_frames=True)
+                                       keep_frames=keep_frames)
             result.timing["landmarks"] = time.perf_counter() - start
         except EmoError as err:
             result.error = str(err)
             return result
+        finally:
+            if not keep_frames:
+                result.frames = None  # many videos' frames would not fit in memory together
         if outcome.points is None:
             result.error = f"{result.path}: {outcome.reason}"
         result.landmarks, result.frame_points = outcome.points, outcome.frame_points
         return result
 
     def classify(self, results: list[VideoResult]) -> None:
-        """Fill in the six probabilities of every video that has landmarks, in one eager batch per model."""
+        """Fill in the six probabilities of every video that has landmarks, in one eager batch
+        per model, and warn of those that seem to start at their peak."""
         ok = [r for r in results if r.landmarks is not None]
         if not ok:
             return
+        X = np.stack([r.landmarks for r in ok])
         start = time.perf_counter()
-        probabilities = ensemble_probabilities(self.models, self.keras, np.stack([r.landmarks for r in ok]))
+        probabilities = ensemble_probabilities(self.models, self.keras, X)
         elapsed = (time.perf_counter() - start) / len(ok)
-        for r, p in zip(ok, probabilities):
+        evidence = np.full(len(ok), -np.inf) if self.neutral is None else self.neutral.backwards_evidence(X)
+        threshold = np.inf if self.neutral is None else self.neutral.threshold
+        for r, p, nats in zip(ok, probabilities, evidence):
             r.probabilities = p
             r.timing["model"] = elapsed
+            r.warning = starts_at_peak(nats) if nats > threshold else ""
 
 
-def predict(params: Params, paths: list[Path], variant: str = "temo", k: int | None = None,
-            progress: bool = False) -> tuple[list[VideoResult], list[EmotionModels]]:
-    """Every path's six probabilities with the chosen models (one result per path, in order)."""
-    models = choose_models(artifacts.FULL, artifacts.RETRAIN, variant, k)
-    predictor = Predictor(params, models)
-    try:
-        results = predictor.landmarks_of_all(paths, progress)
-        predictor.classify(results)
-    finally:
-        predictor.close()
-    return results, models
+def predict_videos(paths: str | Path | Iterable[str | Path], params: str | Path | Params = "params.yaml",
+                   variant: str = "temo", k: int | None = None) -> pd.DataFrame:
+    """`emo predict` from Python, in the repository where `dvc repro` ran: one row per path, in
+    their order, with the columns of COLUMNS (Predictor.predict)."""
+    with Predictor.from_pipeline(params, variant, k) as predictor:
+        return predictor.predict(paths)
 
 
 def results_table(results: list[VideoResult]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        row = {"video": r.path}
-        if r.probabilities is not None:
-            row.update({e: f"{float(p):.3f}" for e, p in zip(EMOTIONS, r.probabilities)})
-            row["emotion"] = r.emotion
-        else:
-            row["emotion"] = "error"
-        rows.append(row)
-    return pd.DataFrame(rows).fillna("")
+    """One row per result, the columns of COLUMNS: probabilities NaN and emotion empty where a
+    path failed."""
+    missing = np.full(len(EMOTIONS), np.nan)
+    probabilities = np.array([missing if r.probabilities is None else r.probabilities for r in results],
+                             dtype=float).reshape(len(results), len(EMOTIONS))
+    table = pd.DataFrame(probabilities, columns=list(EMOTIONS))
+    table.insert(0, "path", [r.path for r in results])
+    table.insert(1, "emotion", [r.emotion or "" for r in results])
+    table["warning"] = [r.warning for r in results]
+    table["error"] = [r.error for r in results]
+    return table[list(COLUMNS)]
 
 
-def results_json(results: list[VideoResult], models: list[EmotionModels]) -> dict:
-    return {
-        "models": {m.emotion: {"K": m.k, "files": [str(f) for f in m.files]} for m in models},
-        "videos": [
-            {"path": r.path, "emotion": r.emotion,
-             "probabilities": None if r.probabilities is None else {e: float(p) for e, p in zip(EMOTIONS, r.probabilities)},
-             "error": r.error or None, "timing_s": {k: round(v, 4) for k, v in r.timing.items()}}
-            for r in results
-        ],
-    }
+def results_json(table: pd.DataFrame, models: list[EmotionModels]) -> dict:
+    """The table as JSON: the models used, and one record per video with the table's columns
+    (null where a probability is missing)."""
+    records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    return {"models": {m.emotion: {"K": m.k, "files": [str(f) for f in m.files]} for m in models}, "videos": records}
+
+
+def table_text(table: pd.DataFrame, models: list[EmotionModels], kind: str) -> str:
+    """The table as CSV or as JSON (results_json), probabilities to 6 decimals (the models
+    compute in float32)."""
+    rounded = table.round(6)
+    if kind == "csv":
+        return rounded.to_csv(index=False)
+    return json.dumps(results_json(rounded, models), indent=2) + "\n"
+
+
+def write_table(table: pd.DataFrame, models: list[EmotionModels], path: Path, kind: str) -> None:
+    """The table in `path`, atomically: kind "csv" or "json"."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(table_text(table, models, kind))
 
 
 # ------------------------------------------------------------------------------ explain
@@ -269,28 +402,60 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     return Explanation(emotion, attribution, per_frame, float(result.probabilities[e]), dataset)
 
 
-def write_explanation(predictor: Predictor, result: VideoResult, explanation: Explanation, out_dir: Path,
-                      top: int, fps: float = 10.0) -> dict[str, Path]:
-    """The picture (peak frame), the video (every frame) and the numbers of one explanation."""
-    import cv2
+def explanation_names(paths: list[Path], moment: Moment | None = None) -> list[Path]:
+    """Each video's name for its output files, as a path inside the --out folder: the video's
+    path relative to the folder that holds every video (one video: its name), a file's suffix
+    dropped, and the moment's span added. Paths are unique, so these are, unless two videos
+    differ only in their suffix or are given twice: refused, as one set of files would replace
+    the other."""
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    common = Path(os.path.commonpath([p.parent for p in absolute]))
+    names = []
+    for path in absolute:
+        relative = path.relative_to(common)
+        name = (relative.name if path.is_dir() else relative.stem) or "video"
+        names.append(relative.parent / (name + (f"_{moment.label}" if moment is not None else "")))
+    twice = [name for name, n in Counter(names).items() if n > 1]
+    if twice:
+        first, second = [p for p, name in zip(paths, names) if name == twice[0]][:2]
+        raise EmoError(f"{first} and {second} would write the same files ({twice[0]}_*); explain them into "
+                       "separate --out folders.")
+    return names
+
+
+def explanation_files(out_dir: Path, name: Path, emotion: str) -> dict[str, Path]:
+    """The picture, the video and the numbers of one explanation."""
+    stem = out_dir / name.parent / f"{name.name}_{emotion}"
+    return {kind: stem.with_name(f"{stem.name}.{kind}") for kind in ("png", "mp4", "json")}
+
+
+def refuse_to_overwrite(files: Iterable[Path]) -> None:
+    existing = [f for f in files if f.exists()]
+    if existing:
+        more = f" (as do {len(existing) - 1} more of the files to write)" if len(existing) > 1 else ""
+        raise EmoError(f"{existing[0]}{more} already exists; choose another --out folder, or pass --overwrite to "
+                       "replace it.")
+
+
+def write_explanation(predictor: Predictor, result: VideoResult, explanation: Explanation, name: Path,
+                      files: dict[str, Path], top: int, fps: float = 10.0) -> None:
+    """The picture (peak frame), the video (every frame) and the numbers of one explanation of
+    the video `name` (explanation_names), in `files` (explanation_files)."""
+    # Plotting loads matplotlib (~1 s): only `emo explain` needs it, never `emo predict`.
     import matplotlib.pyplot as plt
 
-    # Plotting loads matplotlib (~1 s): only `emo explain` needs it, never `emo predict`.
-    from emo.report.plotting import colour_points, ranking_panels
+    from emo.report.callouts import ranked_figure
+    from emo.report.plotting import colour_points
 
     size = predictor.params.extract.crop_size
     crops = predictor.detector.face_crops(result.frames)
     ranking = ranking_of(explanation.attribution)
-    name = Path(result.path).stem or Path(result.path).name
-    if result.moment is not None:
-        name += f"_{result.moment.label}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"png": out_dir / f"{name}_{explanation.emotion}.png", "mp4": out_dir / f"{name}_{explanation.emotion}.mp4",
-             "json": out_dir / f"{name}_{explanation.emotion}.json"}
+    where = "" if result.moment is None else f", {result.moment.span}"
 
-    fig = ranking_panels(crops[-1], result.landmarks[-1].T * size, explanation.attribution, ranking, (top,),
-                         f"{name}: {explanation.emotion} (p = {explanation.probability:.2f})")
-    with atomic_file(paths["png"]) as tmp:
+    face = np.zeros((size, size), np.uint8) if crops[-1] is None else crops[-1]
+    fig = ranked_figure(face, result.landmarks[-1].T * size, explanation.attribution, ranking[:top],
+                        f"{name.as_posix()}{where}: {explanation.emotion} (p = {explanation.probability:.2f})")
+    with atomic_file(files["png"]) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
 
@@ -300,24 +465,21 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
     moving = explanation.per_frame[1:] if predictor.params.model.input == "displacement" else explanation.per_frame
     peak = moving.max() or 1.0
     scale = 2
-    with atomic_file(paths["mp4"]) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size * scale, size * scale))
-        if not writer.isOpened():
-            raise EmoError(f"OpenCV cannot write MP4 video to {paths['mp4']}; check the folder and its free space.")
+    with atomic_file(files["mp4"]) as tmp, H264Writer(tmp, fps, (size * scale, size * scale)) as video:
         for i, crop in enumerate(crops):
             # The model saw P frames resampled from n: each frame shows the nearest one's attribution.
             t = int(round(i * (P - 1) / max(n - 1, 1)))
             blank = np.zeros((size, size), np.uint8) if crop is None else crop
-            writer.write(colour_points(blank, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
-        writer.release()
+            video.write(colour_points(blank, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
 
-    write_json(paths["json"], {
+    write_json(files["json"], {
         "video": result.path,
         "moment": None if result.moment is None else {"start": result.moment.start, "end": result.moment.end,
                                                        "unit": result.moment.unit},
         "emotion": explanation.emotion,
         "probability": explanation.probability,
         "probabilities": {e: float(p) for e, p in zip(EMOTIONS, result.probabilities)},
+        "warning": result.warning,
         "models": next({"K": m.k, "files": [str(f) for f in m.files]} for m in predictor.models
                        if m.emotion == explanation.emotion),
         "top_landmarks": [int(i) for i in ranking[:top]],
@@ -327,4 +489,3 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
         "attribution": [round(float(v), 6) for v in explanation.attribution],
         "timing_s": {k: round(v, 4) for k, v in result.timing.items()},
     })
-    return paths

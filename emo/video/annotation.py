@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from emo.data.emotions import EMOTIONS
-from emo.errors import EmoError
+from emo.video.mp4 import H264Writer
 from emo.video.timeline import NONE
 
 # BGR, one per emotion (the colour-blind palette the timeline plot uses, as 0-255 BGR)
@@ -44,17 +44,15 @@ def annotated_frame(gray: np.ndarray | None, points: np.ndarray | None, probabil
 
 
 class AnnotatedVideo:
-    """An MP4 of annotated frames, written as they come."""
+    """An H.264 MP4 of annotated frames, written as they come."""
 
     def __init__(self, path, fps: float, shape: tuple[int, int]):
         self.shape = shape
         h, w = shape
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w + PANEL, h))
-        if not self._writer.isOpened():
-            raise EmoError(f"OpenCV cannot write MP4 video to {path}; check the folder and its free space.")
+        self._writer = H264Writer(path, fps, (w + PANEL, h))
 
     def write(self, gray, points, probabilities, emotion, time_s) -> None:
         self._writer.write(annotated_frame(gray, points, probabilities, emotion, time_s, self.shape))
 
     def close(self) -> None:
-        self._writer.release()
+        self._writer.close()
