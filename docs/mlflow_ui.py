@@ -31,11 +31,11 @@ def chromium() -> str:
     sys.exit("Chromium is not installed; install it (Debian: apt-get install chromium) and run again.")
 
 
-def browse(url: str, *output: str) -> str:
+def browse(url: str, width: int, *output: str) -> str:
     """Chromium's rendering of `url` after the page settled, in a profile of its own."""
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                               "--window-size=1600,1000", "--virtual-time-budget=20000", *output, url],
+                               f"--window-size={width},1000", "--virtual-time-budget=20000", *output, url],
                               capture_output=True, text=True, timeout=180)
     return done.stdout
 
@@ -55,14 +55,15 @@ def main() -> None:
         if not url.startswith("http"):
             sys.exit(f"emo ui printed no address (exit {ui.poll()})")
         print(f"emo ui: {url}")
-        page = browse(url, "--dump-dom")
-        browse(url, f"--screenshot={args.out}")
+        page = browse(url, 2600, "--dump-dom")  # wide: the table draws only the columns in view
+        browse(url, 1920, f"--screenshot={args.out}")
     finally:
         ui.terminate()
         ui.wait(timeout=30)
     columns = [name for name in headline if f"metrics.`{name}`" in page]
     report_rows = page.count(">report<")
-    training = 'value="machine_learning"' in page and "No data available" not in page
+    # Model training mode: the experiment's menu offers Runs; the GenAI overview's empty traces are absent.
+    training = ">Runs<" in page and "No data available" not in page and "Detect Issues" not in page
     print(f"model-training mode: {'yes' if training else 'no'}; report runs listed: {report_rows}; "
           f"headline columns shown: {len(columns)} of {len(headline)} ({', '.join(columns)})")
     print(f"screenshot: {args.out}")

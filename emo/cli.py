@@ -195,6 +195,38 @@ def _timeline_pictures(source: Source, table_path: Path, threshold: float) -> No
         print(f"  against {source.truth_file().name}: {scores_line(scores)}", file=sys.stderr)
 
 
+def _ui(args: argparse.Namespace) -> None:
+    """MLflow's UI on the pipeline's runs: the address that opens on the training runs with the
+    headline columns (emo.tracking.runs_page_url), printed, and opened with --open."""
+    import time
+    import webbrowser
+
+    from mlflow.tracking import MlflowClient
+
+    from emo.tracking import EXPERIMENT, VIEW_TAG, mlflow_process, runs_page_url, tracking_uri
+
+    uri = tracking_uri()
+    experiment = MlflowClient(uri).get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        raise EmoError(f"the MLflow store {uri} has no experiment '{EXPERIMENT}' yet; run `dvc repro` first.")
+    view = VIEW_TAG in experiment.tags  # the report stage saves it
+    server = uri.startswith(("http://", "https://"))  # a tracking server serves the UI itself
+    with contextlib.nullcontext(uri.rstrip("/")) if server else mlflow_process(
+            ["ui", "--backend-store-uri", uri, "--workers", "1"], args.port) as base:
+        url = runs_page_url(base, experiment.experiment_id, view)
+        print(url, flush=True)
+        if not view:
+            print("the headline columns appear once the report stage has run", file=sys.stderr)
+        if args.open:
+            webbrowser.open(url)
+        if server:
+            return
+        print("MLflow's UI on 127.0.0.1 only; Ctrl-C stops it", file=sys.stderr, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(1)
+
+
 def _tune_worker(args: argparse.Namespace) -> None:
     params = pipeline_params(args.params)  # before distributed_role, which imports Keras
     if distributed_role() != "worker":
@@ -244,6 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fetch-model", help="fetch face_landmarker.task into models/ (checks its sha256)")
     p.set_defaults(func=_fetch_model)
+
+    p = sub.add_parser(
+        "ui",
+        help="MLflow's UI on the pipeline's runs, at the address that opens on them with the headline columns",
+        description="Start `mlflow ui` on 127.0.0.1 on the tracking store (sqlite:///mlflow.db, or "
+                    "MLFLOW_TRACKING_URI) and print the address of the experiment's runs in model-training mode "
+                    "with the report's headline numbers as columns; with a tracking server, print its address.",
+    )
+    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default: 5000)")
+    p.add_argument("--open", action="store_true", help="also open the address in a browser")
+    p.set_defaults(func=_ui)
 
     p = sub.add_parser(
         "tune-worker",

@@ -117,7 +117,8 @@ def save_runs_view(client, experiment: str, metrics: list[str]) -> None:
     columns = ([f"metrics.`{m}`" for m in metrics] + [f"tags.`{DVC_EXP_TAG}`", "tags.`pipeline`"])
     view = {"searchFilter": "attributes.run_name = 'report'", "orderByKey": "attributes.start_time",
             "orderByAsc": False, "startTime": "ALL", "lifecycleFilter": "Active",
-            "selectedColumns": columns, "columnWidths": {c: 110 for c in columns}, "runsExpanded": {}}
+            "selectedColumns": columns, "columnOrder": columns, "columnWidths": {c: 100 for c in columns},
+            "runsExpanded": {}}
     client.set_experiment_tag(experiment, VIEW_TAG, json.dumps(view))
 
 
