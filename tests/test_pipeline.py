@@ -230,3 +230,67 @@ def test_dvc_exp_run_changes_one_line_and_dvc_exp_show_fits_the_headline_in_200_
     experiment = client.get_experiment_by_name("emo").experiment_id
     tagged = client.search_runs([experiment], f"tags.{DVC_EXP_TAG} = 'c2'")
     assert {r.data.tags["stage"] for r in tagged} >= {"baselines", "report"}
+
+
+def test_emo_ui_serves_the_store_and_prints_the_runs_view_address(smoke_repo):
+    import subprocess
+    import urllib.request
+
+    from tests.support import EMO, free_port
+
+    port = free_port()
+    ui = subprocess.Popen([EMO, "ui", "--port", str(port)], cwd=smoke_repo, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = ui.stdout.readline().strip()
+        assert url == (f"http://127.0.0.1:{port}/#/experiments/1/runs?viewStateShareKey=headline"
+                       "&workflowType=machine_learning")
+        with urllib.request.urlopen(url.split("#")[0], timeout=30) as page:
+            assert page.status == 200 and b"<html" in page.read().lower()
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+
+
+def test_the_registered_model_answers_as_emo_predict_does_loaded_and_served(smoke_repo, tmp_path, monkeypatch):
+    import urllib.request
+
+    import mlflow
+
+    from emo.predict import COLUMNS, Predictor
+    from emo.tracking import mlflow_process
+    from tests.support import free_port
+
+    registered = json.loads((smoke_repo / artifacts.REGISTERED).read_text())
+    assert registered["name"] == "emo-six-emotions"
+    store = f"sqlite:///{smoke_repo / 'mlflow.db'}"
+    video = str(next((smoke_repo / "data/raw/demo/cohn-kanade-images").glob("*/*")))
+    X = np.load(smoke_repo / artifacts.LANDMARKS)["X"][:3]
+    with Predictor.from_folders(smoke_repo / "models/full", smoke_repo / "models/retrain_k",
+                                smoke_repo / "params.yaml", landmarks=smoke_repo / artifacts.LANDMARKS,
+                                face_model=smoke_repo / artifacts.FACE_MODEL) as predictor:
+        expected_video, expected_landmarks = predictor.predict([video]), predictor.predict_landmarks(X)
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)  # for `mlflow models serve` too
+    mlflow.set_tracking_uri(store)
+    model = mlflow.pyfunc.load_model(registered["uri"])
+    loaded = model.predict(pd.DataFrame({"path": [video]}))
+    assert tuple(loaded.columns) == COLUMNS
+    assert loaded[list(EMOTIONS)].to_numpy() == pytest.approx(expected_video[list(EMOTIONS)].to_numpy(), abs=1e-6)
+    assert list(model.predict(X).emotion) == list(expected_landmarks.emotion)
+
+    def post(url: str, body: dict) -> pd.DataFrame:
+        request = urllib.request.Request(f"{url}/invocations", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return pd.DataFrame(json.loads(response.read())["predictions"])
+
+    with mlflow_process(["models", "serve", "-m", registered["uri"], "--env-manager", "local"], free_port(),
+                        tmp_path, health="/ping", timeout_s=300) as url:
+        served = post(url, {"dataframe_split": {"columns": ["path"], "data": [[video]]}})
+        served_landmarks = post(url, {"inputs": X.tolist()})
+    assert list(served.columns) == list(COLUMNS) and served.emotion[0] == expected_video.emotion[0]
+    assert served[list(EMOTIONS)].to_numpy(float) == pytest.approx(expected_video[list(EMOTIONS)].to_numpy(float),
+                                                                  abs=1e-6)
+    assert served_landmarks[list(EMOTIONS)].to_numpy(float) == pytest.approx(
+        expected_landmarks[list(EMOTIONS)].to_numpy(float), abs=1e-6)
