@@ -40,7 +40,7 @@ def test_repro_builds_every_artifact(smoke_repo):
     assert set(checks["sanity"]["ig"]) == {"randomised", "shuffled"}
     assert len(list((smoke_repo / artifacts.CHECK_MODELS).glob("*/*.keras"))) == 2 * 6
     report = (smoke_repo / artifacts.REPORT_MD).read_text()
-    assert "Tables 6 and 7" in report and "(paper .924 +- .016)" in report
+    assert "Tables 6 and 7" in report and "(paper .924 ± .016)" in report
     assert "## Is the ranking right?" in report and "localises the planted action units best" in report
     comparisons = json.loads((smoke_repo / artifacts.REPORT_METRICS).read_text())["comparisons"]
     assert {"ig_vs_effect_size", "effect_size_vs_random"} <= set(comparisons)
