@@ -12,7 +12,7 @@ from emo.config import BaselineParams, EvaluateParams, ModelParams
 from emo.data.dataset import load_landmarks
 from emo.evaluation.cross_dataset import (configs, decisions_table, evaluated_dataset, predictions_table, scores,
                                          svm_probabilities)
-from emo.evaluation.runs import TEMO_BEST_K, config_label
+from emo.evaluation.runs import TEMO_BEST_K
 from emo.files import write_csv, write_json
 from emo.models.ensemble import choose_models, ensemble_probabilities, load_models
 from emo.tracking import metric_name, stage_run
@@ -24,8 +24,8 @@ OUTPUTS = (artifacts.EVALUATION_TEMPLATE.predictions, artifacts.EVALUATION_TEMPL
 
 
 def run(name: str, evaluate: EvaluateParams, model: ModelParams, baselines: BaselineParams) -> dict:
-    """Predict and score one dataset: predictions.csv, confusion.csv (T-EMO, or the first
-    variant, at each emotion's best K, for `dvc plots`) and metrics.json (written last)."""
+    """Predict and score one dataset: predictions.csv, confusion.csv (T-EMO at each emotion's
+    best K, for `dvc plots`) and metrics.json (written last)."""
     where = artifacts.Evaluation(name)
     dataset = evaluated_dataset(evaluate.datasets, name)
     with stage_run(f"evaluate@{name}", dataset={"name": name, "root": dataset.root, "layout": dataset.layout},
@@ -39,8 +39,7 @@ def run(name: str, evaluate: EvaluateParams, model: ModelParams, baselines: Base
         metrics = {config: scores(data.y, p) for config, p in probabilities.items()}
         metrics["videos"] = len(data.y)
         write_csv(where.predictions, predictions_table(data, probabilities))
-        plotted = TEMO_BEST_K if TEMO_BEST_K in probabilities else config_label(model.variants[0], None)
-        write_csv(where.confusion, decisions_table(data.y, probabilities[plotted]))
+        write_csv(where.confusion, decisions_table(data.y, probabilities[TEMO_BEST_K]))  # model.variants holds temo
         write_json(where.metrics, metrics)
         run.log_metrics({metric_name(f"{config}.{k}"): m[k] for config, m in metrics.items() if config != "videos"
                          for k in ("six_class_accuracy", "balanced_accuracy")} | {"videos": len(data.y)})
