@@ -206,7 +206,8 @@ def _ui(args: argparse.Namespace) -> None:
     from emo.tracking import EXPERIMENT, VIEW_TAG, mlflow_process, runs_page_url, tracking_uri
 
     uri = tracking_uri()
-    experiment = MlflowClient(uri).get_experiment_by_name(EXPERIMENT)
+    local = uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file()
+    experiment = None if local else MlflowClient(uri).get_experiment_by_name(EXPERIMENT)  # no empty store made
     if experiment is None:
         raise EmoError(f"the MLflow store {uri} has no experiment '{EXPERIMENT}' yet; run `dvc repro` first.")
     view = VIEW_TAG in experiment.tags  # the report stage saves it

@@ -157,3 +157,22 @@ def test_stages_run_out_of_order(tmp_path, face_model, tiny_demo):
     work = _workdir(tmp_path, face_model, tiny_demo)
     _assert_one_clear_error(_stage("split", work), "landmarks.npz is missing", "dvc repro extract")
     _assert_one_clear_error(_stage("report", work), "is missing", "dvc repro")
+
+
+def test_emo_ui_before_any_stage_ran(tmp_path):
+    from tests.support import EMO
+
+    done = run([EMO, "ui", "--port", "5999"], tmp_path, check=False)
+    _assert_one_clear_error(done, "sqlite:///mlflow.db", "no experiment 'emo' yet", "dvc repro")
+    assert not list(tmp_path.iterdir())  # no empty store left behind
+
+
+def test_dvc_plots_show_before_the_report_ran(tmp_path):
+    from tests.support import DVC
+
+    for rel in run(["git", "ls-files", ".dvc", "dvc.yaml"], REPO).stdout.split():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, tmp_path / rel)
+    run(["git", "init", "-q"], tmp_path)
+    done = run([DVC, "plots", "show", "-o", tmp_path / "plots"], tmp_path, check=False)
+    assert "failed to load some plots" in done.stderr and not (tmp_path / "plots").exists()
