@@ -32,8 +32,9 @@ def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
     predictions = pd.read_csv(smoke_repo / EVALUATED.predictions)
     best = predictions[predictions.config == BEST]
     assert len(best) == 12 and (best.predicted == best.actual).mean() == pytest.approx(metrics[BEST]["six_class_accuracy"], abs=1e-4)
-    plot = pd.read_csv(smoke_repo / "reports/plots/evaluate/demo_heldout.csv")
+    plot = pd.read_csv(smoke_repo / EVALUATED.confusion)  # evaluate@NAME's own dvc plot
     assert list(plot.columns) == ["actual", "predicted"] and len(plot) == 12
+    assert (plot.predicted == plot.actual).mean() == pytest.approx(metrics[BEST]["six_class_accuracy"], abs=1e-4)
     report = (smoke_repo / artifacts.REPORT_MD).read_text()
     assert "Other datasets: do the models generalise?" in report and "demo_heldout" in report
     assert (smoke_repo / "reports/figures/evaluate_demo_heldout_confusion.png").is_file()

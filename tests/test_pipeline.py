@@ -88,10 +88,12 @@ def test_the_stage_layer_gives_the_metrics_of_the_code_before_it(smoke_repo):
         assert hashlib.sha256(content).hexdigest() == digest, path
 
 
-def test_dvc_metrics_show_reads_the_summary(smoke_repo):
+def test_dvc_metrics_show_gives_the_headline_and_any_detailed_file_by_name(smoke_repo):
     out = run([DVC, "metrics", "show"], smoke_repo).stdout
-    assert "models/full/metrics.json" in out and "anger.temo.accuracy_mean" in out
-    assert "reports/metrics.json" in out and "six_class_accuracy" in out
+    assert "reports/headline.json" in out and "six_class" in out and "models/full/metrics.json" not in out
+    assert max(map(len, out.splitlines())) < 400  # tens of numbers, not thousands
+    detail = run([DVC, "metrics", "show", "models/full/metrics.json"], smoke_repo).stdout
+    assert "anger.temo.accuracy_mean" in detail
 
 
 def test_second_repro_does_nothing(smoke_repo):
@@ -100,8 +102,8 @@ def test_second_repro_does_nothing(smoke_repo):
 
 
 STAGES_TRACKED = {"face_model", "demo_data", "extract", "split", "tune", "train_full", "attribute", "rivals",
-                  "check_rankings", "baselines", "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout",
-                  "report"}
+                  "check_rankings", "baselines", "retrain_k", "register", "evaluate_landmarks@demo_heldout",
+                  "evaluate@demo_heldout", "report"}
 NATIVE_LOG_MARKS = ("I0000 ", "W0000 ", "oneDNN", "cuda drivers", "absl::InitializeLog", "XNNPACK")
 
 

@@ -65,9 +65,16 @@ def run(extract: ExtractParams, model: ModelParams) -> dict:
     # It takes two kinds of input (paths or landmarks), which one type hint cannot say.
     warnings.filterwarnings("ignore", message=".*type hints to the `predict` method")
 
-    with stage_run("register", extract=extract, model={"input": model.input}) as run, \
-            tempfile.TemporaryDirectory() as tmp:
+    # What the packaged model applies to a video (emo predict's extraction) and to landmarks.
+    applies = {"extract": {"crop_size": extract.crop_size, "box": extract.box, "box_margin": extract.box_margin,
+                           "frames": extract.frames, "min_frames": extract.min_frames,
+                           "min_face_fraction": extract.min_face_fraction},
+               "model": {"input": model.input}}
+    with stage_run("register", **applies) as run, tempfile.TemporaryDirectory() as tmp:
         package = model_package(Path(tmp), extract)
+        files = [f for f in package.root.rglob("*") if f.is_file()]
+        run.log_metrics({"models": sum(f.suffix == ".keras" for f in files),
+                         "package_mb": round(sum(f.stat().st_size for f in files) / 2**20, 1)})
         mlflow.set_tracking_uri(tracking_uri())
         logging.getLogger("mlflow.models.model").setLevel(logging.ERROR)  # "no signature": it takes two kinds of input
         with mlflow.start_run(run_id=run.run_id):
@@ -77,7 +84,7 @@ def run(extract: ExtractParams, model: ModelParams) -> dict:
                                            pip_requirements=requirements(), registered_model_name=MODEL_NAME)
     version = info.registered_model_version
     registered = {"name": MODEL_NAME, "version": int(version), "uri": f"models:/{MODEL_NAME}/{version}",
-                  "run_id": run.run_id, "model_uri": info.model_uri}
+                  "run_id": run.run_id, "model_uri": info.model_uri, **applies}
     write_json(artifacts.REGISTERED, registered)
     print(f"registered {registered['uri']} (mlflow models serve -m {registered['uri']} --env-manager local)")
     return registered
