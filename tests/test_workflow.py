@@ -61,9 +61,9 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     # the pipeline's K); report follows once its inputs do.
     assert _stale_stages(repo) == {"retrain_k", "check_rankings"}
     out = run([DVC, "repro"], repo).stdout
-    # evaluate and timeline run retrain_k's models
+    # evaluate and timeline run retrain_k's models; register packages them
     ran = _ran(out)
-    assert set(ran) == {"check_rankings", "retrain_k", "evaluate@demo_heldout", "timeline@demo", "report"}
+    assert set(ran) == {"check_rankings", "retrain_k", "register", "evaluate@demo_heldout", "timeline@demo", "report"}
     assert ran[-1] == "report" and ran.index("retrain_k") < ran.index("evaluate@demo_heldout")
     assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
@@ -87,7 +87,8 @@ def test_editing_a_module_stales_every_stage_that_imports_it(repo):
     finally:
         path.write_text(original)
     assert stale == {"extract", "split", "tune", "train_full", "attribute", "rivals", "check_rankings", "baselines",
-                     "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "timeline@demo", "report"}
+                     "retrain_k", "register", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "timeline@demo",
+                     "report"}
     assert _stale_stages(repo) == set()
 
 
