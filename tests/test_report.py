@@ -44,6 +44,8 @@ pytestmark = pytest.mark.slow
 # may differ in the last bits on another CPU (they were identical too, on the recording machine).
 # report.md re-recorded when it took ± for +-, '< 0.001' for p-values below 0.001 and split its
 # wide tables (issue 19): the same numbers, token for token, with the split tables' keys repeated.
+# The plot data changed shape in issue 19 (the paper's accuracy in its own file at its own K; each
+# evaluated dataset's confusion data written by evaluate@NAME): test_metrics_and_plot_data checks it.
 PRE_REFACTOR = {
     "figures/accuracy_vs_k.png": "72b7387353e33cbbf96c546e3b470303c668af27a1323030cfbc5165c1f0d157",
     "figures/alpha_path.png": "16450d59746dbaf3e79513519835c12125d362138c33e70b73bb813fce714861",
@@ -53,8 +55,6 @@ PRE_REFACTOR = {
     "figures/controls.png": "94f5df8038e7b70456beaf7e9328509f28862a3ef6228659beeed1eecbe2fe12",
     "figures/evaluate_demo_heldout_confusion.png": "cddcd095542e3e81f2f56ef017a5b1009913cd1bb2f8af8ba083771a5415c2e6",
     "metrics.json": "dbc7e653c37826537f3300c43a4d04f78e47d3674956dd132557c4f50e214666",
-    "plots/accuracy_vs_k.csv": "befc773e9369dcddbaead516d1c932ccf8d67941779f85c4cf8cdb21968b7b5d",
-    "plots/evaluate/demo_heldout.csv": "402438d874b5644caa8d83be23c7ce9b72dc79b40600700ba64d167125435d86",
     "plots/six_class_temo_468.csv": "a27464498b22d7a830e087ff125ad013ecb8911ca8b2fd25ded88e39f886f031",
     "plots/six_class_temo_best_k.csv": "a27464498b22d7a830e087ff125ad013ecb8911ca8b2fd25ded88e39f886f031",
     "report.md": "3296e76224a42bb6518b29c61a80c0c1d34c361f6b59dba744b4cd1c9d90f3f0",
@@ -270,8 +270,10 @@ def test_metrics_and_plot_data(report):
     assert set(on_disk["controls_accuracy"]) == {"random", "bottom"}
     assert TEMO_468 in on_disk["six_class_accuracy"]
     curve = pd.read_csv(out / "plots" / "accuracy_vs_k.csv")
-    assert list(curve.K) == [32, 468] and "anger_temo" in curve and "anger_temo_paper" in curve
-    assert curve.loc[curve.K == 468, "anger_temo_paper"].item() == pytest.approx(0.924)
+    assert list(curve.K) == [32, 468] and "anger_temo" in curve and "anger_remo" in curve
+    published = pd.read_csv(out / "plots" / "accuracy_vs_k_paper.csv")  # at the paper's own K, no gaps
+    assert list(published.K) == [16, 32, 64, 128, 234, 468] and not published.isna().any().any()
+    assert published.loc[published.K == 468, "anger_temo_paper"].item() == pytest.approx(0.924)
     confusion = pd.read_csv(out / "plots" / "six_class_temo_468.csv")
     assert set(confusion.columns) == {"actual", "predicted"} and len(confusion) == 12
 
