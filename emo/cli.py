@@ -223,6 +223,10 @@ def _ui(args: argparse.Namespace) -> None:
         if server:
             return
         print("MLflow's UI on 127.0.0.1 only; Ctrl-C stops it", file=sys.stderr, flush=True)
+        import signal
+
+        # Stopped with SIGTERM (a service manager, `kill`) as with Ctrl-C: the UI's processes go too.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 time.sleep(1)

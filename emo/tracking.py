@@ -140,8 +140,10 @@ def mlflow_process(args: list[str], port: int, cwd: Path | None = None, health: 
 
     mlflow = Path(sys.executable).parent / "mlflow"
     log = tempfile.TemporaryFile("w+")  # a file, not a pipe, which a long session would fill
+    # A process group of its own: `mlflow ui` and `server` start uvicorn and job-runner children,
+    # which outlive a terminated parent unless the whole group is stopped.
     process = subprocess.Popen([str(mlflow), *args, "--host", "127.0.0.1", "--port", str(port)], cwd=cwd,
-                               stdout=subprocess.DEVNULL, stderr=log, text=True)
+                               stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout_s
@@ -161,11 +163,19 @@ def mlflow_process(args: list[str], port: int, cwd: Path | None = None, health: 
                 time.sleep(0.5)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=30)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        time.sleep(1)  # the group's children exit after their parent
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
 
 

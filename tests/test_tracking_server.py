@@ -75,3 +75,5 @@ def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_w
             run.log_metrics({"accuracy": 0.5})
         logged = MlflowClient(url).get_run(run.run_id)
     assert logged.data.metrics == {"accuracy": 0.5} and logged.info.status == "FINISHED"
+    with pytest.raises(OSError):  # the server's whole process group is gone, uvicorn with it
+        urllib.request.urlopen(f"{url}/health", timeout=5)
