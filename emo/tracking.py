@@ -43,7 +43,8 @@ EXPERIMENT = "emo"
 # MLflow 3's UI opens an experiment of this kind on its training runs, not its GenAI overview.
 KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 # MLflow's shared view state: the UI reads the view named by ?viewStateShareKey= from this tag.
-VIEW, VIEW_TAG = "headline", "mlflow.sharedViewState.headline"
+VIEW = "headline"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW}"
 DVC_EXP_TAG = "dvc_exp"  # the DVC experiment's name, when a stage runs under `dvc exp run`
 SOURCES = ("emo", "stages", "dvc.yaml", "pyproject.toml")  # what "-dirty" in a commit tag refers to
 VERSIONED = ("keras", "jax", "jaxlib", "tensorflow", "keras-tuner", "numpy", "scipy", "scikit-learn", "pandas",
@@ -165,17 +166,14 @@ def mlflow_process(args: list[str], port: int, cwd: Path | None = None, health: 
     finally:
         import signal
 
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=30)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        time.sleep(1)  # the group's children exit after their parent
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+        time.sleep(1)  # the group's children exit after their parent; what is left is killed
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         log.close()
 
 

@@ -76,12 +76,6 @@ def scores(y: np.ndarray, probabilities: np.ndarray) -> dict:
             "confusion": confusion(y, predicted).tolist()}
 
 
-def decisions_table(y: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    """(actual, predicted) emotion per video: the data of DVC's confusion-matrix plot."""
-    names = np.array(EMOTIONS)
-    return pd.DataFrame({"actual": names[y], "predicted": names[six_class_decision(probabilities)]})
-
-
 def predictions_table(data, probabilities: dict[str, np.ndarray]) -> pd.DataFrame:
     frames = []
     for config, p in probabilities.items():

@@ -10,8 +10,7 @@ from __future__ import annotations
 from emo import artifacts
 from emo.config import BaselineParams, EvaluateParams, ModelParams
 from emo.data.dataset import load_landmarks
-from emo.evaluation.cross_dataset import (configs, decisions_table, evaluated_dataset, predictions_table, scores,
-                                         svm_probabilities)
+from emo.evaluation.cross_dataset import configs, evaluated_dataset, predictions_table, scores, svm_probabilities
 from emo.evaluation.runs import TEMO_BEST_K
 from emo.files import write_csv, write_json
 from emo.models.ensemble import choose_models, ensemble_probabilities, load_models
@@ -38,8 +37,10 @@ def run(name: str, evaluate: EvaluateParams, model: ModelParams, baselines: Base
         probabilities.update(svm_probabilities(load_landmarks(artifacts.LANDMARKS), data.X, baselines))
         metrics = {config: scores(data.y, p) for config, p in probabilities.items()}
         metrics["videos"] = len(data.y)
-        write_csv(where.predictions, predictions_table(data, probabilities))
-        write_csv(where.confusion, decisions_table(data.y, probabilities[TEMO_BEST_K]))  # model.variants holds temo
+        table = predictions_table(data, probabilities)
+        write_csv(where.predictions, table)
+        # DVC's confusion plot: its (actual, predicted) rows at T-EMO's best K (model.variants holds temo)
+        write_csv(where.confusion, table.loc[table.config == TEMO_BEST_K, ["actual", "predicted"]])
         write_json(where.metrics, metrics)
         run.log_metrics({metric_name(f"{config}.{k}"): m[k] for config, m in metrics.items() if config != "videos"
                          for k in ("six_class_accuracy", "balanced_accuracy")} | {"videos": len(data.y)})
