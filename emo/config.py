@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 import os
 import types
 import typing
@@ -129,9 +130,10 @@ class HeldoutDemoParams(Section):
     distractor: float
 
     def check(self, key: KeyName) -> None:
-        _positive(self.subjects, key("subjects"))
-        _ordered_range(self.intensity, key("intensity"), low=0.0)
-        _fraction(self.distractor, key("distractor"), upper=2.0)
+        _seed(self.seed, key("seed"))
+        _within(self.subjects, key("subjects"), 1, MAX_SUBJECTS)
+        _ordered_range(self.intensity, key("intensity"), 0.0, MAX_INTENSITY)
+        _within(self.distractor, key("distractor"), 0, MAX_INTENSITY)
 
 
 @dataclass(frozen=True)
@@ -158,11 +160,10 @@ class DemoRecordingsParams(Section):
         _non_negative(self.heldout_subjects, key("heldout_subjects"))
         if self.subjects + self.heldout_subjects == 0:
             raise ConfigError(f"{key('subjects')} and heldout_subjects are both 0; give at least one recording.")
-        if not 1 <= self.fps <= 120:
-            raise ConfigError(f"{key('fps')} is {self.fps}; it must lie between 1 and 120.")
-        _positive(self.episodes, key("episodes"))
-        _ordered_range(self.neutral_s, key("neutral_s"), low=0.5)
-        _ordered_range(self.apex_s, key("apex_s"), low=0.2)
+        _within(self.fps, key("fps"), 1, 120)
+        _within(self.episodes, key("episodes"), 1, MAX_EPISODES)
+        _ordered_range(self.neutral_s, key("neutral_s"), 0.5, MAX_STRETCH_S)
+        _ordered_range(self.apex_s, key("apex_s"), 0.2, MAX_STRETCH_S)
 
 
 @dataclass(frozen=True)
@@ -184,20 +185,15 @@ class DemoParams(Section):
     recordings: DemoRecordingsParams
 
     def check(self, key: KeyName) -> None:
-        folders = {"out": self.out, "heldout.out": self.heldout.out, "recordings.out": self.recordings.out}
-        seen: dict[Path, str] = {}
-        for name, folder in folders.items():
-            if folder.resolve() in seen:
-                raise ConfigError(f"{key(name)} is demo.{seen[folder.resolve()]}; each demo set needs a folder of its own.")
-            seen[folder.resolve()] = name
-        _positive(self.subjects, key("subjects"))
-        _ordered_range(self.frames, key("frames"), low=2)
-        _ordered_range(self.intensity, key("intensity"), low=0.0)
-        _fraction(self.distractor, key("distractor"), upper=2.0)
-        _non_negative(self.contempt, key("contempt"))
-        _non_negative(self.unlabeled, key("unlabeled"))
+        _seed(self.seed, key("seed"))
+        _within(self.subjects, key("subjects"), 1, MAX_SUBJECTS)
+        _ordered_range(self.frames, key("frames"), 2, MAX_FRAMES)
+        _ordered_range(self.intensity, key("intensity"), 0.0, MAX_INTENSITY)
+        _within(self.distractor, key("distractor"), 0, MAX_INTENSITY)
+        _within(self.contempt, key("contempt"), 0, MAX_SUBJECTS)
+        _within(self.unlabeled, key("unlabeled"), 0, MAX_SUBJECTS)
         _fraction(self.colour_fraction, key("colour_fraction"))
-        _non_negative(self.workers, key("workers"))
+        _workers(self.workers, key("workers"))
         for name, count, available in (("recordings.subjects", self.recordings.subjects, self.subjects),
                                        ("recordings.heldout_subjects", self.recordings.heldout_subjects,
                                         self.heldout.subjects)):
@@ -224,13 +220,13 @@ class ExtractParams(Section):
     """Processes; 0 uses every core."""
 
     def check(self, key: KeyName) -> None:
-        _positive(self.frames, key("frames"), low=2)
-        _positive(self.crop_size, key("crop_size"), low=32)
+        _within(self.frames, key("frames"), 2, MAX_FRAMES)
+        _within(self.crop_size, key("crop_size"), 32, MAX_CROP)
         _fraction(self.box_margin, key("box_margin"), upper=1.0)
-        _positive(self.min_frames, key("min_frames"), low=2)
+        _within(self.min_frames, key("min_frames"), 2, MAX_SEQUENCE_FRAMES)
         _fraction(self.min_face_fraction, key("min_face_fraction"))
         _fraction(self.max_skipped_fraction, key("max_skipped_fraction"))
-        _non_negative(self.workers, key("workers"))
+        _workers(self.workers, key("workers"))
 
 
 @dataclass(frozen=True)
@@ -247,6 +243,9 @@ class SplitParams(Section):
             raise ConfigError(f"{key('seeds')} is empty; give at least one seed, e.g. [0, 1, 2].")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"{key('seeds')} repeats a seed; each partition needs its own.")
+        _count(self.seeds, key("seeds"), MAX_SEEDS)
+        for seed in self.seeds:
+            _seed(seed, key("seeds"))
         _fraction(self.test_fraction, key("test_fraction"), upper=0.5)
         _fraction(self.val_fraction, key("val_fraction"), upper=0.5)
         if self.test_fraction == 0 or self.val_fraction == 0:
@@ -268,8 +267,9 @@ class ModelParams(Section):
         if "temo" not in self.variants or len(set(self.variants)) != len(self.variants):
             raise ConfigError(f"{key('variants')} is {list(self.variants)}; list temo (attribute explains T-EMO), "
                               "and remo if wanted, once each.")
-        if self.kernel[0] not in (1, 2) or self.kernel[1] < 1:
-            raise ConfigError(f"{key('kernel')} is {list(self.kernel)}; the first size must be 1 or 2 (x/y), the second at least 1.")
+        if self.kernel[0] not in (1, 2) or not 1 <= self.kernel[1] <= N_LANDMARKS:
+            raise ConfigError(f"{key('kernel')} is {list(self.kernel)}; the first size must be 1 or 2 (x/y), "
+                              f"the second between 1 and {N_LANDMARKS} (landmarks).")
         _fraction(self.dropout, key("dropout"), upper=0.95)
 
 
@@ -293,10 +293,10 @@ class TrainParams(Section):
     def check(self, key: KeyName) -> None:
         if not 0 < self.learning_rate < 1:
             raise ConfigError(f"{key('learning_rate')} is {self.learning_rate}; it must lie between 0 and 1 (the paper: 0.0001).")
-        _positive(self.batch_size, key("batch_size"))
-        _positive(self.epochs, key("epochs"))
-        _positive(self.patience, key("patience"))
-        _non_negative(self.workers, key("workers"))
+        _within(self.batch_size, key("batch_size"), 1, MAX_BATCH)
+        _within(self.epochs, key("epochs"), 1, MAX_EPOCHS)
+        _within(self.patience, key("patience"), 1, MAX_EPOCHS)
+        _workers(self.workers, key("workers"))
 
 
 @dataclass(frozen=True)
@@ -322,8 +322,8 @@ class TuneParams(Section):
             values = getattr(self, name)
             if not values:
                 raise ConfigError(f"{key(name)} is empty; the grid needs at least one value.")
-            if min(values) <= 0:
-                raise ConfigError(f"{key(name)} holds {min(values)}; every value must be a positive integer.")
+            _count(values, key(name), MAX_GRID_VALUES)
+            _each(values, key(name), 1, MAX_WIDTH)
             if len(set(values)) != len(values):
                 raise ConfigError(f"{key(name)} repeats a value; list each once.")
 
@@ -349,8 +349,8 @@ class AttributeParams(Section):
     """Memory for one batched gradient call; larger is faster, the numbers do not change."""
 
     def check(self, key: KeyName) -> None:
-        _positive(self.steps, key("steps"), low=2 if self.method == "trapezoid" else 1)
-        _positive(self.budget_mb, key("budget_mb"))
+        _within(self.steps, key("steps"), 2 if self.method == "trapezoid" else 1, MAX_STEPS)
+        _within(self.budget_mb, key("budget_mb"), 1, MAX_BUDGET_MB)
         if self.models != "all":
             _positive(self.models, key("models"))
 
@@ -371,12 +371,10 @@ class RetrainParams(Section):
     same hyperparameters as IG's top K; the rivals must be in rivals.methods."""
 
     def check(self, key: KeyName) -> None:
-        _positive(self.random_draws, key("random_draws"))
+        _within(self.random_draws, key("random_draws"), 1, MAX_REPEATS)
         if not self.ks:
             raise ConfigError(f"{key('ks')} is empty; give at least one landmark count, e.g. [128, 32].")
-        for k in self.ks:
-            if not 1 <= k <= N_LANDMARKS:
-                raise ConfigError(f"{key('ks')} holds {k}; K must lie between 1 and {N_LANDMARKS} landmarks.")
+        _each(self.ks, key("ks"), 1, N_LANDMARKS)
         if len(set(self.ks)) != len(self.ks) or len(set(self.controls)) != len(self.controls):
             raise ConfigError(f"{key('ks')} or controls repeats a value; list each once.")
         if not self.rankings or self.rankings[0] != "ig" or len(set(self.rankings)) != len(self.rankings):
@@ -395,7 +393,7 @@ class RivalParams(Section):
     untrained weights, and on one trained on shuffled labels (one per emotion, the first seed)."""
 
     def check(self, key: KeyName) -> None:
-        _positive(self.repeats, key("repeats"))
+        _within(self.repeats, key("repeats"), 1, MAX_REPEATS)
         for name, values in (("methods", self.methods), ("sanity", self.sanity)):
             if len(set(values)) != len(values):
                 raise ConfigError(f"{key(name)} repeats a value; list each once.")
@@ -409,8 +407,8 @@ class BaselineParams(Section):
     """RBF kernel width, as scikit-learn names it."""
 
     def check(self, key: KeyName) -> None:
-        if self.C <= 0:
-            raise ConfigError(f"{key('C')} is {self.C}; it must be above 0.")
+        if not 0 < self.C <= MAX_C:
+            raise ConfigError(f"{key('C')} is {self.C}; it must be above 0 and at most {MAX_C:g}.")
 
 
 @dataclass(frozen=True)
@@ -473,11 +471,10 @@ class TimelineParams(Section):
                                   "(the name becomes a folder).")
         for name, value, low, high in (("window_s", self.window_s, 0.1, 30.0), ("history_s", self.history_s, 1.0, 600.0),
                                        ("neutral_s", self.neutral_s, 0.1, 600.0), ("frame_rate", self.frame_rate, 1.0, 1000.0)):
-            if not low <= value <= high:
-                raise ConfigError(f"{key(name)} is {value}; it must lie between {low} and {high}.")
+            _within(value, key(name), low, high)
         _fraction(self.threshold, key("threshold"))
-        _positive(self.stride, key("stride"))
-        _non_negative(self.workers, key("workers"))
+        _within(self.stride, key("stride"), 1, MAX_STRIDE)
+        _workers(self.workers, key("workers"))
 
 
 @dataclass(frozen=True)
@@ -501,6 +498,42 @@ class Params:
         if missing:
             raise ConfigError(f"{key('retrain_k.rankings')} holds {missing[0]}, which rivals.methods does not "
                               "compute; add it there or remove it here.")
+        # The convolution slides over the landmarks with no padding: a kernel wider than a
+        # model's landmark count leaves nothing to convolve (retrain_k's smallest K fails).
+        if self.model.kernel[1] > min(self.retrain_k.ks):
+            raise ConfigError(f"{key('model.kernel')} is {list(self.model.kernel)}, wider than the smallest of "
+                              f"retrain_k.ks ({min(self.retrain_k.ks)} landmarks); lower the kernel's second size "
+                              "or drop the smaller K.")
+        # attribute would silently average over fewer T-EMO models than asked for.
+        if self.attribute.models != "all" and self.attribute.models > len(self.split.seeds):
+            raise ConfigError(f"{key('attribute.models')} is {self.attribute.models}, but split.seeds gives only "
+                              f"{len(self.split.seeds)} partitions (one T-EMO model each); lower it or write all.")
+        # extract would skip the demo's sequences shorter than min_frames (demo_data makes them
+        # from demo.frames) and stop only when too many are gone.
+        read = {_from_project(self.data.root)} | {_from_project(d.root) for d in self.evaluate.datasets.values()}
+        if self.extract.min_frames > self.demo.frames[0] and read & {_from_project(self.demo.out),
+                                                                      _from_project(self.demo.heldout.out)}:
+            raise ConfigError(f"{key('extract.min_frames')} is {self.extract.min_frames}, above the shortest demo "
+                              f"sequence (demo.frames: {list(self.demo.frames)}), so extract would skip demo "
+                              "sequences; lower it or raise demo.frames.")
+        self._check_replaced_folders(key)
+
+    def _check_replaced_folders(self, key: KeyName) -> None:
+        """The folders emo deletes and writes anew stay inside the project, apart from its own
+        folders, from each other and from the dataset (the demo may write the dataset itself)."""
+        folders = {"demo.out": self.demo.out, "demo.heldout.out": self.demo.heldout.out,
+                   "demo.recordings.out": self.demo.recordings.out, "tune.directory": self.tune.directory}
+        within = {name: _replaceable(folder, name, key) for name, folder in folders.items()}
+        data_root = _from_project(self.data.root)
+        for i, (name, folder) in enumerate(within.items()):
+            if _overlap(folder, data_root) and not (name == "demo.out" and folder == data_root):
+                raise ConfigError(f"{key(name)} is {folders[name]}, which overlaps data.root ({self.data.root}); "
+                                  f"choose a folder of its own inside the project, such as {REPLACED_EXAMPLES[name]}.")
+            for other in list(within)[:i]:
+                if _overlap(folder, within[other]):
+                    raise ConfigError(f"{key(name)} is {folders[name]}, which overlaps {other} ({folders[other]}); "
+                                      "choose a folder of its own inside the project, such as "
+                                      f"{REPLACED_EXAMPLES[name]}.")
 
 
 # A section used as a dict key (e.g. the trainer cache's), compared or printed is not read for
@@ -607,6 +640,8 @@ def _convert(hint: Any, value: Any, source: str, key: str):
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fail("a number")
+        if not math.isfinite(value):  # .nan and .inf slip past one-sided checks such as C <= 0
+            fail("a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -635,6 +670,89 @@ def _plural(hint: Any) -> str:
         hint, str(hint))
 
 
+# Upper bounds: far above any useful setting, low enough that a slip (an extra digit or two)
+# stops here rather than exhausting memory, disk or days deep inside a stage.
+# Seeds: numpy and scikit-learn take 0 to 2**32 - 1; the model seeds its layers with a split
+# seed plus up to 4 (emo/models/model.py), which the jax backend needs below 2**32 too.
+SEED_MAX = 2**31 - 1
+# Demo data on disk: each subject is about seven sequences of PNG frames (CK+: 123 subjects,
+# 10 to 60 frames); a recording's length grows with its episodes and stretches.
+MAX_SUBJECTS, MAX_EPISODES, MAX_STRETCH_S = 500, 100, 60.0
+# Frames per sequence (CK+: 10 to 71): the demo writes a PNG each, X holds [videos, frames, 2, 468]
+# in memory, and training 8 batches of it per call.
+MAX_FRAMES = 128
+MAX_SEQUENCE_FRAMES = 10_000  # extract.min_frames: longer than any clip
+MAX_INTENSITY = 3.0  # x the action units' nominal size (the profiles: 1.2 at most)
+MAX_CROP = 2048  # pixels per side of the face crop: a larger one only costs memory (the paper: 300)
+MAX_WORKERS = 256  # processes each load their own models: more than a machine's cores only cost memory
+MAX_SEEDS = 100  # partitions: each trains every model again (the paper: 10)
+MAX_BATCH = 512  # training holds 8 batches of [batch, frames, 2, 468] per compiled call
+MAX_EPOCHS = 1000  # epochs and patience (the paper: 100 and 10)
+MAX_GRID_VALUES = 32  # values per tune list: the grid's trials are their product (the paper: 10 at most)
+MAX_WIDTH = 1024  # F, Q, R: the LSTM's weights grow with Q squared (the paper: 74 at most)
+MAX_STEPS = 1000  # IG path points (the paper: 50); gauss_legendre builds a steps x steps matrix
+MAX_BUDGET_MB = 16_384  # one gradient call's memory; 8 MB is already the fastest on CPU
+MAX_REPEATS = 100  # retrain_k.random_draws (each retrains every K) and permutation shuffles
+MAX_C = 1e6  # the SVM's training time grows with C
+MAX_STRIDE = 1000  # timeline frames between model runs: far past a few seconds it is no timeline
+
+# Top-level folders of the project: never a folder for emo to replace, and the source ones
+# (whose content is the project's own) not a place for one either.
+PROJECT_FOLDERS = frozenset({"data", "models", "reports"})
+SOURCE_FOLDERS = frozenset({"emo", "stages", "tests", "profiles", ".git", ".dvc"})
+
+
+# What each folder emo replaces is in the committed profiles: the example its messages give.
+REPLACED_EXAMPLES = {"demo.out": "data/raw/demo", "demo.heldout.out": "data/raw/demo_heldout",
+                     "demo.recordings.out": "data/raw/demo_recordings", "tune.directory": ".tuner"}
+
+
+def _from_project(path: Path) -> Path:
+    """`path` relative to the project (the current directory), normalised (it may start with ..)."""
+    return Path(os.path.relpath(os.path.normpath(Path.cwd() / path), Path.cwd()))
+
+
+def _replaceable(folder: Path, name: str, key: KeyName) -> Path:
+    """The folder params key `name` gives, relative to the project; refused where replacing it
+    would delete something that is not emo's output."""
+    parts = _from_project(folder).parts  # () for the project itself
+    if not parts or parts[0] == ".." or parts[0] in SOURCE_FOLDERS or (len(parts) == 1 and parts[0] in PROJECT_FOLDERS):
+        raise ConfigError(f"{key(name)} is {folder}; emo deletes and rewrites this folder, so choose one of its "
+                          f"own inside the project, such as {REPLACED_EXAMPLES[name]}.")
+    return Path(*parts)
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    """a and b are the same folder, or one holds the other."""
+    return a == b or a in b.parents or b in a.parents
+
+
+def _within(value: int | float, key: str, low: int | float, high: int | float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{key} is {value}; it must lie between {low} and {high}.")
+
+
+def _each(values: list[int], key: str, low: int, high: int) -> None:
+    for value in values:
+        if not low <= value <= high:
+            raise ConfigError(f"{key} holds {value}; each value must lie between {low} and {high}.")
+
+
+def _count(values: list, key: str, high: int) -> None:
+    if len(values) > high:
+        raise ConfigError(f"{key} lists {len(values)} values; give at most {high}.")
+
+
+def _seed(value: int, key: str) -> None:
+    if not 0 <= value <= SEED_MAX:
+        raise ConfigError(f"{key}: seed {value} is out of range; a seed must lie between 0 and {SEED_MAX} "
+                          "(2**31 - 1), which numpy, scikit-learn and Keras all take.")
+
+
+def _workers(value: int, key: str) -> None:
+    _within(value, key, 0, MAX_WORKERS)
+
+
 def _positive(value: int | float, key: str, low: int | float = 1) -> None:
     if value < low:
         raise ConfigError(f"{key} is {value}; it must be at least {low}.")
@@ -646,10 +764,9 @@ def _non_negative(value: int | float, key: str) -> None:
 
 
 def _fraction(value: float, key: str, upper: float = 1.0) -> None:
-    if not 0.0 <= value <= upper:
-        raise ConfigError(f"{key} is {value}; it must lie between 0 and {upper}.")
+    _within(value, key, 0, upper)
 
 
-def _ordered_range(pair: tuple, key: str, low: int | float) -> None:
-    if pair[0] < low or pair[1] < pair[0]:
-        raise ConfigError(f"{key} is {list(pair)}; give [lowest, highest] with {low} <= lowest <= highest.")
+def _ordered_range(pair: tuple, key: str, low: int | float, high: int | float) -> None:
+    if not low <= pair[0] <= pair[1] <= high:
+        raise ConfigError(f"{key} is {list(pair)}; give [lowest, highest] with {low} <= lowest <= highest <= {high}.")
