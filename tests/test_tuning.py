@@ -137,3 +137,24 @@ def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperb
     # The interrupted trial is run again; every other trial once: the same trials as uninterrupted.
     assert sorted(map(_signature, resumed.trials)) == sorted(map(_signature, fresh.trials))
     assert resumed.best == fresh.best
+
+
+@pytest.mark.parametrize("state_file", ["oracle.json", "trial_*/trial.json"])
+def test_a_search_state_cut_short_starts_that_search_afresh_said_once(setting, state_file, capsys):
+    import keras_tuner.src.utils
+
+    from emo.files import TEMPORARY
+    from emo.models import oracles
+
+    job, data, partitions, context = setting
+    first = tuning.search(job, data, partitions, context)
+    project = Path(job.directory) / job.project
+    assert keras_tuner.src.utils.save_json is oracles.save_json  # Keras Tuner's state is written atomically
+    assert not [p for p in project.rglob("*") if p.match(TEMPORARY)]
+    capsys.readouterr()
+    cut = sorted(project.glob(state_file))[0]
+    cut.write_text(cut.read_text()[:20])  # as a crash in the middle of a plain write leaves it
+    again = tuning.search(job, data, partitions, context)
+    err = capsys.readouterr().err
+    assert err.count("is unreadable") == 1 and f"{cut} is unreadable (cut short?)" in err
+    assert sorted(t.arch.filters for t in again.trials) == [2, 3, 4] and again.best == first.best

@@ -14,20 +14,38 @@ upgrades Keras Tuner to check. Importing this module imports Keras Tuner, and wi
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import time
 from concurrent import futures
 
 import keras_tuner
+from keras_tuner.src import utils as keras_tuner_utils
 
 from emo.errors import EmoError
+from emo.files import atomic_file
 
 TIMEOUT_VARIABLE = "EMO_TRIAL_TIMEOUT_S"
 DEFAULT_TRIAL_TIMEOUT_S = 6 * 3600  # a paper-profile trial (at most 100 epochs at L = 468) is projected at minutes
 # Once every trial has ended, how long the chief waits for the workers still registered to ask
 # again (and hear that the search is done): a live worker asks within milliseconds.
 GONE_AFTER_S = 60
+
+
+def save_json(path, obj) -> str:
+    """keras_tuner.src.utils.save_json, atomically (a temporary name, then a rename): a search
+    killed while saving keeps its previous state instead of a file cut short."""
+    text = json.dumps(obj)
+    with atomic_file(path, stage_output=False) as tmp:
+        tmp.write_text(text)
+    return text
+
+
+# Private (keras_tuner.src.utils.save_json): every state file of a search (oracle.json,
+# trial_*/trial.json, tuner0.json) is written through it, looked up on the module at each call
+# (Stateful.save, Tuner._try_build).
+keras_tuner_utils.save_json = save_json
 
 
 def grid_points(space: keras_tuner.HyperParameters) -> list[dict]:

@@ -8,7 +8,9 @@ Hyperband oracle over the same lists with train.epochs as its largest budget: it
 many combinations for a few epochs and continues the best ones from their weights (the
 oracles are in emo.models.oracles). Keras Tuner keeps each search's state under
 `tune.directory`, in a project named after everything that shapes its numbers, so an
-interrupted search resumes where it stopped and a changed setting starts afresh.
+interrupted search resumes where it stopped and a changed setting starts afresh. Its state
+files are written atomically (emo.models.oracles.save_json); one that is unreadable all the
+same (cut short by an older version, edited) makes that search start afresh, said once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
+from emo.files import atomic_file
 from emo.models.model import Architecture, build_model
 from emo.models.training import TrainingContext, fit_binary, run_many, training_inputs, validation_scores
 
@@ -241,10 +245,13 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
             trial_dir = Path(self.get_trial_dir(trial.trial_id))
             if jobs[i].strategy == "hyperband":
                 _save_state(trial_dir / STATE, fitted.state)
-            (trial_dir / "history.json").write_text(json.dumps(fitted.history))
+            with atomic_file(trial_dir / "history.json", stage_output=False) as tmp:
+                tmp.write_text(json.dumps(fitted.history))
             return {**validation_scores(fitted, X_val, y_val), "epochs": float(fitted.epochs),
                     "seconds": fitted.seconds}
 
+    if role != "worker":  # a worker reads only its own tuner file; the chief owns the project
+        _discard_unreadable_state(Path(directory, project))
     tuner = LandmarkSearch(
         oracle=search_oracle(jobs, context.train.epochs),
         hypermodel=build,
@@ -280,11 +287,24 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
 STATE = "state.npz"
 
 
+def _discard_unreadable_state(project: Path) -> None:
+    """Remove a search's saved state if one of its JSON files does not parse: Keras Tuner would
+    stop on it at every later run. The search then starts afresh, which costs time only."""
+    for path in sorted(project.glob("*.json")) + sorted(project.glob("trial_*/*.json")):
+        try:
+            json.loads(path.read_text())
+        except ValueError:  # cut short or not text (UnicodeDecodeError is a ValueError)
+            print(f"{path} is unreadable (cut short?): starting the search in {project} afresh.", file=sys.stderr)
+            shutil.rmtree(project)
+            return
+
+
 def _save_state(path: Path, state: tuple) -> None:
     """A Fitted.state: (trainable, non-trainable, (step, Adam's m, Adam's v)) as flat arrays."""
     trainable, non_trainable, (step, m, v) = state
     parts = [trainable, non_trainable, [step], m, v]
-    np.savez(path, *[np.asarray(a) for part in parts for a in part], sizes=[len(part) for part in parts])
+    with atomic_file(path, stage_output=False) as tmp, open(tmp, "wb") as f:
+        np.savez(f, *[np.asarray(a) for part in parts for a in part], sizes=[len(part) for part in parts])
 
 
 def _load_state(path: Path) -> tuple | None:

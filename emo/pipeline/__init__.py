@@ -18,6 +18,7 @@ from types import ModuleType
 
 from emo.config import Params, field_values, load_params, log_reads
 from emo.console import native_logs_hidden, user_errors_reported
+from emo.files import stage_outputs
 from emo.models.backend import use_backend
 
 
@@ -43,7 +44,9 @@ def params_sections(runner, params: Params) -> dict:
 def run_stage(stage: ModuleType, *args: str, params_file: str | Path = "params.yaml") -> None:
     """Load and validate params (before TensorFlow, JAX or MediaPipe is imported) and run the
     stage's `run` with the sections it names, its native log lines hidden (EMO_VERBOSE=1
-    shows them); a user error becomes one line on stderr and exit status 2."""
+    shows them), its outputs written as one set (emo.files.stage_outputs: a failed or
+    interrupted run leaves the old ones, a complete run a manifest that readers check); a user
+    error becomes one line on stderr and exit status 2."""
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -56,7 +59,8 @@ def run_stage(stage: ModuleType, *args: str, params_file: str | Path = "params.y
     try:
         with user_errors_reported():
             params = pipeline_params(params_file)
-            with quiet:
+            # A foreach stage's name in dvc.yaml: evaluate@NAME.
+            with quiet, stage_outputs("@".join((stage_name(stage), *args))):
                 stage.run(*args, **params_sections(stage.run, params))
     except KeyboardInterrupt:
         print("interrupted; no output was left half-written", file=sys.stderr)
