@@ -14,6 +14,12 @@ its pipeline run (`pipeline`: git commit and params digest), of the machine and 
 library versions (`env.*`), so one filter shows one `dvc repro` and a difference can be traced;
 under `dvc exp run`, the DVC experiment's name (`dvc_exp`) as well.
 
+A tracking server is checked to answer before a stage's run opens, and MLflow's later HTTP
+calls are bounded (HTTP_BOUNDS): its own retries would leave a stage silent for minutes on a
+server that is down. Every run records the host and process that opened it (`emo.host`,
+`emo.pid`), so that the next stage marks KILLED the runs left RUNNING by a stage process that
+is gone (kill -9, a crash, a power cut); runs of other machines are never touched.
+
 MLflow 3's UI opens an experiment on its GenAI overview unless the browser was switched to
 model training before (a browser-side setting), and shows no metric column until one is
 picked among hundreds. `runs_page_url` is the address that avoids both: the runs tab, in
@@ -27,7 +33,9 @@ import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -47,12 +55,105 @@ VIEW = "headline"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW}"
 DVC_EXP_TAG = "dvc_exp"  # the DVC experiment's name, when a stage runs under `dvc exp run`
 SOURCES = ("emo", "stages", "dvc.yaml", "pyproject.toml")  # what "-dirty" in a commit tag refers to
+# MLflow's HTTP retries, unless the user set them: a server that stops answering mid-stage fails
+# it within about a minute, where MLflow's defaults (7 retries, backoff factor 2, 120 s a request)
+# take minutes per call.
+HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "5", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+               "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"}
+PROBE_TIMEOUT_S = 5
+HOST_TAG, PID_TAG = "emo.host", "emo.pid"  # the machine and process that opened a run
 VERSIONED = ("keras", "jax", "jaxlib", "tensorflow", "keras-tuner", "numpy", "scipy", "scikit-learn", "pandas",
              "mediapipe", "opencv-contrib-python", "mlflow", "dvc")
 
 
 def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI)
+
+
+def checked_tracking_uri() -> str:
+    """tracking_uri(); a tracking server must answer within PROBE_TIMEOUT_S, and MLflow's later
+    calls to it are bounded by HTTP_BOUNDS (set in the environment where the user has not)."""
+    uri = tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return uri
+    for name, value in HTTP_BOUNDS.items():
+        os.environ.setdefault(name, value)
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    try:  # any answer will do: a refusal is explained by the calls that follow (_refusals_explained)
+        http_request(get_default_host_creds(uri), "/health", "GET", max_retries=0, timeout=PROBE_TIMEOUT_S)
+    except MlflowException:
+        raise EmoError(f"the MLflow tracking server {uri} (MLFLOW_TRACKING_URI) did not answer within "
+                       f"{PROBE_TIMEOUT_S} s: start it, correct MLFLOW_TRACKING_URI, or unset it to log to the "
+                       f"local store {DEFAULT_URI}.") from None
+    return uri
+
+
+@contextlib.contextmanager
+def _refusals_explained(uri: str) -> Iterator[None]:
+    """A tracking server's 401 or 403 as one sentence (MLflow's basic-auth app answers so)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as e:
+        what = {401: "refused emo's requests without valid credentials: set MLFLOW_TRACKING_USERNAME and "
+                     "MLFLOW_TRACKING_PASSWORD",
+                403: f"does not let these credentials log runs to experiment '{EXPERIMENT}': ask its "
+                     "administrator for EDIT permission on it"}.get(e.get_http_status_code())
+        if what is None:
+            raise
+        raise EmoError(f"the MLflow tracking server {uri} {what}, or unset MLFLOW_TRACKING_URI to log to the "
+                       f"local store {DEFAULT_URI}.") from None
+
+
+def _gone(pid: int, since_ms: int) -> bool:
+    """Whether the process that opened a run at `since_ms` has ended: `pid` is free, a zombie,
+    or another process's, started after the run (pids are reused)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        # create_time is derived from the boot time, which the kernel gives in whole seconds
+        return process.status() == psutil.STATUS_ZOMBIE or process.create_time() > since_ms / 1000 + 1
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:  # another user's process: alive, and not ours to judge
+        return False
+
+
+def mark_killed(client, experiment: str) -> int:
+    """Runs left RUNNING by this machine's stage processes that have ended, and their children,
+    marked KILLED; their number. Runs opened on other hosts (distributed tuning workers, other
+    users of a shared server) are left as they are."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    host = socket.gethostname()
+    running = client.search_runs([experiment], "attributes.status = 'RUNNING'")
+    dead = {r.info.run_id for r in running
+            if r.data.tags.get(HOST_TAG) == host and PID_TAG in r.data.tags
+            and _gone(int(r.data.tags[PID_TAG]), r.info.start_time)}
+    dead |= {r.info.run_id for r in running if r.data.tags.get(MLFLOW_PARENT_RUN_ID) in dead}
+    for run_id in dead:
+        client.set_terminated(run_id, "KILLED")
+    return len(dead)
+
+
+@contextlib.contextmanager
+def _ended(client, run_id: str) -> Iterator[None]:
+    """The run FINISHED when the block ends, KILLED when it is interrupted (Ctrl-C, or SIGTERM,
+    which run_stage turns into KeyboardInterrupt), FAILED when it raises."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        client.set_terminated(run_id, "KILLED")
+        raise
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
 
 
 def git_commit() -> str:
@@ -222,14 +323,14 @@ class StageRun:
         for key, values in (series or {}).items():
             points += [Metric(key, float(v), now, int(step)) for step, v in values.items() if v == v]
         params = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        # The store takes at most 1000 metrics and 100 params per batch.
-        for i in range(0, len(points), 900):
-            self.client.log_batch(run.info.run_id, metrics=points[i : i + 900])
-        for i in range(0, len(params), 100):
-            self.client.log_batch(run.info.run_id, params=params[i : i + 100])
-        for table_name, table in (tables or {}).items():
-            self._log_table(run.info.run_id, table, table_name)
-        self.client.set_terminated(run.info.run_id)
+        with _ended(self.client, run.info.run_id):
+            # The store takes at most 1000 metrics and 100 params per batch.
+            for i in range(0, len(points), 900):
+                self.client.log_batch(run.info.run_id, metrics=points[i : i + 900])
+            for i in range(0, len(params), 100):
+                self.client.log_batch(run.info.run_id, params=params[i : i + 100])
+            for table_name, table in (tables or {}).items():
+                self._log_table(run.info.run_id, table, table_name)
         return run.info.run_id
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
@@ -266,8 +367,10 @@ class StageRun:
 @contextlib.contextmanager
 def stage_run(stage: str, **params: object) -> Iterator[StageRun]:
     """The parent run of one stage execution, tagged with the stage, its pipeline run (commit
-    and params digest) and environment (`env.*`), with the params sections the stage took
-    flattened (e.g. train.learning_rate); failed if the stage fails."""
+    and params digest), environment (`env.*`) and process (`emo.host`, `emo.pid`), with the
+    params sections the stage took flattened (e.g. train.learning_rate); KILLED if the stage is
+    interrupted, FAILED if it fails. Runs that stopped stage processes left RUNNING are marked
+    KILLED first (mark_killed)."""
     import logging
 
     import mlflow
@@ -275,19 +378,21 @@ def stage_run(stage: str, **params: object) -> Iterator[StageRun]:
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    client = MlflowClient(tracking_uri())
-    experiment = experiment_id(client)
-    tags = {"stage": stage, **pipeline_tags(), **{f"env.{k}": v for k, v in environment().items()}}
+    uri = checked_tracking_uri()
+    client = MlflowClient(uri)
+    tags = {"stage": stage, **pipeline_tags(), **{f"env.{k}": v for k, v in environment().items()},
+            HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     if os.environ.get("DVC_EXP_NAME"):  # set by `dvc exp run` for every stage it runs
         tags[DVC_EXP_TAG] = os.environ["DVC_EXP_NAME"]
-    run = client.create_run(experiment, run_name=stage, tags=tags)
-    flat = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in _flat("", params)]
-    for i in range(0, len(flat), 90):  # at most 100 params per batch
-        client.log_batch(run.info.run_id, params=flat[i : i + 90])
-    parent = StageRun(client, run.info.run_id, experiment, stage)
-    try:
-        yield parent
-    except BaseException:
-        client.set_terminated(run.info.run_id, "FAILED")
-        raise
-    client.set_terminated(run.info.run_id, "FINISHED")
+    with _refusals_explained(uri):
+        experiment = experiment_id(client)
+        killed = mark_killed(client, experiment)
+        run = client.create_run(experiment, run_name=stage, tags=tags)
+    if killed:
+        print(f"{killed} MLflow run(s) left RUNNING by stage processes that ended on this machine (kill -9, "
+              "a crash) marked KILLED", file=sys.stderr)
+    with _ended(client, run.info.run_id):
+        flat = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in _flat("", params)]
+        for i in range(0, len(flat), 90):  # at most 100 params per batch
+            client.log_batch(run.info.run_id, params=flat[i : i + 90])
+        yield StageRun(client, run.info.run_id, experiment, stage)

@@ -7,6 +7,7 @@ import pytest
 
 from emo import artifacts
 from emo.data.emotions import EMOTIONS
+from emo.errors import EmoError
 from emo.pipeline import train_full
 from tests.support import mlflow_serving
 from tests.synthetic import write_dataset
@@ -48,10 +49,12 @@ def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smo
 
 
 def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_with_a_password(tmp_path, monkeypatch):
-    """The README's shared-server recipe: MLflow's own basic-auth app, on loopback here."""
+    """The README's shared-server recipe: MLflow's own basic-auth app, on loopback here. A stage
+    without credentials, or with a user who may only read, stops with one sentence."""
     import urllib.error
     import urllib.request
 
+    from mlflow.server.auth.client import AuthServiceClient
     from mlflow.tracking import MlflowClient
 
     from emo.tracking import stage_run
@@ -68,12 +71,24 @@ def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_w
             urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=30)
         assert refused.value.code == 401
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        monkeypatch.chdir(tmp_path)
+        with pytest.raises(EmoError) as anonymous, stage_run("check"):
+            pass
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-long-secret-1234")
-        monkeypatch.chdir(tmp_path)
         with stage_run("check", demo={"seed": 1}) as run:
             run.log_metrics({"accuracy": 0.5})
         logged = MlflowClient(url).get_run(run.run_id)
+        AuthServiceClient(url).create_user("reader", "a-reader-secret-5678")  # the default permission: READ
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "reader")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-reader-secret-5678")
+        with pytest.raises(EmoError) as read_only, stage_run("check"):
+            pass
     assert logged.data.metrics == {"accuracy": 0.5} and logged.info.status == "FINISHED"
+    local = "or unset MLFLOW_TRACKING_URI to log to the local store sqlite:///mlflow.db."
+    assert str(anonymous.value) == (f"the MLflow tracking server {url} refused emo's requests without valid "
+                                    f"credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, {local}")
+    assert str(read_only.value) == (f"the MLflow tracking server {url} does not let these credentials log runs to "
+                                    f"experiment 'emo': ask its administrator for EDIT permission on it, {local}")
     with pytest.raises(OSError):  # the server's whole process group is gone, uvicorn with it
         urllib.request.urlopen(f"{url}/health", timeout=5)
