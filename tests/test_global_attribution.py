@@ -151,3 +151,17 @@ def test_the_randomised_model_lowers_the_correlation(rivals):
     for method, v in rivals["trained"].items():
         rho = spearmanr(v, rivals["randomised"][method]).statistic
         assert rho < 0.8, (method, rho)
+
+
+def test_a_partition_without_an_emotion_in_training_has_no_typical_video_and_says_so(planted):
+    from emo.data.dataset import Partition
+    from emo.errors import EmoError
+
+    data, partitions, _, _ = planted
+    part = partitions[0]
+    lacking = Partition(seed=4, train=part.train[data.y[part.train] != 2], val=part.val, test=part.test)
+    with pytest.raises(EmoError) as e:
+        medoid_videos(data, lacking, displacement=True)
+    assert str(e.value) == ("partition seed 4 has no fear video in its training part, so it has no typical fear video "
+                            "to attribute against; rerun `dvc repro split`, which draws only partitions with every "
+                            "emotion in every part.")

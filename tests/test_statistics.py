@@ -81,3 +81,25 @@ def test_random_k_is_each_seeds_mean_over_its_draws():
     table = comparisons_table(runs)
     pooled = table[(table.metric == "accuracy") & (table.emotion == POOLED)].iloc[0]
     assert abs(pooled.difference) < 0.002
+
+
+def test_a_metric_undefined_in_some_seeds_says_over_how_many_it_is_averaged():
+    from emo.evaluation.metrics import binary_metrics, summarize
+    from emo.report.tables import baselines_table, metric_table
+
+    # A test part without the emotion: balanced accuracy, ROC AUC and F1 are undefined, not 0 or 0.5.
+    m = binary_metrics(np.zeros(4, bool), np.array([0.1, 0.7, 0.2, 0.3]))
+    assert np.isnan([m["balanced_accuracy"], m["roc_auc"], m["f1"]]).all() and m["accuracy"] == 0.75
+    runs = pd.DataFrame([{"emotion": e, "variant": v, "K": 468, "selection": "top" if v == "temo" else "all",
+                          "seed": s, "accuracy": 0.9, "balanced_accuracy": 0.8,
+                          "f1": 0.5, "roc_auc": np.nan if (e == "fear" and s < 2) else 0.9 + s / 100,
+                          "majority_accuracy": 0.8}
+                         for e in EMOTIONS for v in ("temo", "svm_linear") for s in range(10)])
+    s = summarize(runs)
+    fear = s[(s.emotion == "fear") & (s.variant == "temo")].iloc[0]
+    assert (fear.runs, fear.roc_auc_seeds, fear.accuracy_seeds) == (10, 8, 10)
+    auc = metric_table(s, "temo", "roc_auc", [468], with_paper=False).set_index("emotion")["L=468"]
+    assert auc["fear"] == "**0.955 ± 0.024 (8 of 10 seeds)**" and auc["anger"] == "**0.945 ± 0.030**"
+    svm = runs[runs.variant == "svm_linear"]
+    table = baselines_table(s, svm, "roc_auc").set_index("emotion")["linear SVM"]
+    assert table["fear"] == "0.955 ± 0.024 (8 of 10 seeds)" and table["anger"] == "0.945 ± 0.030"

@@ -13,7 +13,9 @@ SUMMARY_COLUMNS = (*METRICS, "val_loss", "seconds_per_epoch", "inference_ms", "e
 
 
 def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, float]:
-    """The paper's accuracy and what a careful reader wants beside it on a 1:5 task."""
+    """The paper's accuracy and what a careful reader wants beside it on a 1:5 task. A test part
+    with one class only leaves balanced accuracy and ROC AUC undefined, and F1 without positives:
+    NaN, which summarize counts out, never a made-up 0 or 0.5."""
     positive = np.asarray(positive, dtype=bool)
     predicted = probability >= 0.5
     share = positive.mean()
@@ -21,7 +23,7 @@ def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, f
     return {
         "accuracy": float((predicted == positive).mean()),
         "balanced_accuracy": float(balanced_accuracy_score(positive, predicted)) if both else float("nan"),
-        "f1": float(f1_score(positive, predicted, zero_division=0.0)),
+        "f1": float(f1_score(positive, predicted, zero_division=0.0)) if positive.any() else float("nan"),
         "roc_auc": float(roc_auc_score(positive, probability)) if both else float("nan"),
         # What always answering the larger class scores on the same test part.
         "majority_accuracy": float(max(share, 1 - share)),
@@ -36,13 +38,15 @@ def rounded(x: float, digits: int = 4) -> float | None:
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean and sample standard deviation over seeds, per emotion x variant x K x selection,
     of every SUMMARY_COLUMNS column the runs have (the SVM baselines' runs have the metrics only).
-    A seed's random draws count once, as their mean; `runs` counts the seeds."""
+    A seed's random draws count once, as their mean; `runs` counts the seeds, and `{metric}_seeds`
+    those with the metric defined (a NaN is left out of the mean and std, and counted out here)."""
     columns = [c for c in SUMMARY_COLUMNS if c in runs]
     keys = ["emotion", "variant", "K", "selection"]
     runs = runs.groupby([*keys, "seed"], sort=False)[columns].mean().reset_index()
     grouped = runs.groupby(keys, sort=False)[columns]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = grouped.size()
+    table = table.join(grouped.count()[[m for m in METRICS if m in columns]].add_suffix("_seeds"))
     return table.reset_index()
 
 

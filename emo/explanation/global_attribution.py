@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
+from emo.errors import EmoError
 from emo.evaluation.metrics import rounded
 from emo.explanation.attribution import MASKS, IntegratedGradients, landmark_mask, positive_probability
 from emo.models.model import load_model, model_weights
@@ -26,13 +27,22 @@ ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline t
 STABILITY_TOP = 64
 
 
+def training_videos(data: LandmarkData, part: Partition, emotion: int, why: str) -> np.ndarray:
+    """The partition's training videos of an emotion; none is a stale or hand-made splits file."""
+    idx = part.train[data.y[part.train] == emotion]
+    if not len(idx):
+        raise EmoError(f"partition seed {part.seed} has no {EMOTIONS[emotion]} video in its training part, so {why}; "
+                       "rerun `dvc repro split`, which draws only partitions with every emotion in every part.")
+    return idx
+
+
 def medoid_videos(data: LandmarkData, part: Partition, displacement: bool) -> np.ndarray:
     """Per emotion, the training video nearest that emotion's mean sequence, measured in what
     the model sees (the motion from the first frame, or the raw coordinates)."""
     X = data.X - data.X[:, :1] if displacement else data.X
     chosen = []
     for e in range(len(EMOTIONS)):
-        idx = part.train[data.y[part.train] == e]
+        idx = training_videos(data, part, e, f"it has no typical {EMOTIONS[e]} video to attribute against")
         flat = X[idx].reshape(len(idx), -1)
         chosen.append(idx[np.argmin(((flat - flat.mean(axis=0)) ** 2).sum(axis=1))])
     return np.array(chosen)
@@ -49,7 +59,7 @@ def most_confident_video(job: ConfidenceJob, data: LandmarkData, partitions: lis
                          context: TrainingContext) -> tuple[ConfidenceJob, int]:
     """The training video of the emotion that its own T-EMO model is surest of."""
     part = partitions[job.partition]
-    idx = part.train[data.y[part.train] == job.emotion]
+    idx = training_videos(data, part, job.emotion, f"it has no {EMOTIONS[job.emotion]} video to be sure of")
     model = load_model(job.model_path)
     p = integrated_gradients_of(model, 1, "riemann_right", 0).evaluate(model_input(data.X[idx]), model_weights(model))
     return job, int(idx[np.argmax(p)])
@@ -93,7 +103,8 @@ def integrated_gradients_of(model, steps: int, method: str, budget_bytes: int):
 def attribute_one(job: AttributionJob, data: LandmarkData, partitions: list[Partition],
                   context: TrainingContext) -> AttributionResult:
     part = partitions[job.partition]
-    idx = part.train if job.samples == "all" else part.train[data.y[part.train] == job.emotion]
+    idx = part.train if job.samples == "all" else training_videos(
+        data, part, job.emotion, f"it has no {EMOTIONS[job.emotion]} video to attribute")
     model = load_model(job.model_path)
     ig = integrated_gradients_of(model, job.steps, job.method, job.budget_bytes)
     weights = model_weights(model)

@@ -301,7 +301,7 @@ class TrainingContext:
 
     def load(self) -> tuple[LandmarkData, list[Partition]]:
         data = load_landmarks(self.landmarks_file)
-        return data, load_partitions(self.splits_file, len(data.y))
+        return data, load_partitions(self.splits_file, labels=data.y)
 
 
 def training_inputs(data: LandmarkData, part: Partition, emotion: int, landmarks: tuple[int, ...] | None,

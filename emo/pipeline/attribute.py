@@ -25,7 +25,7 @@ def run(attribute: AttributeParams, model: ModelParams, train: TrainParams, prog
     """data/attributions.npz, the rankings alone, and a JSON summary."""
     a = attribute
     data = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(data.y))
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
     paths = attributed_models(a.models, len(partitions))
     used = sorted({p for _, p in paths})
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)

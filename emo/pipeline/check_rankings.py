@@ -89,7 +89,7 @@ def sanity_attributions(rivals: RivalParams, attribute: AttributeParams, baselin
 def run(data: DataParams, rivals: RivalParams, attribute: AttributeParams, retrain_k: RetrainParams,
         baselines: BaselineParams, model: ModelParams, train: TrainParams, progress: bool = True) -> dict:
     landmarks = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(landmarks.y))
+    partitions = load_partitions(artifacts.SPLITS, labels=landmarks.y)
     with np.load(artifacts.ATTRIBUTIONS) as ig, np.load(artifacts.RIVALS) as rv:
         methods = [PAPER, *(str(m) for m in rv["methods"])]
         attributions = {PAPER: ig["attribution"], **{m: rv[m] for m in methods[1:]}}

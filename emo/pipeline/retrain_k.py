@@ -32,7 +32,7 @@ def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: 
     """For each K, a search on each emotion's top K, then every run."""
     r = retrain_k
     data = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(data.y))
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
     rankings = load_rankings(artifacts.RANKINGS)
     rivals = load_method_rankings(artifacts.RIVAL_RANKINGS, r.rankings[1:])
     top = {(k, e): tuple(int(i) for i in select("top", rankings[e], k, 0)) for k in r.ks for e in range(len(EMOTIONS))}

@@ -26,7 +26,7 @@ def run(rivals: RivalParams, attribute: AttributeParams, baselines: BaselinePara
         train: TrainParams, progress: bool = True) -> dict[str, np.ndarray]:
     """data/rivals.npz ({method}: [6, 468], {method}_per_model: [6, S, 468]) and the rankings alone."""
     data = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(data.y))
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
     paths = attributed_models(attribute.models, len(partitions))
     used = sorted({p for _, p in paths})
     based = tuple(m for m in rivals.methods if m in MODEL_RIVALS)

@@ -49,6 +49,8 @@ def log_model_sets(run: StageRun, results: list[RunResult], context: TrainingCon
                 series[f"{variant}.{selection}.{m}"] = per_seed[m].to_dict()
                 metrics[f"{variant}.{selection}.{m}_mean"] = per_seed[m].mean()
                 metrics[f"{variant}.{selection}.{m}_std"] = per_seed[m].std(ddof=1)
+                # A metric undefined on some seed's test part (one class) is averaged over fewer seeds: say how many.
+                metrics[f"{variant}.{selection}.{m}_seeds"] = per_seed[m].count()
         histories = pd.DataFrame([{"variant": r.spec.variant, "selection": r.spec.selection, "draw": r.spec.draw,
                                    "seed": r.seed, "epoch": i, **{key: values[i] for key, values in r.history.items()}}
                                   for r in group for i in range(len(next(iter(r.history.values()), [])))])

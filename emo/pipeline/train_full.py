@@ -22,7 +22,7 @@ OUTPUTS = (artifacts.FULL.runs, artifacts.FULL.timings, artifacts.FULL.predictio
 
 def run(model: ModelParams, train: TrainParams, progress: bool = True) -> pd.DataFrame:
     data = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(data.y))
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
     best = load_hparams(artifacts.TUNED_HPARAMS)
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     with stage_run("train_full", model=model, train=train,

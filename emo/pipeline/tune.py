@@ -6,7 +6,7 @@ import pandas as pd
 
 from emo import artifacts
 from emo.config import ModelParams, TrainParams, TuneParams
-from emo.data.dataset import load_landmarks, load_partitions, require_every_emotion
+from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.files import atomic_dir, write_json
 from emo.models.training import TrainingContext
@@ -22,8 +22,7 @@ OUTPUTS = (artifacts.TUNE,)
 def run(model: ModelParams, train: TrainParams, tune: TuneParams, progress: bool = True) -> pd.DataFrame:
     """A search per emotion at L = 468, written to models/tune (hparams.json, trials.csv)."""
     data = load_landmarks(artifacts.LANDMARKS)
-    partitions = load_partitions(artifacts.SPLITS, len(data.y))
-    require_every_emotion(data.y[partitions[0].train], f"the training part of partition 0 in {artifacts.SPLITS}")
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     jobs = [search_job(e, tune, data, partitions[0], context) for e in range(len(EMOTIONS))]
     if distributed_role() == "worker":  # train the chief's trials; the chief writes the outputs
