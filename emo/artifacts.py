@@ -32,6 +32,10 @@ DEMO_RECORDINGS = ParamPath("demo.recordings.out")
 EVALUATED_ROOT = ParamPath("item.root")  # evaluate.datasets.NAME.root in the foreach stages
 RECORDINGS_ROOT = ParamPath("item.root")  # timeline.recordings.NAME.root in the timeline stage
 
+# check_params' output: every other stage depends on it, so that an invalid params.yaml stops
+# `dvc repro` before DVC deletes any stage's outputs. Its content never changes.
+PARAMS_CHECK = Path("data/params_check.json")
+
 FACE_MODEL = Path("models/face_landmarker.task")  # where the face_model stage puts the official model
 
 LANDMARKS_DIR = Path("data/landmarks")

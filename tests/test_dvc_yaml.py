@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emo.artifacts import ParamPath
+from emo.artifacts import PARAMS_CHECK, ParamPath
 from emo.config import UNTRACKED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +25,7 @@ PLUMBING = ("emo.config", "emo.artifacts", "emo.files", "emo.tracking", "emo.par
 TOP = ("emo.pipeline", "emo.cli", "emo.predict", "emo.timeline", "emo.served_model")
 # A stage whose code runs a Keras model depends on the backend (run_stage sets it for every stage).
 KERAS_MODULE = "emo/models/model.py"
+CHECK = "check_params"  # the stage that validates the whole params file first
 
 
 def module_file(name: str) -> Path | None:
@@ -95,12 +96,18 @@ def as_dvc(path) -> str:
     return path.dvc if isinstance(path, ParamPath) else str(path)
 
 
+def stage_inputs(name: str) -> tuple:
+    """The artifacts a stage reads: its runner's INPUTS and, for every stage but check_params,
+    check_params' output (so that DVC runs the check first and deletes nothing before it)."""
+    return runner(name).INPUTS + (() if name == CHECK else (PARAMS_CHECK,))
+
+
 @pytest.mark.parametrize("name", list(stages()))
 def test_deps_are_the_import_closure_and_the_declared_inputs(name):
     stage = stages()[name]
     listed = entries(stage, "deps")
     code = {str(p) for p in import_closure(REPO / "stages" / f"{name}.py")}
-    data = {as_dvc(p) for p in runner(name).INPUTS}
+    data = {as_dvc(p) for p in stage_inputs(name)}
     missing = sorted((code | data) - set(listed))
     unused = sorted(set(listed) - code - data)
     assert not missing, f"stage {name}: dvc.yaml deps lack {missing}"
@@ -128,6 +135,9 @@ def test_params_are_the_keys_each_stage_reads(smoke_repo):
     """The smoke pipeline ran with EMO_PARAMS_READS: every stage logged the params keys it read."""
     reads_folder = smoke_repo / ".params_reads"
     for name, stage in stages().items():
+        if name == CHECK:
+            assert entries(stage, "params") == ["params.yaml"], f"stage {CHECK} must track the whole params file"
+            continue
         log = reads_folder / f"{name}.txt"
         assert log.is_file(), f"stage {name} did not run in the smoke pipeline"
         reads = expected_params(name, set(log.read_text().split()))

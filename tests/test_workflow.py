@@ -1,6 +1,7 @@
 """The workflow's promises, tested against real DVC on the smoke profile: incremental reruns,
 interruption and resumption, and the same numbers from the same params."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -135,6 +136,30 @@ def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_onl
     assert len(list((full / "models").glob("*/*/*.keras"))) == 6 * 2 * 2
     assert json.loads((full / "metrics.json").read_text())
     assert _stale_stages(repo) == set()
+
+
+def _git_status(repo: Path) -> set[str]:
+    return set(run(["git", "status", "--porcelain", "--untracked-files=all"], repo).stdout.splitlines())
+
+
+def test_a_stage_killed_at_a_random_point_leaves_nothing_and_the_next_repro_completes(repo):
+    """SIGKILL (no handler runs) to dvc, the stage and its workers, at a random moment of
+    `dvc repro -f -s train_full`: git status shows nothing new, and the next `dvc repro` completes."""
+    before = _git_status(repo)
+    # From DVC's start to the stage's end (about 30 s on the smoke profile): any moment.
+    delay = float(np.random.default_rng().uniform(1.0, 30.0))
+    print(f"SIGKILL {delay:.1f} s after `dvc repro -f -s train_full` started")  # shown if the test fails
+    process = subprocess.Popen([DVC, "repro", "-f", "-s", "train_full"], cwd=repo, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    time.sleep(delay)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert _git_status(repo) == before
+    run([DVC, "repro"], repo)
+    assert _stale_stages(repo) == set()
+    assert _git_status(repo) == before
+    assert not list((repo / artifacts.FULL.root).glob(".*.tmp*"))  # the leftovers were cleaned
 
 
 def test_tune_killed_mid_grid_resumes_without_losing_or_repeating_trials(repo):
