@@ -49,7 +49,7 @@ def main() -> None:
     decode = sum(r.timing["decode"] for r in results) / n
     landmarks = sum(r.timing["landmarks"] for r in results) / n
     model = sum(r.timing["model"] for r in results) / n
-    print(f"{n} demo test videos (partition 0), {sum(len(r.frames) for r in results) / n:.1f} frames each, "
+    print(f"{n} demo test videos (partition 0), {sum(r.frames_total for r in results) / n:.1f} frames each, "
           f"K per emotion {[m.k for m in models]}, {len(models[0].files)} seeds per emotion")
     print(f"{n / elapsed:.2f} videos/s; per video decode {1000 * decode:.1f} ms, landmarks "
           f"{1000 * landmarks:.1f} ms, models {1000 * model:.2f} ms")

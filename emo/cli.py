@@ -14,13 +14,12 @@ from emo.data.emotions import EMOTIONS
 from emo.data.face_model import managed_face_model
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
-from emo.models.ensemble import choose_models
 from emo.models.model import VARIANTS
 from emo.models.tuning import distributed_role
 from emo.parallel import worker_count
 from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
-from emo.predict import (Moment, Predictor, explain_video, explanation_files, explanation_names, refuse_to_overwrite,
-                         results_table, table_text, write_explanation, write_table)
+from emo.predict import (Moment, Predictor, checked, chosen_models, explain_video, explanation_files, explanation_names,
+                         refuse_to_overwrite, results_table, table_text, write_explanation, write_table)
 from emo.video.recording import TABLE_SUFFIXES, Recorder, table_writer
 from emo.video.scoring import scores_line
 from emo.video.streams import Source
@@ -55,23 +54,29 @@ def _table_kind(args: argparse.Namespace) -> str | None:
 
 def _predict(args: argparse.Namespace) -> None:
     kind = _table_kind(args)
-    with Predictor.from_pipeline(pipeline_params(args.params), args.variant, args.k, quiet=False) as predictor:
-        if predictor.neutral is None:
-            print(f"note: {artifacts.LANDMARKS} is missing, so no clip is checked for starting at its peak; "
-                  "run `dvc repro extract`.", file=sys.stderr)
-        results = predictor.results(args.paths, progress=len(args.paths) > 1)
+    params = pipeline_params(args.params)
+    results = [checked(p) for p in args.paths]
+    if all(r.error for r in results):  # no path is a video: answered without loading a model
+        models = chosen_models(params, artifacts.FULL, artifacts.RETRAIN, args.variant, args.k)
+    else:
+        with Predictor.from_pipeline(params, args.variant, args.k, quiet=False) as predictor:
+            if predictor.neutral is None:
+                print(f"note: {artifacts.LANDMARKS} is missing, so no clip is checked for starting at its peak; "
+                      "run `dvc repro extract`.", file=sys.stderr)
+            results = predictor.results(args.paths, progress=len(args.paths) > 1)
+        models = predictor.models
     table = results_table(results)
     for_reader = args.out is not None or kind is None  # else stdout carries CSV or JSON alone
     if args.out is not None:
-        write_table(table, predictor.models, args.out, kind)
+        write_table(table, models, args.out, kind)
     if for_reader:
-        print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in predictor.models)
-              + f" (mean of {len(predictor.models[0].files)} seeds)")
+        print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in models)
+              + f" (mean of {len(models[0].files)} seeds)")
         print(table.to_string(index=False, float_format="{:.3f}".format, na_rep=""))
         if args.out is not None:
             print(f"table: {args.out}")
     else:
-        sys.stdout.write(table_text(table, predictor.models, kind))
+        sys.stdout.write(table_text(table, models, kind))
     if args.timing:
         _print_timing(results, sys.stdout if for_reader else sys.stderr)
     _print_problems(results)
@@ -104,7 +109,7 @@ def _explain(args: argparse.Namespace) -> None:
         raise EmoError(f"--emotion {args.emotion} is not one of {', '.join(EMOTIONS)}.")
     names = explanation_names(args.paths, args.moment)  # clashing names are refused before any work
     with Predictor.from_pipeline(params, args.variant, args.k, quiet=False) as predictor:
-        results = predictor.results(args.paths, args.moment, progress=len(args.paths) > 1, keep_frames=True)
+        results = predictor.results(args.paths, args.moment, progress=len(args.paths) > 1, keep_points=True)
         failed = [r.error for r in results if r.error]
         if failed:
             raise EmoError(failed[0] + (f" (and {len(failed) - 1} more failed)" if len(failed) > 1 else ""))
@@ -117,7 +122,6 @@ def _explain(args: argparse.Namespace) -> None:
         for result, name, emotion, paths in zip(results, names, emotions, files):
             explanation = explain_video(predictor, result, emotion, args.steps, params.attribute.method)
             write_explanation(predictor, result, explanation, name, paths, args.top)
-            result.frames = None  # drawn: the next video's need the memory
             print(f"{result.path}{where}: {emotion} (p = {explanation.probability:.3f}); attribution by face region: "
                   + ", ".join(f"{k} {100 * v:.0f}%" for k, v in list(explanation.regions.items())[:3])
                   + "; by action unit: "
@@ -142,7 +146,8 @@ def _timeline(args: argparse.Namespace) -> None:
                                    neutral_s=args.neutral, align=args.align, threshold=args.threshold,
                                    stride=args.stride)
     live = args.realtime or any(s.live for s in sources)
-    recorder = Recorder(params.extract, choose_models(artifacts.FULL, artifacts.RETRAIN, args.variant, args.k), live=live)
+    models = chosen_models(params, artifacts.FULL, artifacts.RETRAIN, args.variant, args.k)
+    recorder = Recorder(params.extract, models, live=live)
     workers = worker_count(args.workers if args.workers is not None else params.timeline.workers, 1 << 16)
     print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in recorder.models)
           + f"; window {settings.window_s} s, reference {settings.reference}, align {settings.align}, "
@@ -203,9 +208,9 @@ def _ui(args: argparse.Namespace) -> None:
 
     from mlflow.tracking import MlflowClient
 
-    from emo.tracking import EXPERIMENT, VIEW_TAG, mlflow_process, runs_page_url, tracking_uri
+    from emo.tracking import EXPERIMENT, VIEW_TAG, checked_tracking_uri, mlflow_process, runs_page_url
 
-    uri = tracking_uri()
+    uri = checked_tracking_uri()
     local = uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file()
     experiment = None if local else MlflowClient(uri).get_experiment_by_name(EXPERIMENT)  # no empty store made
     if experiment is None:
@@ -255,6 +260,16 @@ def _moment_option(unit: str):
         return Moment(start, end, unit)
 
     return parse
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 1 (not {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (not {value})")
+    return value
 
 
 def _landmark_count(name: str):
@@ -354,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "so start it at the neutral face before the expression (the timeline's plot shows where)")
     moment.add_argument("--frames", dest="moment", type=_moment_option("frame"), metavar="FIRST:LAST",
                         help="the same, in frame numbers (the timeline table's frame column)")
-    p.add_argument("--steps", type=int, default=64, help="IG steps m (default 64)")
+    p.add_argument("--steps", type=_at_least_one, default=64, help="IG steps m (default 64)")
     p.add_argument("--top", type=_landmark_count("N"), default=16, metavar="N",
                    help="number the top N landmarks (default 16)")
     p.set_defaults(func=_explain)
@@ -383,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--neutral", type=float, metavar="S", help="reference neutral: the first S seconds are neutral")
     p.add_argument("--align", choices=["none", "similarity"], help="remove head motion (similarity) or not")
     p.add_argument("--threshold", type=float, help="least probability that names an emotion (else none)")
-    p.add_argument("--stride", type=int, help="run the models every N-th frame")
+    p.add_argument("--stride", type=_at_least_one, help="run the models every N-th frame")
     p.add_argument("--frame-rate", type=float, help="frames per second of frame folders")
     p.add_argument("--workers", type=int, help="processes reading landmarks (0 = every core)")
     p.set_defaults(func=_timeline)

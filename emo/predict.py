@@ -26,7 +26,7 @@ import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,15 +46,11 @@ from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS, face_mesh
 from emo.data.sources import SequenceSource, check_video_path
 from emo.errors import EmoError
-from emo.explanation.action_units import action_unit_shares, shares_dict
-from emo.explanation.attribution import landmark_mask
-from emo.explanation.global_attribution import integrated_gradients_of, ranking_of
-from emo.files import atomic_file, write_json
+from emo.files import atomic_file, require_complete, write_json
 from emo.models.backend import configure
-from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabilities, load_models
+from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabilities, load_models, trained_runs
 from emo.models.model import model_weights
 from emo.models.training import model_input
-from emo.parallel import prefetch
 from emo.pipeline import pipeline_params
 from emo.video.mp4 import H264Writer
 from emo.video.onset import NeutralFace
@@ -80,7 +76,7 @@ class VideoResult:
     error: str = ""
     warning: str = ""  # set when the clip seems to start at its peak
     landmarks: np.ndarray | None = None  # [P, 2, 468], what the models see
-    frames: list | None = None  # decoded grayscale frames, kept for `explain`
+    frames_total: int = 0  # frames read, decoded or not
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
     timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
     moment: Moment | None = None  # the stretch of a recording it is, when not the whole file
@@ -121,21 +117,38 @@ class Moment:
         return f"{self.start:g}-{self.end:g}{'s' if self.unit == 's' else ''}"
 
 
-def decoded(path: Path, moment: Moment | None = None) -> VideoResult:
-    """A video's frames, or the reason it has none; with `moment`, only that stretch of it
-    (the recording is read up to the stretch's end, never held whole)."""
+def video_frames(path: Path, moment: Moment | None = None) -> Iterator[np.ndarray | None]:
+    """A video's grayscale frames (None: one that does not decode), read as they are used, never
+    held; with `moment`, only that stretch of it (the recording is read up to the stretch's end).
+    The path is checked at once; a file that cannot be opened raises when first read."""
+    if moment is None:
+        return video_source(path).frames()
+    check_video_path(path)
+    frames = itertools.takewhile(lambda f: not moment.past(f), Source(str(path)).frames())
+    return (f.gray for f in frames if moment.holds(f))
+
+
+def timed(frames: Iterable, timing: dict[str, float], key: str) -> Iterator:
+    """`frames` as they come, the seconds spent reading them added up in timing[key]."""
+    timing[key] = 0.0
+    frames = iter(frames)
+    while True:
+        start = time.perf_counter()
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        finally:
+            timing[key] += time.perf_counter() - start
+        yield frame
+
+
+def checked(path: Path, moment: Moment | None = None) -> VideoResult:
+    """A path's result to fill in, or its error when it is no video (missing, unreadable, an
+    empty folder, another kind of file): checked at once, before any model is loaded."""
     result = VideoResult(str(path), moment=moment)
     try:
-        start = time.perf_counter()
-        source = video_source(path)
-        if moment is None:
-            result.frames = list(source.frames())
-        else:
-            result.frames = [f.gray for f in itertools.takewhile(lambda f: not moment.past(f), Source(str(path)).frames())
-                             if moment.holds(f)]
-            if not result.frames:
-                raise EmoError(f"{path} has no frame {moment.span}; check the range against its length.")
-        result.timing["decode"] = time.perf_counter() - start
+        check_video_path(path)
     except EmoError as err:
         result.error = str(err)
     return result
@@ -147,23 +160,31 @@ def starts_at_peak(evidence: float) -> str:
 
 
 class Predictor:
-    """The face model and every chosen binary model, loaded once for many videos, and the
-    neutral face of the clips they were trained on (`neutral`; None: clips are not checked for
-    starting at their peak). With `quiet`, TensorFlow's, JAX's and MediaPipe's log lines are
-    hidden while it works (the `emo` command hides them itself, or shows them with --verbose).
+    """The face model and every chosen binary model, loaded once for many videos (on first use,
+    so that paths that are no videos are answered at once), and the neutral face of the clips
+    they were trained on (`neutral`; None: clips are not checked for starting at their peak).
+    With `quiet`, TensorFlow's, JAX's and MediaPipe's log lines are hidden while it works (the
+    `emo` command hides them itself, or shows them with --verbose).
 
     `params` is a Params from emo.pipeline.pipeline_params, which chooses the Keras backend;
     the class methods take a params file as well."""
 
     def __init__(self, params: Params, models: list[EmotionModels], neutral: NeutralFace | None = None,
                  face_model: str | Path | None = None, quiet: bool = True):
-        e = params.extract
         self.params, self.models, self.neutral, self.quiet = params, models, neutral, quiet
+        self.face_model = face_model or params.extract.face_model
+
+    @functools.cached_property
+    def keras(self) -> dict[str, list]:
         with self._native_logs_hidden():
             configure(single_threaded=False)
-            self.keras = load_models(models)
-            self.detector = LandmarkDetector(resolve_face_model(face_model or e.face_model), e.crop_size, e.box,
-                                             e.box_margin)
+            return load_models(self.models)
+
+    @functools.cached_property
+    def detector(self) -> LandmarkDetector:
+        e = self.params.extract
+        with self._native_logs_hidden():
+            return LandmarkDetector(resolve_face_model(self.face_model), e.crop_size, e.box, e.box_margin)
 
     @classmethod
     def from_folders(cls, full: str | Path, retrain: str | Path, params: str | Path | Params, *,
@@ -171,13 +192,13 @@ class Predictor:
                      variant: str = "temo", k: int | None = None, quiet: bool = True) -> Predictor:
         """The pipeline's outputs wherever they are (an MLflow model's artifacts, a copy):
         `full` and `retrain` the train_full and retrain_k stages' folders (models/full,
-        models/retrain_k; without a retrain folder, only K = 468), `params` the params file the
+        models/retrain_k; without a retrain folder, give k = 468), `params` the params file the
         pipeline ran with, `landmarks` the extract stage's landmarks.npz (the neutral faces;
         None: no check that clips start neutral), `face_model` MediaPipe's face_landmarker.task
         (default: the params' extract.face_model). `variant` and `k` choose the models as
         `emo predict --variant --k` does (k None: each emotion's K of lowest validation loss)."""
         params = params if isinstance(params, Params) else pipeline_params(params)
-        models = choose_models(RunSet(Path(full), per_k=False), RunSet(Path(retrain), per_k=True), variant, k)
+        models = chosen_models(params, RunSet(Path(full), per_k=False), RunSet(Path(retrain), per_k=True), variant, k)
         neutral = None if landmarks is None else NeutralFace.of_landmarks(landmarks)
         return cls(params, models, neutral, face_model, quiet)
 
@@ -186,12 +207,16 @@ class Predictor:
                       quiet: bool = True) -> Predictor:
         """As `emo predict` loads it: in the repository where `dvc repro` ran (the working directory)."""
         landmarks = artifacts.LANDMARKS if artifacts.LANDMARKS.is_file() else None
+        # A stage killed between its writes (outside DVC) leaves a set that does not belong together.
+        require_complete("train_full", [artifacts.FULL.models, artifacts.FULL.runs, artifacts.FULL.metrics])
+        require_complete("retrain_k", [artifacts.RETRAIN.models, artifacts.RETRAIN.runs, artifacts.RETRAIN.hparams])
         return cls.from_folders(artifacts.FULL.root, artifacts.RETRAIN.root, params, landmarks=landmarks,
                                 variant=variant, k=k, quiet=quiet)
 
     def close(self) -> None:
-        with self._native_logs_hidden():
-            self.detector.close()
+        if "detector" in self.__dict__:
+            with self._native_logs_hidden():
+                self.detector.close()
 
     def __enter__(self) -> Predictor:
         return self
@@ -237,37 +262,37 @@ class Predictor:
     # -------------------------------------------------------------------------- the steps
 
     def results(self, paths: list[Path], moment: Moment | None = None, progress: bool = False,
-                keep_frames: bool = False) -> list[VideoResult]:
-        """Every path's landmarks and six probabilities, in order (with `keep_frames`, its frames
-        and every frame's landmarks too, which `explain` draws)."""
+                keep_points: bool = False) -> list[VideoResult]:
+        """Every path's landmarks and six probabilities, in order (with `keep_points`, every
+        frame's landmarks too, which `explain` draws). Paths that are no videos (missing,
+        unreadable, an empty folder) are answered before any model is loaded."""
         with self._native_logs_hidden():
-            results = self.landmarks_of_all(paths, progress, moment, keep_frames)
+            results = self.landmarks_of_all(paths, progress, moment, keep_points)
             self.classify(results)
         return results
 
     def landmarks_of_all(self, paths: list[Path], progress: bool = True, moment: Moment | None = None,
-                         keep_frames: bool = True) -> list[VideoResult]:
-        """Every path's landmarks, in order; the next videos are decoded in a background
-        thread meanwhile (decoding releases the GIL)."""
-        videos = prefetch((decoded(p, moment) for p in paths), depth=2)
-        return [self.detect(r, keep_frames) for r in tqdm(videos, total=len(paths), desc="landmarks", unit="video",
-                                                           disable=not progress)]
+                         keep_points: bool = True) -> list[VideoResult]:
+        """Every path's landmarks, in order; each video's frames are streamed through the
+        landmarker (decoded one step ahead in a background thread), never held whole."""
+        results = [checked(p, moment) for p in paths]
+        return [r if r.error else self.detect(r, keep_points)
+                for r in tqdm(results, desc="landmarks", unit="video", disable=not progress)]
 
-    def detect(self, result: VideoResult, keep_frames: bool = True) -> VideoResult:
-        if result.error:
-            return result
+    def detect(self, result: VideoResult, keep_points: bool = True) -> VideoResult:
+        """A checked video's landmarks, or the reason it has none."""
         try:
             start = time.perf_counter()
-            outcome = extract_sequence(self.detector, result.frames, settings_of(self.params.extract),
-                                       keep_frames=keep_frames)
+            frames = timed(video_frames(Path(result.path), result.moment), result.timing, "decode")
+            outcome = extract_sequence(self.detector, frames, settings_of(self.params.extract), keep_frames=keep_points)
             result.timing["landmarks"] = time.perf_counter() - start
         except EmoError as err:
             result.error = str(err)
             return result
-        finally:
-            if not keep_frames:
-                result.frames = None  # many videos' frames would not fit in memory together
-        if outcome.points is None:
+        result.frames_total = outcome.frames_total
+        if result.moment is not None and outcome.frames_total == 0:
+            result.error = f"{result.path} has no frame {result.moment.span}; check the range against its length."
+        elif outcome.points is None:
             result.error = f"{result.path}: {outcome.reason}"
         result.landmarks, result.frame_points = outcome.points, outcome.frame_points
         return result
@@ -288,6 +313,28 @@ class Predictor:
             r.probabilities = p
             r.timing["model"] = elapsed
             r.warning = starts_at_peak(nats) if nats > threshold else ""
+
+
+def chosen_models(params: Params, full: RunSet, retrain: RunSet, variant: str = "temo",
+                  k: int | None = None) -> list[EmotionModels]:
+    """choose_models, refusing to choose each emotion's best K (k None) among fewer K than the
+    pipeline trains (468 and params' retrain_k.ks): a retrain_k stage that failed or never ran
+    would otherwise leave every emotion at 468 without a word."""
+    if k is None:
+        runs = trained_runs(full, retrain)
+        top = runs[(runs.variant == "temo") & (runs.selection == "top")]
+        trained = f"468 and retrain_k.ks = {params.retrain_k.ks}"
+        if not retrain.runs.is_file():
+            raise EmoError(f"{retrain.runs} is missing, so each emotion's best K (of {trained}) cannot be chosen; run "
+                           f"`dvc repro retrain_k`, or pass --k {N_LANDMARKS} to use the train_full models.")
+        for emotion in EMOTIONS:
+            missing = sorted({N_LANDMARKS, *params.retrain_k.ks} - set(top.K[top.emotion == emotion]))
+            if missing:
+                table = full.runs if missing[0] == N_LANDMARKS else retrain.runs
+                raise EmoError(f"{table} has no T-EMO runs of {emotion} at K = {missing[0]}, so its best K (of "
+                               f"{trained}) cannot be chosen; run `dvc repro` to train them, or pass --k to use one K "
+                               "for every emotion.")
+    return choose_models(full, retrain, variant, k)
 
 
 def predict_videos(paths: str | Path | Iterable[str | Path], params: str | Path | Params = "params.yaml",
@@ -335,6 +382,8 @@ def write_table(table: pd.DataFrame, models: list[EmotionModels], path: Path, ki
 
 
 # ------------------------------------------------------------------------------ explain
+# The explanation modules load SciPy (~0.5 s): imported where `emo explain` needs them, so that
+# `emo predict` answers a path that is no video at once.
 
 
 def region_shares(attribution: np.ndarray) -> dict[str, float]:
@@ -363,11 +412,15 @@ class Explanation:
     @functools.cached_property
     def action_units(self) -> dict[str, float]:
         """This video's attribution per FACS action unit, largest first (shares sum to 1)."""
+        from emo.explanation.action_units import action_unit_shares, shares_dict
+
         return shares_dict(action_unit_shares(self.attribution))
 
     @functools.cached_property
     def dataset_action_units(self) -> dict[str, float]:
         """The emotion's dataset-wide attribution per action unit, for comparison."""
+        from emo.explanation.action_units import action_unit_shares, shares_dict
+
         return shares_dict(action_unit_shares(self.dataset))
 
 
@@ -375,6 +428,9 @@ def explain_video(predictor: Predictor, result: VideoResult, emotion: str, steps
     """IG of one video for one emotion's models, against the typical videos of the five other
     emotions that the attribute stage chose; per-landmark values made as the attribute stage
     makes them (its `mask`), averaged over baselines and seeds."""
+    from emo.explanation.attribution import landmark_mask
+    from emo.explanation.global_attribution import integrated_gradients_of
+
     if not artifacts.ATTRIBUTIONS.is_file():
         raise EmoError(f"{artifacts.ATTRIBUTIONS} is missing; run `dvc repro attribute` to choose the typical baselines.")
     with np.load(artifacts.ATTRIBUTIONS) as z:
@@ -444,33 +500,37 @@ def write_explanation(predictor: Predictor, result: VideoResult, explanation: Ex
     # Plotting loads matplotlib (~1 s): only `emo explain` needs it, never `emo predict`.
     import matplotlib.pyplot as plt
 
+    from emo.explanation.global_attribution import ranking_of
     from emo.report.callouts import ranked_figure
     from emo.report.plotting import colour_points
 
     size = predictor.params.extract.crop_size
-    crops = predictor.detector.face_crops(result.frames)
     ranking = ranking_of(explanation.attribution)
     where = "" if result.moment is None else f", {result.moment.span}"
 
-    face = np.zeros((size, size), np.uint8) if crops[-1] is None else crops[-1]
-    fig = ranked_figure(face, result.landmarks[-1].T * size, explanation.attribution, ranking[:top],
-                        f"{name.as_posix()}{where}: {explanation.emotion} (p = {explanation.probability:.2f})")
-    with atomic_file(files["png"]) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-    n, P = len(crops), len(explanation.per_frame)
+    n, P = len(result.frame_points), len(explanation.per_frame)
     # A model of motion from the first frame puts that frame's attribution at minus the sum of
     # the others; scale the colours by the other frames so that the motion stays visible.
     moving = explanation.per_frame[1:] if predictor.params.model.input == "displacement" else explanation.per_frame
     peak = moving.max() or 1.0
     scale = 2
+    face = blank = np.zeros((size, size), np.uint8)
+    # The video is read a second time, boxed as the first reading boxed it, rather than held:
+    # a long one's frames would not fit in memory.
+    frames = itertools.islice(video_frames(Path(result.path), result.moment), n)
     with atomic_file(files["mp4"]) as tmp, H264Writer(tmp, fps, (size * scale, size * scale)) as video:
-        for i, crop in enumerate(crops):
+        for i, (frame, box) in enumerate(predictor.detector.boxes(frames)):
+            face = blank if box is None else box.crop(frame, size)
             # The model saw P frames resampled from n: each frame shows the nearest one's attribution.
             t = int(round(i * (P - 1) / max(n - 1, 1)))
-            blank = np.zeros((size, size), np.uint8) if crop is None else crop
-            video.write(colour_points(blank, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
+            video.write(colour_points(face, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))
+
+    # The picture: the last frame's crop, as the models' last frame (the peak) sees it.
+    fig = ranked_figure(face, result.landmarks[-1].T * size, explanation.attribution, ranking[:top],
+                        f"{name.as_posix()}{where}: {explanation.emotion} (p = {explanation.probability:.2f})")
+    with atomic_file(files["png"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
 
     write_json(files["json"], {
         "video": result.path,

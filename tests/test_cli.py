@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emo.config import load_params
 from emo.data.emotions import EMOTIONS
 from emo.predict import COLUMNS
 from tests.support import EMO, REPO, run
@@ -78,7 +79,8 @@ def test_a_corrupt_file_among_good_ones(smoke_repo, videos):
     good, bad, also_good = out["videos"]
     assert good["anger"] is not None and also_good["anger"] is not None and bad["anger"] is None
     assert bad["emotion"] == "" and list(bad) == list(COLUMNS)
-    assert "broken.mp4" in bad["error"] and "unreadable" in bad["error"]
+    assert bad["error"] == (f"{videos['broken']} cannot be opened as a video; check the path or URL and that "
+                            "OpenCV's FFmpeg reads its format.")
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "broken.mp4" in errors[0]
 
@@ -108,6 +110,31 @@ def test_an_empty_folder_has_no_frames(smoke_repo, tmp_path):
     assert done.returncode == 1 and f"no frames in {tmp_path / 'empty'}" in done.stderr, done.stderr
 
 
+def test_paths_that_are_no_videos_are_answered_as_rows(smoke_repo, tmp_path):
+    done, out = _predict_json([tmp_path / "missing.mp4", tmp_path / "gone"], smoke_repo)
+    assert done.returncode == 1
+    assert [v["error"] for v in out["videos"]] == [f"{tmp_path / 'missing.mp4'} does not exist.",
+                                                   f"{tmp_path / 'gone'} does not exist."]
+    assert sorted(out["models"]) == sorted(EMOTIONS)
+    assert [line for line in done.stderr.splitlines() if line.startswith("error:")] == [
+        f"error: {tmp_path / 'missing.mp4'} does not exist.", f"error: {tmp_path / 'gone'} does not exist."]
+
+
+def test_best_k_without_the_retrain_k_models_is_refused(smoke_repo, videos, tmp_path):
+    # A retrain_k stage that failed (or never ran) leaves train_full's models alone.
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "full").symlink_to(smoke_repo / "models" / "full")
+    shutil.copy2(smoke_repo / "params.yaml", tmp_path / "params.yaml")
+    done = emo(["predict", str(videos["folder"])], tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    ks = load_params(tmp_path / "params.yaml").retrain_k.ks
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: models/retrain_k/runs.csv is missing, so each emotion's best K (of 468 and retrain_k.ks = {ks}) "
+        "cannot be chosen; run `dvc repro retrain_k`, or pass --k 468 to use the train_full models.")
+    done = emo(["predict", str(videos["folder"]), "--k", "468"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_unknown_k_is_refused(smoke_repo, videos):
     done = emo(["predict", str(videos["folder"]), "--k", "100"], smoke_repo)
     assert done.returncode == 2 and "no models were trained at K = 100" in done.stderr
@@ -132,6 +159,27 @@ def test_explain_writes_picture_video_and_numbers(smoke_repo, videos, tmp_path):
     for shares in (doc["action_units"], doc["emotion_action_units"]):  # FACS units, and "other"
         assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3) and "AU26 jaw drop" in shares
     assert "png:" in done.stdout and "attribution by face region: " in done.stdout and "; by action unit: " in done.stdout
+
+
+def test_explain_of_a_video_whose_last_frame_does_not_decode(smoke_repo, videos, tmp_path):
+    frames = [cv2.imread(str(f)) for f in sorted(videos["folder"].glob("*.png"))]
+    h, w = frames[0].shape[:2]
+    path = tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    data = bytearray(path.read_bytes())
+    last = data.rfind(b"\xff\xd8\xff")  # the last frame's JPEG, wiped
+    data[last:last + 4000] = bytes(4000)
+    path.write_bytes(bytes(data))
+    done = emo(["explain", str(path), "--out", str(tmp_path / "out"), "--emotion", "anger", "--steps", "4"],
+               smoke_repo)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    cap = cv2.VideoCapture(str(tmp_path / "out" / "cut_anger.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames) - 1  # the last frame ends the video
+    assert cv2.imread(str(tmp_path / "out" / "cut_anger.png")) is not None
 
 
 def test_explain_of_a_video_without_a_face(smoke_repo, tmp_path):

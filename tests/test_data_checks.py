@@ -4,7 +4,6 @@ out of the SVM baselines; each problem one sentence, nothing written."""
 
 import dataclasses
 import json
-import re
 
 import numpy as np
 import pytest

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from emo.data.layouts import find_sequences
+from emo.data.sources import SequenceSource, check_video_path, folder_problem
 from emo.errors import EmoError
+from emo.video.streams import Source
 
 
 def _png(path: Path, shape=(490, 640), colour=False):
@@ -103,12 +105,75 @@ def test_folder_reader_videos_and_frame_folders(tmp_path):
     assert found["fear/P06_empty"].problem.startswith("no frames")
 
 
-def test_unreadable_video_yields_no_frames(tmp_path):
+def test_both_readers_give_one_sentence_for_a_video_that_cannot_be_opened(tmp_path):
     root = tmp_path / "videos"
     (root / "anger").mkdir(parents=True)
-    (root / "anger" / "P01_broken.mp4").write_bytes(b"not a video at all")
+    path = root / "anger" / "P01_broken.mp4"
+    path.write_bytes(b"not a video at all")
     (source,) = find_sequences(root, "folder")
-    assert list(source.frames()) == []
+    sentence = f"{path} cannot be opened as a video; check the path or URL and that OpenCV's FFmpeg reads its format."
+    with pytest.raises(EmoError) as dataset:
+        list(source.frames())
+    with pytest.raises(EmoError) as stream:
+        list(Source(str(path)).frames())
+    assert str(dataset.value) == str(stream.value) == sentence
+
+
+def _mjpg(path: Path, frames: int, zeroed: list[int]) -> None:
+    """An MJPG AVI whose frames at `zeroed` have their JPEG data wiped (they do not decode)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
+    for i in range(frames):
+        writer.write(np.full((120, 160, 3), 20 * i, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\xff\xd8\xff"]
+    for i in zeroed:
+        data[starts[i]:starts[i] + 200] = bytes(200)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("zeroed, expected", [([3], 5), ([4], 4)])
+def test_both_readers_read_a_corrupt_frame_alike(tmp_path, zeroed, expected):
+    # A frame that does not decode in the middle is a None frame in both readers; at the end, the end.
+    path = tmp_path / "clip.avi"
+    _mjpg(path, 5, zeroed)
+    dataset = list(SequenceSource("clip", "", path, "").frames())
+    stream = [f.gray for f in Source(str(path)).frames()]
+    assert [f is None for f in dataset] == [f is None for f in stream] == [i in zeroed for i in range(expected)]
+
+
+def test_an_unreadable_folder_is_one_sentence(tmp_path, monkeypatch):
+    # Root reads any folder, whatever its mode: refuse the listing as the kernel refuses other users.
+    locked = tmp_path / "locked"
+    _png(locked / "a.png")
+    listing = Path.iterdir
+
+    def iterdir(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    sentence = f"{locked} cannot be read (permission denied); give it read permission (chmod u+rx for a folder)."
+    for frames in (lambda: SequenceSource("x", "", locked, "").frames(), lambda: Source(str(locked)).frames()):
+        with pytest.raises(EmoError) as err:
+            list(frames())
+        assert str(err.value) == sentence
+    assert folder_problem(locked) == f"unreadable: {sentence}"
+    # A subject folder of CK+ that cannot be listed stops the listing with the same sentence.
+    root = tmp_path / "ck"
+    _png(root / "cohn-kanade-images" / "S001" / "001" / "S001_001_00000001.png")
+    locked = root / "cohn-kanade-images" / "S001"
+    with pytest.raises(EmoError) as err:
+        find_sequences(root, "ckplus")
+    assert str(err.value) == sentence.replace(str(tmp_path / "locked"), str(locked))
+
+
+def test_a_path_without_read_permission_is_refused(tmp_path, monkeypatch):
+    _png(tmp_path / "frames" / "a.png")
+    monkeypatch.setattr("emo.data.sources.os.access", lambda path, mode: False)
+    with pytest.raises(EmoError, match=r"frames cannot be read \(permission denied\); give it read permission"):
+        check_video_path(tmp_path / "frames")
 
 
 def test_folder_root_missing(tmp_path):

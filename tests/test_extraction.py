@@ -7,9 +7,11 @@ import pytest
 
 from emo.config import DataParams
 from emo.data.emotions import EMOTIONS
-from emo.data.extraction import MANIFEST_COLUMNS, extract_dataset
-from emo.data.mesh import N_LANDMARKS
+from emo.data.extraction import MANIFEST_COLUMNS, SequenceSettings, extract_dataset, extract_sequence
+from emo.data.landmarks import LandmarkDetector
+from emo.data.mesh import N_LANDMARKS, face_mesh
 from emo.errors import EmoError
+from emo.video.faces import FaceTracker
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +121,83 @@ def test_per_frame_box_mode_agrees_with_per_sequence_box(tiny_demo, smoke_params
     assert np.abs(a - b).mean() < 0.03
     centred = lambda x: x - x.mean(axis=-1, keepdims=True)  # noqa: E731
     assert np.abs(centred(a) - centred(b)).mean() < 0.01
+
+
+class _Points:
+    """A detector that returns given landmarks [n, 468, 2], whatever the frames."""
+
+    def __init__(self, points):
+        self.points = points
+
+    def sequence(self, frames):
+        assert len(list(frames)) == len(self.points)
+        return self.points
+
+
+def _face(n: int) -> np.ndarray:
+    """n frames of the mesh's own face, in a box's [0, 1] coordinates."""
+    xy = face_mesh().vertices[:, :2]
+    xy = (xy - xy.min(0)) / np.ptp(xy, axis=0).max()
+    return np.repeat(xy[None].astype(np.float32), n, axis=0)
+
+
+def _outcome(points):
+    frames = [np.zeros((4, 4), np.uint8)] * len(points)
+    return extract_sequence(_Points(points), frames, SequenceSettings(frames=4, min_frames=2, min_face_fraction=0.5))
+
+
+def test_landmarks_that_are_no_face_are_skipped_with_a_reason():
+    assert _outcome(_face(5)).points is not None
+    infinite = _face(5)
+    infinite[2, 10] = np.inf
+    outcome = _outcome(infinite)
+    assert outcome.points is None
+    assert outcome.reason == "not finite: landmarks hold NaN or infinite values in 1 of 5 frames"
+    collapsed = _face(5)
+    collapsed[3:] = 0.5  # every point of the last two frames in one place
+    outcome = _outcome(collapsed)
+    assert outcome.points is None
+    assert outcome.reason == ("degenerate face: the eyes' landmarks coincide (inter-ocular distance 0) in 2 of 5 "
+                              "frames")
+
+
+def test_frames_that_change_size_find_the_face_box_again(tiny_demo, smoke_params, face_model):
+    seq = sorted((tiny_demo / "cohn-kanade-images" / "S001").iterdir())[0]
+    frames = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in sorted(seq.glob("*.png"))]
+    half = len(frames) // 2
+    # A tenth bigger: the timeline's tracker would not see the face drift out of its box either.
+    resized = frames[:half] + [cv2.resize(f, None, fx=1.1, fy=1.1) for f in frames[half:]]
+    e = smoke_params.extract
+    settings = SequenceSettings(e.frames, e.min_frames, e.min_face_fraction)
+    with LandmarkDetector(face_model, e.crop_size, "sequence", e.box_margin) as detector:
+        same, scaled = (extract_sequence(detector, f, settings) for f in (frames, resized))
+        tracker = FaceTracker(detector)  # the timeline's box, found again as well
+        tracked = [tracker.landmarks(f) for f in resized]
+    assert (same.size_changes, scaled.size_changes, tracker.refound) == (0, 1, 1)
+    # In the first frame's box, the bigger frames' points would lie ~0.035 (mean over the clip) and
+    # ~0.07 (the last frame) of the box away.
+    assert np.abs(same.points - scaled.points).mean() < 0.01
+    assert np.abs(tracked[-1] - same.points[-1].T).mean() < 0.02
+
+
+def test_an_unreadable_data_root_is_one_sentence(tmp_path, smoke_params, face_model, monkeypatch):
+    # Root reads any folder whatever its mode: answer access() as for another user.
+    monkeypatch.setattr("emo.data.extraction.os.access", lambda path, mode: False)
+    with pytest.raises(EmoError) as err:
+        extract_dataset(_data(tmp_path), _params(smoke_params), face_model, progress=False)
+    assert str(err.value) == (f"data.root: {tmp_path} cannot be read (permission denied); give it read permission "
+                              "(chmod u+rx for a folder).")
+
+
+def test_a_video_that_cannot_be_opened_is_skipped_with_the_readers_sentence(tmp_path, tiny_demo, smoke_params,
+                                                                            face_model):
+    seq = sorted((tiny_demo / "cohn-kanade-images" / "S001").iterdir())[0]
+    root = tmp_path / "videos"
+    shutil.copytree(seq, root / "happy" / "P01_frames")
+    broken = root / "happy" / "P02_broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    _, manifest = extract_dataset(_data(root, "folder"), _params(smoke_params), face_model, progress=False)
+    row = manifest.set_index("sequence").loc["happy/P02_broken.mp4"]
+    assert row.status == "skipped"
+    assert row.reason == (f"unreadable: {broken} cannot be opened as a video; check the path or URL and that "
+                          "OpenCV's FFmpeg reads its format.")

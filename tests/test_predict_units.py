@@ -19,8 +19,10 @@ from emo.data.action_units import EMOTION_ACTION_UNITS, action_unit_field
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import face_mesh
 from emo.errors import EmoError
-from emo.predict import (COLUMNS, Moment, VideoResult, explanation_files, explanation_names, refuse_to_overwrite,
-                         results_table, table_text)
+from emo.artifacts import RunSet
+from emo.models.ensemble import EmotionModels
+from emo.predict import (COLUMNS, Moment, Predictor, VideoResult, chosen_models, explanation_files, explanation_names,
+                         refuse_to_overwrite, results_table, table_text)
 from emo.report.callouts import gatherings, ranked_figure, spread
 from emo.video.mp4 import H264Writer
 from emo.video.onset import BACKWARDS_EVIDENCE, NeutralFace
@@ -133,7 +135,8 @@ def test_the_threshold_rises_where_the_clips_are_too_few_to_judge_new_people():
 
 def test_neutral_faces_need_two_emotions(tmp_path):
     X, y = _clips(np.random.default_rng(1), 2)
-    np.savez(tmp_path / "landmarks.npz", X=X[y == 0], y=y[y == 0], subject=np.zeros(2), sequence=np.zeros(2))
+    np.savez(tmp_path / "landmarks.npz", X=X[y == 0], y=y[y == 0], subject=np.array(["S1", "S2"]),
+             sequence=np.array(["S1/1", "S2/1"]))
     with pytest.raises(EmoError, match="fewer than two emotions"):
         NeutralFace.of_landmarks(tmp_path / "landmarks.npz")
 
@@ -198,3 +201,66 @@ def test_a_table_file_that_cannot_be_is_refused_before_any_work(tmp_path, option
     done = run([EMO, "predict", "clip.mp4", *options], tmp_path, check=False)
     assert done.returncode == 2 and done.stderr.strip() == f"error: {done.stderr.strip()[7:]}"
     assert message in done.stderr and not (tmp_path / "t.json").exists()
+
+
+def _run_sets(tmp_path: Path, retrain_ks: dict[str, list[int]] | None) -> tuple[RunSet, RunSet]:
+    """models/full with every emotion's T-EMO runs at 468 and a model file each, and
+    models/retrain_k with the runs of `retrain_ks` (emotion -> K; None: no retrain_k table)."""
+    full, retrain = RunSet(tmp_path / "full", per_k=False), RunSet(tmp_path / "retrain", per_k=True)
+    rows = [{"emotion": e, "variant": "temo", "K": 468, "seed": 0, "val_loss": 0.5} for e in EMOTIONS]
+    for e in EMOTIONS:
+        full.model_file(e, "temo", 468, 0).parent.mkdir(parents=True)
+        full.model_file(e, "temo", 468, 0).touch()
+    pd.DataFrame(rows).to_csv(full.runs, index=False)
+    if retrain_ks is not None:
+        retrain.root.mkdir()
+        pd.DataFrame([{"emotion": e, "variant": "temo", "K": k, "selection": "top", "seed": 0, "val_loss": 0.1}
+                      for e, ks in retrain_ks.items() for k in ks]).to_csv(retrain.runs, index=False)
+    return full, retrain
+
+
+def test_best_k_is_never_chosen_among_fewer_k_than_the_pipeline_trains(tmp_path, smoke_params):
+    ks = smoke_params.retrain_k.ks
+    full, retrain = _run_sets(tmp_path, None)
+    with pytest.raises(EmoError) as err:
+        chosen_models(smoke_params, full, retrain)
+    assert str(err.value) == (f"{retrain.runs} is missing, so each emotion's best K (of 468 and retrain_k.ks = {ks}) "
+                              "cannot be chosen; run `dvc repro retrain_k`, or pass --k 468 to use the train_full "
+                              "models.")
+    # Asked for K = 468, the train_full models alone are needed.
+    assert [m.k for m in chosen_models(smoke_params, full, retrain, k=468)] == [468] * len(EMOTIONS)
+
+    full, retrain = _run_sets(tmp_path / "partial", {e: ks if e != "fear" else ks[1:] for e in EMOTIONS})
+    with pytest.raises(EmoError) as err:
+        chosen_models(smoke_params, full, retrain)
+    assert str(err.value) == (f"{retrain.runs} has no T-EMO runs of fear at K = {ks[0]}, so its best K (of 468 and "
+                              f"retrain_k.ks = {ks}) cannot be chosen; run `dvc repro` to train them, or pass --k to "
+                              "use one K for every emotion.")
+
+
+def test_paths_that_are_no_videos_are_answered_before_any_model_loads(tmp_path, smoke_params):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("not a video")
+    # Model files that do not exist: loading them would fail.
+    models = [EmotionModels(e, 468, None, [tmp_path / "none.keras"]) for e in EMOTIONS]
+    with Predictor(smoke_params, models) as predictor:
+        table = predictor.predict([tmp_path / "missing.mp4", tmp_path / "empty", tmp_path / "notes.txt"])
+        assert "keras" not in vars(predictor) and "detector" not in vars(predictor)
+    assert table.error.tolist() == [
+        f"{tmp_path / 'missing.mp4'} does not exist.",
+        f"no frames in {tmp_path / 'empty'}: the folder holds no image files (.bmp, .jpeg, .jpg, .png, .tif, .tiff).",
+        f"{tmp_path / 'notes.txt'} is not a video (.avi, .mkv, .mov, .mp4, .webm) or a folder of frames.",
+    ]
+
+
+@pytest.mark.parametrize("command", [["explain", "clip.mp4", "--out", "x", "--steps", "0"],
+                                     ["explain", "clip.mp4", "--out", "x", "--top", "0"],
+                                     ["timeline", "clip.mp4", "--stride", "0"]])
+def test_steps_top_and_stride_below_one_are_refused_in_one_line(tmp_path, command):
+    done = run([EMO, *command], tmp_path, check=False)
+    option = command[-2]
+    expected = {"--steps": "must be at least 1 (not 0)", "--top": "N must lie between 1 and 468",
+                "--stride": "must be at least 1 (not 0)"}[option]
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"emo {command[0]}: error: argument {option}: {expected}"
+    assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()

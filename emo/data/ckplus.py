@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
-from emo.data.sources import SequenceSource, image_files
+from emo.data.sources import SequenceSource, folder_problem
 from emo.errors import EmoError
 
 IMAGES = "cohn-kanade-images"
@@ -24,8 +24,8 @@ def find_sequences(root: Path) -> list[SequenceSource]:
         for seq_dir in sorted(p for p in subject_dir.iterdir() if p.is_dir()):
             seq = f"{subject_dir.name}/{seq_dir.name}"
             label, problem = read_label(root / LABELS / subject_dir.name / seq_dir.name)
-            if not problem and not image_files(seq_dir):
-                problem = "no frames: no image files in the sequence folder"
+            if not problem:
+                problem = folder_problem(seq_dir)
             out.append(SequenceSource(sequence=seq, subject=subject_dir.name, path=seq_dir, label=label, problem=problem))
     return out
 

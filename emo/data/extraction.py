@@ -7,6 +7,7 @@ one row per sequence found, saying what became of it and why.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,15 +22,20 @@ from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
 from emo.data.landmarks import LandmarkDetector
 from emo.data.layouts import find_sequences
+from emo.data.mesh import face_mesh
 from emo.data.sequences import fill_gaps, resample
-from emo.data.sources import SequenceSource
+from emo.data.sources import SequenceSource, unreadable
 from emo.errors import EmoError
 from emo.parallel import process_pool, worker_count
 
 MANIFEST_COLUMNS = [
     "sequence", "path", "subject", "label", "frames_total", "frames_read", "frames_with_face",
-    "frames_filled", "status", "reason",
+    "frames_filled", "size_changes", "status", "reason",
 ]
+
+# Eye centres closer than this (a fraction of the face box) are no face: the landmarker's
+# points have collapsed. A real face's are about a third of the box apart.
+MIN_EYE_DISTANCE = 1e-3
 
 
 @dataclass
@@ -38,6 +44,7 @@ class SequenceOutcome:
     frames_read: int = 0
     frames_with_face: int = 0
     frames_filled: int = 0
+    size_changes: int = 0  # frames whose size differs from the previous frame's (the face box found again)
     reason: str = ""  # "" when the sequence was kept
     points: np.ndarray | None = None  # [P, 2, 468]
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's gap-filled landmarks, on request
@@ -63,9 +70,13 @@ def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceS
     out = SequenceOutcome()
 
     def counted(frames):
+        shape = None
         for frame in frames:
             out.frames_total += 1
-            out.frames_read += frame is not None
+            if frame is not None:
+                out.frames_read += 1
+                out.size_changes += shape is not None and frame.shape != shape
+                shape = frame.shape
             yield frame
 
     try:
@@ -86,10 +97,27 @@ def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceS
                       f"fewer than extract.min_face_fraction = {s.min_face_fraction}")
     else:
         filled, out.frames_filled = fill_gaps(points)
-        out.points = resample(filled, s.frames).transpose(0, 2, 1)  # [P, 2, 468]
-        if keep_frames:
-            out.frame_points = filled
+        out.reason = _bad_points(filled)
+        if not out.reason:
+            out.points = resample(filled, s.frames).transpose(0, 2, 1)  # [P, 2, 468]
+            if keep_frames:
+                out.frame_points = filled
     return out
+
+
+def _bad_points(points: np.ndarray) -> str:
+    """Why gap-filled landmarks [n, 468, 2] cannot be a face ("" when they can): values that are
+    not finite, or points collapsed so that the eyes coincide."""
+    bad = ~np.isfinite(points).all(axis=(1, 2))
+    if bad.any():
+        return f"not finite: landmarks hold NaN or infinite values in {int(bad.sum())} of {len(points)} frames"
+    regions = face_mesh().regions
+    eyes = points[:, regions["left_eye"]].mean(axis=1) - points[:, regions["right_eye"]].mean(axis=1)
+    collapsed = np.linalg.norm(eyes, axis=1) < MIN_EYE_DISTANCE
+    if collapsed.any():
+        return (f"degenerate face: the eyes' landmarks coincide (inter-ocular distance 0) in {int(collapsed.sum())} "
+                f"of {len(points)} frames")
+    return ""
 
 
 _detector = None  # one FaceLandmarker per worker process
@@ -102,7 +130,10 @@ def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> No
 
 def _extract_one(args: tuple[SequenceSource, SequenceSettings]) -> SequenceOutcome:
     source, settings = args
-    return extract_sequence(_detector, source.frames(), settings)
+    try:
+        return extract_sequence(_detector, source.frames(), settings)
+    except EmoError as e:  # a video that cannot be opened, a folder that cannot be listed
+        return SequenceOutcome(reason=f"unreadable: {e}")
 
 
 def extract_sequences(
@@ -127,6 +158,8 @@ def extract_dataset(
     if not data.root.exists():
         raise EmoError(f"{key}.root '{data.root}' does not exist; put the dataset there or change {key}.root in "
                        "params.yaml.")
+    if not os.access(data.root, os.R_OK | os.X_OK):
+        raise EmoError(f"{key}.root: {unreadable(data.root)}")
     if sources is None:
         sources = find_sequences(data.root, data.layout, data.subject_pattern)
     if not sources:
@@ -172,6 +205,7 @@ def manifest_counts(manifest: pd.DataFrame) -> dict[str, float]:
     ok = manifest[manifest.status == "ok"]
     return {"sequences_found": len(manifest), "kept": len(ok), "skipped": len(manifest) - len(ok),
             "frames_filled": int(ok.frames_filled.sum()), "frames_total": int(ok.frames_total.sum()),
+            "size_changes": int(manifest.size_changes.sum()),
             **{f"kept.{e}": int((ok.label == e).sum()) for e in EMOTIONS}}
 
 
@@ -186,6 +220,10 @@ def manifest_summary(manifest: pd.DataFrame) -> str:
         f"{int(ok.frames_filled.sum())} of {int(ok.frames_total.sum())} frames in kept sequences were filled "
         f"from neighbours (no face or unreadable)",
     ]
+    resized = manifest[manifest.size_changes > 0]
+    if len(resized):
+        lines.append(f"{len(resized)} sequences change frame size midway ({int(resized.size_changes.sum())} times, "
+                     "listed in manifest.csv's size_changes); the face box was found again at each change")
     return "\n".join(lines)
 
 

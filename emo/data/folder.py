@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from emo.data.emotions import ALIASES, EMOTIONS
-from emo.data.sources import VIDEO_SUFFIXES, SequenceSource, image_files
+from emo.data.sources import VIDEO_SUFFIXES, SequenceSource, folder_problem
 from emo.errors import EmoError
 
 
@@ -28,10 +28,8 @@ def find_sequences(root: Path, subject_pattern: str) -> list[SequenceSource]:
                 problem = f"bad label: folder '{emotion_dir.name}' is not an emotion name ({', '.join(EMOTIONS)})"
             elif label not in EMOTIONS:
                 problem = f"{label}: not among the six emotions"
-            elif item.is_dir() and not image_files(item):
-                problem = "no frames: no image files in the sequence folder"
             else:
-                problem = ""
+                problem = folder_problem(item) if item.is_dir() else ""
             out.append(SequenceSource(sequence=f"{emotion_dir.name}/{item.name}", subject=subject, path=item,
                                       label=label, problem=problem))
     return out

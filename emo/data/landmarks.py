@@ -122,7 +122,8 @@ class LandmarkDetector:
         the frame was unreadable (None) or no face was found.
 
         'sequence' mode finds the box on the first frame with a face and keeps it, so the
-        points move only as the face moves; 'frame' mode finds each frame's own box (the
+        points move only as the face moves, until a frame of another size comes (a resized
+        stretch), where it finds the box again; 'frame' mode finds each frame's own box (the
         paper's per-frame crop). Decoding, face finding and cropping run one step ahead in a
         second thread, overlapping the landmarker.
         """
@@ -142,17 +143,21 @@ class LandmarkDetector:
     def face_crops(self, frames: Iterable[np.ndarray | None]) -> list[np.ndarray | None]:
         """Every frame's crop_size x crop_size face crop, boxed as `sequence` boxes it, so that
         the landmarks it returned fall on the face; None where there is no box or frame."""
-        return [None if box is None else box.crop(frame, self.crop_size) for frame, box in self._boxes(frames)]
+        return [None if box is None else box.crop(frame, self.crop_size) for frame, box in self.boxes(frames)]
 
-    def _boxes(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
+    def boxes(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
         """(frame, its face box or None), the box found as `sequence` documents."""
-        box = None
+        box, shape = None, None
         for frame in frames:
-            if frame is not None and (box is None or self.box == "frame"):
-                box = self.find_face(frame) or box
+            if frame is not None:
+                resized = shape is not None and frame.shape != shape
+                if box is None or resized or self.box == "frame":
+                    # A box found in a frame of another size would crop the wrong part of this one.
+                    box = self.find_face(frame) or (None if resized else box)
+                shape = frame.shape
             yield frame, (None if frame is None else box)
 
     def _crops(self, frames: Iterable[np.ndarray | None]) -> Iterator[tuple]:
         """(frame, face box, landmarker input of the crop) per frame; None where there is none."""
-        for frame, box in self._boxes(frames):
+        for frame, box in self.boxes(frames):
             yield frame, box, None if box is None else self._image(box.crop(frame, self.crop_size))

@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from emo.data import ckplus, folder
-from emo.data.sources import SequenceSource
+from emo.data.sources import SequenceSource, unreadable
+from emo.errors import EmoError
 
 
 def find_sequences(root: Path, layout: str, subject_pattern: str = r"^([^_]+)") -> list[SequenceSource]:
-    """Every sequence under `root`, usable or not, in a stable order."""
-    if layout == "ckplus":
-        return ckplus.find_sequences(root)
-    return folder.find_sequences(root, subject_pattern)
+    """Every sequence under `root`, usable or not, in a stable order; one sentence when a folder
+    that holds sequences cannot be listed."""
+    try:
+        if layout == "ckplus":
+            return ckplus.find_sequences(root)
+        return folder.find_sequences(root, subject_pattern)
+    except PermissionError as e:
+        raise EmoError(unreadable(Path(e.filename))) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
 METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "majority_accuracy")
 TIMINGS = ("seconds", "seconds_per_epoch", "inference_ms")  # wall-clock: differ on every run
@@ -16,6 +15,9 @@ def binary_metrics(positive: np.ndarray, probability: np.ndarray) -> dict[str, f
     """The paper's accuracy and what a careful reader wants beside it on a 1:5 task. A test part
     with one class only leaves balanced accuracy and ROC AUC undefined, and F1 without positives:
     NaN, which summarize counts out, never a made-up 0 or 0.5."""
+    # scikit-learn loads SciPy (~0.8 s): imported here so that `emo predict` answers a bad path at once.
+    from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
+
     positive = np.asarray(positive, dtype=bool)
     predicted = probability >= 0.5
     share = positive.mean()

@@ -1,6 +1,6 @@
 """The face followed through a recording: one face box, kept while the face stays in it (the
 extract stage's `sequence` box, so that the points move as the face moves), found again
-when the face is lost or has drifted out of the box's middle."""
+when the face is lost, has drifted out of the box's middle, or the frame's size changes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class FaceTracker:
     def __init__(self, detector: LandmarkDetector):
         self.detector = detector
         self.box: FaceBox | None = None
+        self._shape: tuple | None = None  # the size of the frame the box was found in
         self._extent: np.ndarray | None = None  # (centre x, centre y, width) of the points in the box when found
         self.refound = 0  # times the box was found again after the first
 
@@ -30,7 +31,7 @@ class FaceTracker:
         (self.box after the call); None when the frame is unreadable or shows no face."""
         if gray is None:
             return None
-        if self.box is not None:
+        if self.box is not None and gray.shape == self._shape:
             points = self.detector.landmarks_in(gray, self.box)
             if points is not None and not self._drifted(points):
                 return points
@@ -46,7 +47,7 @@ class FaceTracker:
         if box is None:
             return False
         self.refound += self.box is not None
-        self.box = box
+        self.box, self._shape = box, gray.shape
         return True
 
     def _drifted(self, points: np.ndarray) -> bool:

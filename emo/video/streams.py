@@ -9,6 +9,7 @@ ever further behind.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -18,11 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emo.data.sources import VIDEO_SUFFIXES, check_video_path, frame_count, image_files
-from emo.errors import EmoError
-
-# A video whose decoder fails this many frames in a row has ended (or is past saving).
-MAX_UNREADABLE_RUN = 25
+from emo.data.sources import VIDEO_SUFFIXES, check_video_path, decoded_frames, frame_count, image_files, open_video
 
 
 @dataclass
@@ -99,56 +96,37 @@ class Source:
             for i, f in enumerate(files, start):
                 yield Frame(i, i / self.frame_rate, cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), time.perf_counter())
             return
-        cap = self._capture()
+        cap = open_video(self.camera if self.camera is not None else self.spec)
         try:
             yield from _captured(cap, self, start, stop)
         finally:
             cap.release()
 
-    def _capture(self) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(self.camera if self.camera is not None else self.spec)
-        if not cap.isOpened():
-            cap.release()
-            if self.camera is not None:
-                raise EmoError(f"camera {self.camera} cannot be opened: none is connected at that index, or another "
-                               "program holds it; check the camera or give a video file.")
-            raise EmoError(f"{self.spec} cannot be opened as a video; check the path or URL and that OpenCV's "
-                           "FFmpeg reads its format.")
-        return cap
-
 
 def _captured(cap: cv2.VideoCapture, source: Source, start: int, stop: int | None) -> Iterator[Frame]:
-    """A capture's frames. Files: the container's timestamps (variable frame rates stay true),
-    a failed decode in the middle a None frame, not the end. Live: arrival times."""
+    """A capture's frames, read as the extract stage reads a video (decoded_frames: a failed
+    decode in the middle is a None frame, not the end). Files: the container's timestamps
+    (variable frame rates stay true). Live: arrival times."""
     fps = cap.get(cv2.CAP_PROP_FPS) or source.frame_rate
     total = 0 if source.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     if start:
         cap.set(cv2.CAP_PROP_POS_FRAMES, start)
     began = time.perf_counter()
-    index, failed_run, last_time = start, 0, None
-    while stop is None or index < stop:
-        ok, frame = cap.read()
+    last_time = None
+    frames = decoded_frames(cap, total, start, source.live)
+    for index, gray in enumerate(frames if stop is None else itertools.islice(frames, max(stop - start, 0)), start):
         now = time.perf_counter()
-        if not ok:
-            # A file's decoder failing before the frames it announced is a corrupt frame: skip it.
-            failed_run += 1
-            if source.live or index >= total - 1 or failed_run >= MAX_UNREADABLE_RUN:
-                return
+        if gray is None:
             t = (last_time + 1 / fps) if last_time is not None else index / fps
-            yield Frame(index, t, None, now)
-            last_time, index = t, index + 1
-            continue
-        failed_run = 0
-        if source.live:
+        elif source.live:
             t = now - began
         else:
             msec = cap.get(cv2.CAP_PROP_POS_MSEC)
             t = msec / 1000 if msec > 0 or index == 0 else index / fps
             if last_time is not None and t <= last_time:  # a container without timestamps
                 t = last_time + 1 / fps
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         yield Frame(index, t, gray, now)
-        last_time, index = t, index + 1
+        last_time = t
 
 
 class LiveFrames:
