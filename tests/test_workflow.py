@@ -58,13 +58,15 @@ def test_same_params_same_numbers(smoke_repo, tmp_path):
 
 def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     _edit_params(repo, "retrain_k", "ks", [16])
-    # `dvc status` names the stages whose own params changed (check_rankings scores precision@K at
-    # the pipeline's K); report follows once its inputs do.
-    assert _stale_stages(repo) == {"retrain_k", "check_rankings"}
+    # `dvc status` names the stages whose own params changed (check_params reads them all;
+    # check_rankings scores precision@K at the pipeline's K); report follows once its inputs do.
+    assert _stale_stages(repo) == {"check_params", "retrain_k", "check_rankings"}
     out = run([DVC, "repro"], repo).stdout
     # evaluate and timeline run retrain_k's models; register packages them
     ran = _ran(out)
-    assert set(ran) == {"check_rankings", "retrain_k", "register", "evaluate@demo_heldout", "timeline@demo", "report"}
+    # check_params' output is the same for every valid file: nothing else reruns for it
+    assert set(ran) == {"check_params", "check_rankings", "retrain_k", "register", "evaluate@demo_heldout",
+                        "timeline@demo", "report"}
     assert ran[-1] == "report" and ran.index("retrain_k") < ran.index("evaluate@demo_heldout")
     assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
@@ -136,6 +138,29 @@ def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_onl
     assert len(list((full / "models").glob("*/*/*.keras"))) == 6 * 2 * 2
     assert json.loads((full / "metrics.json").read_text())
     assert _stale_stages(repo) == set()
+
+
+@pytest.mark.parametrize("section, key, value, sentence", [
+    ("retrain_k", "ks", [500], "params.yaml: retrain_k.ks holds 500; each value must lie between 1 and 468."),
+    ("demo", "out", "data/mine", "params.yaml: demo.out: data/mine already exists and emo did not write it; "
+                                 "move it away or choose another output folder."),
+])
+def test_an_invalid_params_file_stops_dvc_repro_before_any_output_is_deleted(repo, section, key, value, sentence):
+    (repo / "data" / "mine").mkdir(exist_ok=True)
+    (repo / "data" / "mine" / "notes.txt").write_text("the user's own")
+    original = (repo / "params.yaml").read_text()
+    outputs = sorted(p for p in (repo / "models").rglob("*") if p.is_file())
+    try:
+        _edit_params(repo, section, key, value)
+        done = run([DVC, "repro"], repo, check=False)
+    finally:
+        (repo / "params.yaml").write_text(original)
+    assert done.returncode != 0
+    assert f"error: {sentence}" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert _ran(done.stdout) == ["check_params"]
+    assert sorted(p for p in (repo / "models").rglob("*") if p.is_file()) == outputs
+    assert (repo / "data" / "mine" / "notes.txt").read_text() == "the user's own"
 
 
 def _git_status(repo: Path) -> set[str]:
