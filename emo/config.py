@@ -521,8 +521,7 @@ class Params:
     def _check_replaced_folders(self, key: KeyName) -> None:
         """The folders emo deletes and writes anew stay inside the project, apart from its own
         folders, from each other and from the dataset (the demo may write the dataset itself)."""
-        folders = {"demo.out": self.demo.out, "demo.heldout.out": self.demo.heldout.out,
-                   "demo.recordings.out": self.demo.recordings.out, "tune.directory": self.tune.directory}
+        folders = replaced_folders(self.demo, self.tune)
         within = {name: _replaceable(folder, name, key) for name, folder in folders.items()}
         data_root = _from_project(self.data.root)
         for i, (name, folder) in enumerate(within.items()):
@@ -700,6 +699,12 @@ MAX_STRIDE = 1000  # timeline frames between model runs: far past a few seconds 
 # (whose content is the project's own) not a place for one either.
 PROJECT_FOLDERS = frozenset({"data", "models", "reports"})
 SOURCE_FOLDERS = frozenset({"emo", "stages", "tests", "profiles", ".git", ".dvc"})
+
+
+def replaced_folders(demo: DemoParams, tune: TuneParams) -> dict[str, Path]:
+    """The folders emo deletes and writes anew whole, by their params keys."""
+    return {"demo.out": demo.out, "demo.heldout.out": demo.heldout.out, "demo.recordings.out": demo.recordings.out,
+            "tune.directory": tune.directory}
 
 
 # What each folder emo replaces is in the committed profiles: the example its messages give.

@@ -10,7 +10,7 @@ Its output's content is constant, so a valid edit reruns only the stages that re
 from __future__ import annotations
 
 from emo import artifacts
-from emo.config import DemoParams, TuneParams
+from emo.config import DemoParams, TuneParams, replaced_folders
 from emo.errors import ConfigError, EmoError
 from emo.files import check_replaceable, write_json
 
@@ -19,8 +19,7 @@ OUTPUTS = (artifacts.PARAMS_CHECK,)
 
 
 def run(demo: DemoParams, tune: TuneParams) -> None:
-    for key, folder in (("demo.out", demo.out), ("demo.heldout.out", demo.heldout.out),
-                        ("demo.recordings.out", demo.recordings.out), ("tune.directory", tune.directory)):
+    for key, folder in replaced_folders(demo, tune).items():
         try:
             check_replaceable(folder)
         except EmoError as e:
