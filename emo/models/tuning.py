@@ -190,7 +190,7 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     otherwise it trains every trial itself."""
     import keras_tuner
 
-    from emo.models.oracles import serve, trial_timeout
+    from emo.models.oracles import save_json, serve, trial_timeout
 
     role = distributed_role()
     timeout = trial_timeout() if role == "chief" else None  # checked before anything starts
@@ -245,8 +245,7 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
             trial_dir = Path(self.get_trial_dir(trial.trial_id))
             if jobs[i].strategy == "hyperband":
                 _save_state(trial_dir / STATE, fitted.state)
-            with atomic_file(trial_dir / "history.json", stage_output=False) as tmp:
-                tmp.write_text(json.dumps(fitted.history))
+            save_json(trial_dir / "history.json", fitted.history)
             return {**validation_scores(fitted, X_val, y_val), "epochs": float(fitted.epochs),
                     "seconds": fitted.seconds}
 
