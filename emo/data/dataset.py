@@ -101,7 +101,7 @@ def missing_emotions(part: Partition, y: np.ndarray) -> list[tuple[str, str]]:
             if not (y[getattr(part, name)] == e).any()]
 
 
-def require_complete(part: Partition, y: np.ndarray, where: str) -> None:
+def require_every_emotion_per_part(part: Partition, y: np.ndarray, where: str) -> None:
     """Every binary model needs positives to train on, to choose its epoch on and to be scored on."""
     gaps = missing_emotions(part, y)
     if gaps:
@@ -133,5 +133,5 @@ def load_partitions(path: Path, n_samples: int | None = None, *, labels: np.ndar
                 len(every) and (every.min() < 0 or every.max() >= expected)):
             raise EmoError(f"partition seed {part.seed} in {path} has indices out of range or in two parts; {rerun}.")
         if labels is not None:
-            require_complete(part, labels, str(path))
+            require_every_emotion_per_part(part, labels, str(path))
     return partitions
