@@ -261,7 +261,7 @@ def _run_search(jobs: list[SearchJob], project: str, directory: str, data: Landm
     tuner.search(verbose=0)
     # A trial's state is kept only for continuing it; once the search has ended, none will be.
     for state in Path(directory, project).glob(f"trial_*/{STATE}"):
-        state.unlink()
+        state.unlink(missing_ok=True)  # the chief and workers sharing tune.directory all clear it
     if role == "worker":
         return None
     trials: dict[int, list[Trial]] = {i: [] for i in range(len(jobs))}
