@@ -248,8 +248,9 @@ def require_complete(stage: str, outputs: Iterable[str | Path]) -> None:
         raise EmoError(f"{folder} is incomplete: the last run of its stage {stage} did not finish; "
                        "run `dvc repro` to redo it.")
     wanted = {os.path.normpath(home / name): entry for name, entry in recorded.items()}
-    for path in [Path(p) for p in wanted] + outputs:
-        expected = wanted.get(os.path.normpath(path))
+    # Every recorded output and every one asked for, each fingerprinted once (most are both).
+    for name in dict.fromkeys([*wanted, *map(os.path.normpath, outputs)]):
+        path, expected = Path(name), wanted.get(name)
         if expected is None or not path.exists() or _fingerprint(path) != expected:
             raise EmoError(f"{folder} is inconsistent: {path} is not what the stage {stage} wrote with the rest; "
                            "run `dvc repro` to redo it.")
