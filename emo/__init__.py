@@ -1,10 +1,10 @@
 """emo: explainable facial-emotion recognition from face-mesh landmark videos."""
 
-import os
+from emo.environment import quiet_native_logs
 
-# TensorFlow and MediaPipe log C++ banners at start-up; keep the console for our own messages.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("GLOG_minloglevel", "2")
+# emo's only environment writes at import (see emo/environment.py): before TensorFlow or
+# MediaPipe can print their C++ banners.
+quiet_native_logs()
 
 __version__ = "0.1.0"
 

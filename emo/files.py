@@ -16,6 +16,7 @@ interrupted run never leaves a half-written artifact for DVC to cache.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fnmatch
 import glob
 import hashlib
@@ -113,21 +114,47 @@ def check_replaceable(path: str | Path) -> None:
 
 
 @dataclass
-class _Journal:
+class StageOutputs:
     """The outputs replaced so far by the stage running in process `pid`, with their old versions
-    (None where there was none), set aside until the stage ends."""
+    (None where there was none), set aside until the stage ends. `stage_outputs` holds the one of
+    the running stage in CURRENT_STAGE, the context that atomic_file and atomic_dir record into."""
 
+    stage: str
     pid: int
     replaced: list[tuple[Path, Path | None]] = field(default_factory=list)
 
+    def undo(self) -> None:
+        """Every output replaced gets its old version back, or is removed where there was none."""
+        for path, aside in reversed(self.replaced):
+            _remove(path)
+            if aside is not None:
+                os.replace(aside, path)
 
-_journal: _Journal | None = None
+    def complete(self) -> None:
+        """Delete the old versions and write the set's manifest, last, into its first folder."""
+        for _, aside in self.replaced:
+            if aside is not None:
+                _remove(aside)
+        outputs = list(dict.fromkeys(path for path, _ in self.replaced))
+        home = next((p for p in outputs if p.is_dir()), None)
+        if home is not None:
+            write_json(home / MANIFEST, {"stage": self.stage, "outputs": {
+                Path(os.path.relpath(p, home)).as_posix(): _fingerprint(p) for p in outputs}})
+
+
+# The running stage's outputs, set by `stage_outputs` alone; a context variable rather than a
+# parameter of every writer because the writers are called deep inside domain-free helpers
+# (write_json, write_csv, savez) that should not know about stages.
+CURRENT_STAGE: contextvars.ContextVar[StageOutputs | None] = contextvars.ContextVar("emo_stage_outputs",
+                                                                                  default=None)
 
 
 def _swap_in(tmp: Path, path: Path, suffix: str, stage_output: bool) -> None:
     """Rename `tmp` to `path`: an old `path` is renamed aside first and put back if the rename
     fails; then deleted, or, inside `stage_outputs`, kept until the stage ends."""
-    journal = _journal if stage_output and _journal is not None and _journal.pid == os.getpid() else None
+    journal = CURRENT_STAGE.get() if stage_output else None
+    if journal is not None and journal.pid != os.getpid():  # a worker process forked from the stage
+        journal = None
     # What is written inside another output's temporary folder appears when that folder does.
     if any(fnmatch.fnmatch(part, TEMPORARY) for part in path.parent.parts):
         journal = None
@@ -203,32 +230,22 @@ def _fingerprint(path: Path) -> dict:
 
 
 @contextlib.contextmanager
-def stage_outputs(stage: str) -> Iterator[None]:
+def stage_outputs(stage: str) -> Iterator[StageOutputs]:
     """The outputs that `stage` writes inside this block (atomic_file, atomic_dir) as one set: if
     the block raises (an error, Ctrl-C, SIGTERM), every one it replaced gets its old version back
     (or is removed where there was none); if it completes, the old versions are deleted and a
     manifest of the set is written, last, into its first folder. No manifest where the stage
     writes no folder: its files are read by later stages only, which DVC runs after it completed."""
-    global _journal
-    journal = _journal = _Journal(os.getpid())
+    journal = StageOutputs(stage, os.getpid())
+    token = CURRENT_STAGE.set(journal)
     try:
-        yield
+        yield journal
     except BaseException:
-        for path, aside in reversed(journal.replaced):
-            _remove(path)
-            if aside is not None:
-                os.replace(aside, path)
+        journal.undo()
         raise
     finally:
-        _journal = None
-    for _, aside in journal.replaced:
-        if aside is not None:
-            _remove(aside)
-    outputs = list(dict.fromkeys(path for path, _ in journal.replaced))
-    home = next((p for p in outputs if p.is_dir()), None)
-    if home is not None:
-        write_json(home / MANIFEST, {"stage": stage, "outputs": {
-            Path(os.path.relpath(p, home)).as_posix(): _fingerprint(p) for p in outputs}})
+        CURRENT_STAGE.reset(token)
+    journal.complete()
 
 
 def require_complete(stage: str, outputs: Iterable[str | Path]) -> None:

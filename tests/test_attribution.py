@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from keras import ops
 
-from emo.explanation.attribution import METHODS, integrated_gradients, integration_points, landmark_mask
+from emo.explanation.attribution import METHODS, IntegratedGradients, integration_points, landmark_mask
+
+
+def integrated_gradients(model_fn, x, baseline, params=(), steps=50, method="riemann_right", chunk=None):
+    """IG in one call: the pipeline keeps each IntegratedGradients for reuse, the tests build one each."""
+    return IntegratedGradients(model_fn, steps, method)(x, baseline, params, chunk)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Domain packages: they know no stage, path or MLflow, and import neither the stage layer nor
 # what sits beside it (cli, predict, timeline).
 DOMAIN = ("emo.data", "emo.models", "emo.explanation", "emo.evaluation", "emo.report", "emo.video")
-PLUMBING = ("emo.config", "emo.artifacts", "emo.files", "emo.tracking", "emo.parallel", "emo.errors", "emo.console")
+PLUMBING = ("emo.config", "emo.environment", "emo.artifacts", "emo.files", "emo.tracking", "emo.parallel", "emo.errors", "emo.console")
 TOP = ("emo.pipeline", "emo.cli", "emo.predict", "emo.timeline", "emo.served_model")
 # A stage whose code runs a Keras model depends on the backend (run_stage sets it for every stage).
 KERAS_MODULE = "emo/models/model.py"

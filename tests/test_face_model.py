@@ -11,7 +11,7 @@ def test_official_model_is_fetched_with_its_hash(face_model):
 
 
 def test_wrong_hash_is_refused(tmp_path, monkeypatch):
-    monkeypatch.delenv(fm.ENV_VAR, raising=False)
+    monkeypatch.delenv(fm.EMO_FACE_MODEL, raising=False)
     bad = tmp_path / "models" / "face_landmarker.task"
     bad.parent.mkdir()
     bad.write_bytes(b"tampered")
@@ -20,7 +20,7 @@ def test_wrong_hash_is_refused(tmp_path, monkeypatch):
 
 
 def test_user_copy_must_be_a_task_bundle(tmp_path, monkeypatch):
-    monkeypatch.delenv(fm.ENV_VAR, raising=False)
+    monkeypatch.delenv(fm.EMO_FACE_MODEL, raising=False)
     other = tmp_path / "mine.task"
     other.write_bytes(b"not a zip")
     with pytest.raises(EmoError, match="not a FaceLandmarker .task bundle"):
@@ -33,9 +33,9 @@ def test_environment_variable_wins(tmp_path, monkeypatch, face_model):
     mine = tmp_path / "mine.task"
     with zipfile.ZipFile(mine, "w") as z:
         z.writestr("face_landmarks_detector.tflite", b"x")
-    monkeypatch.setenv(fm.ENV_VAR, str(mine))
+    monkeypatch.setenv(fm.EMO_FACE_MODEL, str(mine))
     assert fm.resolve_face_model(face_model) == mine
-    monkeypatch.setenv(fm.ENV_VAR, str(tmp_path / "gone.task"))
+    monkeypatch.setenv(fm.EMO_FACE_MODEL, str(tmp_path / "gone.task"))
     with pytest.raises(EmoError, match=r"\$EMO_FACE_MODEL points to"):
         fm.resolve_face_model()
 

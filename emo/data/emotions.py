@@ -29,8 +29,3 @@ ALIASES: dict[str, str] = {
     "surprise": "surprise", "surprised": "surprise",
     "contempt": "contempt", "neutral": "neutral",
 }
-
-
-def emotion_index(name: str) -> int:
-    """Index of an emotion name in EMOTIONS."""
-    return EMOTIONS.index(name)

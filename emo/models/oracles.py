@@ -23,10 +23,10 @@ from concurrent import futures
 import keras_tuner
 from keras_tuner.src import utils as keras_tuner_utils
 
+from emo.environment import EMO_TRIAL_TIMEOUT_S, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT
 from emo.errors import EmoError
 from emo.files import atomic_file
 
-TIMEOUT_VARIABLE = "EMO_TRIAL_TIMEOUT_S"
 DEFAULT_TRIAL_TIMEOUT_S = 6 * 3600  # a paper-profile trial (at most 100 epochs at L = 468) is projected at minutes
 # Once every trial has ended, how long the chief waits for the workers still registered to ask
 # again (and hear that the search is done): a live worker asks within milliseconds.
@@ -203,7 +203,7 @@ def duration(seconds: float) -> str:
 
 def trial_timeout() -> float:
     """EMO_TRIAL_TIMEOUT_S: how many seconds the chief gives a worker to finish a trial."""
-    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    text = os.environ.get(EMO_TRIAL_TIMEOUT_S, "").strip()
     if not text:
         return DEFAULT_TRIAL_TIMEOUT_S
     try:
@@ -211,17 +211,17 @@ def trial_timeout() -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise EmoError(f"{TIMEOUT_VARIABLE} is {text!r}; give the seconds a worker may take over one trial "
+        raise EmoError(f"{EMO_TRIAL_TIMEOUT_S} is {text!r}; give the seconds a worker may take over one trial "
                        f"before the chief gives up, a number above 0 (unset: {DEFAULT_TRIAL_TIMEOUT_S}, "
                        f"{duration(DEFAULT_TRIAL_TIMEOUT_S)}).")
     return value
 
 
 def overdue_message(oracle: JobsOracle, tuner_id: str, trial, timeout: float) -> str:
-    return (f"The chief waited {duration(timeout)} ({TIMEOUT_VARIABLE}) for worker {tuner_id!r} to finish "
+    return (f"The chief waited {duration(timeout)} ({EMO_TRIAL_TIMEOUT_S}) for worker {tuner_id!r} to finish "
             f"{oracle.describe(trial)} and stopped without writing any output: check that worker (and that "
             f"only your own workers can reach the oracle's port), then rerun the chief, which resumes the "
-            f"search and offers that trial again, or raise {TIMEOUT_VARIABLE} if trials take that long.")
+            f"search and offers that trial again, or raise {EMO_TRIAL_TIMEOUT_S} if trials take that long.")
 
 
 def serve(oracle: JobsOracle, timeout: float, poll: float = 1.0, gone_after: float = GONE_AFTER_S) -> None:
@@ -264,7 +264,7 @@ def serve(oracle: JobsOracle, timeout: float, poll: float = 1.0, gone_after: flo
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))  # one request at a time, as Keras Tuner's
     servicer = Servicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.add_insecure_port(f"{os.environ[KERASTUNER_ORACLE_IP]}:{os.environ[KERASTUNER_ORACLE_PORT]}")
     server.start()
     done_since = None
     try:

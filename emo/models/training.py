@@ -220,13 +220,6 @@ def fit_binary(
     return Fitted(model, history, time.perf_counter() - start, trainer, best)
 
 
-def predict_positive(model, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The positive-class probability; predict_on_batch per chunk, since Keras' predict() costs
-    about 0.1 s of set-up per call, more than these models take for a whole test part."""
-    return np.concatenate([np.asarray(model.predict_on_batch(X[i : i + batch_size]))[:, 1]
-                           for i in range(0, len(X), batch_size)])
-
-
 def validation_scores(fitted: Fitted, X_val: np.ndarray, positive_val: np.ndarray) -> dict[str, float]:
     """Scores of the kept weights on the validation part; any may be the tuner's objective."""
     m = binary_metrics(positive_val, fitted.positive_probability(X_val))

@@ -18,6 +18,7 @@ from types import ModuleType
 
 from emo.config import Params, field_values, load_params, log_reads
 from emo.console import native_logs_hidden, user_errors_reported
+from emo.environment import EMO_VERBOSE
 from emo.files import stage_outputs
 from emo.models.backend import use_backend
 
@@ -55,7 +56,7 @@ def run_stage(stage: ModuleType, *args: str, params_file: str | Path = "params.y
     # outputs are removed and worker processes stopped.
     signal.signal(signal.SIGTERM, interrupted)
     log_reads(stage_name(stage))
-    quiet = contextlib.nullcontext() if os.environ.get("EMO_VERBOSE") == "1" else native_logs_hidden()
+    quiet = contextlib.nullcontext() if os.environ.get(EMO_VERBOSE) == "1" else native_logs_hidden()
     try:
         with user_errors_reported():
             params = pipeline_params(params_file)
