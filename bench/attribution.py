@@ -27,8 +27,8 @@ from emo.data.emotions import EMOTIONS
 from emo.explanation.attribution import integration_points
 from emo.explanation.global_attribution import integrated_gradients_of, medoid_videos
 from emo.models.model import build_model, load_model, model_weights
+from emo.models.search_results import load_hparams
 from emo.models.training import model_input
-from emo.models.tuning import load_hparams
 from emo.pipeline import pipeline_params
 
 

@@ -75,7 +75,7 @@ def steady_state_model_time(predictor: Predictor, results) -> float:
     def run_all() -> None:
         for m in predictor.models:
             inputs = model_input(X, m.landmarks)
-            for model in predictor.keras[m.emotion]:
+            for model in predictor.keras_models[m.emotion]:
                 predict_positive(model, inputs)
 
     run_all()  # traces

@@ -120,9 +120,10 @@ def measure(backend: str, profile: str, landmarks: Path, splits: Path) -> dict:
     params = load_params(profile)
     context = TrainingContext(landmarks, splits, params.model, params.train)
     t = params.tune
-    corners = [(min(t.filters), min(t.units)), (sorted(t.filters)[len(t.filters) // 2], sorted(t.units)[len(t.units) // 2]),
-               (max(t.filters), max(t.units))]
-    neurons = sorted(t.neurons)[len(t.neurons) // 2]
+    corners = [(min(t.filters), min(t.lstm_units)),
+               (sorted(t.filters)[len(t.filters) // 2], sorted(t.lstm_units)[len(t.lstm_units) // 2]),
+               (max(t.filters), max(t.lstm_units))]
+    neurons = sorted(t.dense_units)[len(t.dense_units) // 2]
     jobs = [SliceJob(L, f, q, neurons, SLICE_EPOCHS) for L in LANDMARK_COUNTS for f, q in corners]
     jobs += [SliceJob(16, f, q, neurons, 0) for f, q in corners]  # to early stopping
     workers = params.train.workers or os.cpu_count()
@@ -142,11 +143,11 @@ def hyperband_plan(points: int, max_epochs: int, factor: int) -> tuple[int, int]
     pipeline's own oracle driven with random scores (the budget does not depend on them)."""
     import keras_tuner
 
-    from emo.models.tuning import hyperband_oracle
+    from emo.models.oracles import GridHyperbandOracle
 
     space = keras_tuner.HyperParameters()
     space.Choice("point", list(range(points)))
-    oracle = hyperband_oracle(keras_tuner.Objective("val_loss", "min"), max_epochs, factor, 0, space)
+    oracle = GridHyperbandOracle(keras_tuner.Objective("val_loss", "min"), max_epochs, factor, 0, space)
     oracle.verbose = 0
     rng = np.random.default_rng(0)
     trials = epochs = 0
@@ -176,14 +177,14 @@ def project(measured: dict, profile: str) -> list[dict]:
     timed = rows[rows.epochs > 0].assign(fq=lambda d: d.filters * d.units)
     per_epoch = {L: np.polyfit(part.fq, part.epoch_s, 1) for L, part in timed.groupby("L")}
     epochs_to_stop = float(rows[rows.epochs == 0].trained.mean())
-    grid_fq = float(np.mean(t.filters) * np.mean(t.units))
+    grid_fq = float(np.mean(t.filters) * np.mean(t.lstm_units))
 
     def epoch_s(L: int, fq: float) -> float:
         return float(np.polyval(per_epoch[L], fq))
 
     seeds, E, workers = len(params.split.seeds), len(EMOTIONS), measured["workers"]
     searches = [468, *r.ks] if r.search else [468]
-    points = len(t.filters) * len(t.units) * len(t.neurons)
+    points = len(t.filters) * len(t.lstm_units) * len(t.dense_units)
     hb_trials, hb_epochs = hyperband_plan(points, params.train.epochs, t.factor)
     per_k_models = len(params.model.variants) + sum(r.random_draws if c == "random" else 1 for c in r.controls)
     final = E * seeds * len(params.model.variants) * epochs_to_stop * epoch_s(468, grid_fq)

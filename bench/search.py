@@ -39,7 +39,8 @@ def main() -> None:
     from emo.data.dataset import load_landmarks, load_partitions
     from emo.data.emotions import EMOTIONS
     from emo.models.training import TrainingContext
-    from emo.models.tuning import search_all, search_job
+    from emo.models.search_jobs import search_job
+    from emo.models.tuning import search_all
 
     data = load_landmarks(REPO / LANDMARKS)
     partitions = load_partitions(REPO / SPLITS, len(data.y))
@@ -50,7 +51,7 @@ def main() -> None:
     found = {}
     with tempfile.TemporaryDirectory() as directory:
         for strategy in ("grid", "hyperband"):
-            tune = dataclasses.replace(params.tune, filters=args.filters, units=args.units, neurons=args.neurons,
+            tune = dataclasses.replace(params.tune, filters=args.filters, lstm_units=args.units, dense_units=args.neurons,
                                        strategy=strategy, factor=args.factor, directory=Path(directory))
             jobs = [search_job(e, tune, data, partitions[0], context, stage="bench") for e in range(len(EMOTIONS))]
             start = time.perf_counter()

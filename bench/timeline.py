@@ -53,40 +53,36 @@ def _setup():
     params = pipeline_params(REPO / "params.yaml")
     from emo import artifacts
     from emo.models.ensemble import choose_models
-    from emo.video.recording import Recorder
+    from emo.video.recording import TimelineReader
 
-    return params, Recorder, choose_models(artifacts.FULL, artifacts.RETRAIN)
+    return params, TimelineReader, choose_models(artifacts.FULL, artifacts.RETRAIN)
 
 
 def child(mode: str, path: str, workers: int, cores: int, out: str) -> None:
     """One measurement, in a process pinned to `cores` cores."""
     os.sched_setaffinity(0, set(range(cores)))
     from emo.video.recording import table_writer
-    from emo.video.streams import Source
-    from emo.video.timeline import TimelineSettings
+    from emo.video.streams import VideoStream
+    from emo.video.sliding_window import TimelineSettings
 
-    params, Recorder, models = _setup()
+    params, TimelineReader, models = _setup()
     settings = TimelineSettings.of(params.timeline, params.extract)
-    recorder = Recorder(params.extract, models, live=mode == "live")
     result: dict = {}
-    try:
+    with TimelineReader(params.extract, models, live=mode == "live", workers=workers) as reader:
         if mode == "live":
-            _, s = recorder.live(Source(path), settings, realtime=True)
+            _, s = reader.read_live(VideoStream(path), settings, realtime=True)
             result = {"answered_per_s": s.frames / s.seconds, "offered": s.frames + s.dropped, "dropped": s.dropped,
                       "latency_median_ms": float(np.median(s.latency_ms)),
                       "latency_p95_ms": float(np.percentile(s.latency_ms, 95))}
         else:
-            with recorder.pool(workers) as pool:
-                if mode == "hour":
-                    peak = _rss_sampler()
-                    with table_writer(Path(out).with_suffix(".csv")) as write:
-                        _, s = recorder.record(Source(path), settings, write, pool, workers)
-                    result = {"rss": peak()}
-                else:
-                    _, s = recorder.record(Source(path), settings, None, pool, workers)
+            if mode == "hour":
+                peak = _rss_sampler()
+                with table_writer(Path(out).with_suffix(".csv")) as write:
+                    _, s = reader.read_offline(VideoStream(path), settings, write)
+                result = {"rss": peak()}
+            else:
+                _, s = reader.read_offline(VideoStream(path), settings)
             result.update({"frames": s.frames, "seconds": s.seconds, "frames_per_s": s.frames / s.seconds})
-    finally:
-        recorder.close()
     Path(out).write_text(json.dumps(result))
 
 
@@ -183,16 +179,16 @@ def accuracy(folder: Path) -> None:
     from emo.video.recording import landmark_runs
     from emo.video.scoring import read_truth, timeline_scores
     from emo.video.streams import recordings_in
-    from emo.video.timeline import Timeline, TimelineSettings
+    from emo.video.sliding_window import Timeline, TimelineSettings
 
-    params, Recorder, models = _setup()
-    recorder = Recorder(params.extract, models)
+    params, TimelineReader, models = _setup()
+    reader = TimelineReader(params.extract, models)
     runs = {}
     for source in recordings_in(folder, params.timeline.frame_rate):
         if source.truth_file():
-            runs[source.name] = (list(landmark_runs(source, None, 1, recorder.tracker, source.fps())),
+            runs[source.name] = (list(landmark_runs(source, None, 1, reader.tracker, source.fps())),
                                  read_truth(source.truth_file()))
-    recorder.close()
+    reader.close()
     groups = {"demo identities": [n for n in runs if n.startswith("demo_")],
               "held-apart identities": [n for n in runs if n.startswith("heldout_")]}
 
@@ -200,7 +196,7 @@ def accuracy(folder: Path) -> None:
         out = []
         for name in names:
             stretches, truth = runs[name]
-            engine = Timeline(settings, recorder.classify, 256)
+            engine = Timeline(settings, reader.classify, 256)
             out.append((pd.concat([*map(engine.feed, stretches), engine.finish()], ignore_index=True), truth))
         return out
 
@@ -240,7 +236,7 @@ def save_bundle(bundle: Path, recording: Path) -> None:
     from emo.data.landmarks import LandmarkDetector
     from emo.video.faces import FaceTracker
     from emo.video.recording import landmark_runs
-    from emo.video.streams import Source
+    from emo.video.streams import VideoStream
 
     params, _, models = _setup()
     manifest = []
@@ -254,7 +250,7 @@ def save_bundle(bundle: Path, recording: Path) -> None:
                          "files": [f"models/{m.emotion}/{f.name}" for f in m.files]})
     e = params.extract
     tracker = FaceTracker(LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, "sequence", e.box_margin))
-    source = Source(str(recording))
+    source = VideoStream(str(recording))
     runs = list(landmark_runs(source, None, 1, tracker, source.fps()))
     tracker.detector.close()
     np.savez(bundle / "landmarks.npz", lengths=np.array([len(r) for r in runs]),
@@ -275,11 +271,11 @@ def model_step(bundle: Path, device: str, batches: list[int], recording: Path | 
     params = pipeline_params(REPO / "params.yaml")  # chooses Keras' backend (train.backend)
     from emo.models.backend import configure, gpu_visible
 
-    configure(single_threaded=False)  # as the Recorder does
+    configure(single_threaded=False)  # as the TimelineReader does
     import keras
 
     from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
-    from emo.video.timeline import LandmarkRun, Timeline, TimelineSettings
+    from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
 
     backend = keras.backend.backend()
     if device == "gpu" and not gpu_visible():

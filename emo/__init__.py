@@ -12,10 +12,10 @@ __version__ = "0.1.0"
 # axis everywhere. Here, at the root, so that params validation (emo.config) can use it too.
 N_LANDMARKS = 468
 
-# The Python API of `emo predict`, imported on first use: `import emo` stays cheap (the models'
-# stack takes seconds to import), and emo.predict stays the module's name.
+# The Python APIs of `emo predict` and `emo timeline`, imported on first use: `import emo` stays
+# cheap (the models' stack takes seconds to import).
 _API = {"Predictor": "emo.predict", "predict_videos": "emo.predict", "StartsAtPeakWarning": "emo.predict",
-        "COLUMNS": "emo.predict"}
+        "COLUMNS": "emo.predict", "timeline": "emo.timeline_api"}
 __all__ = ["N_LANDMARKS", *_API]
 
 

@@ -1,6 +1,7 @@
 """Every environment variable emo reads or writes, in one list: its name, who reads it, its
-default and what it does. Modules take the names from here; docs/development.md's table and
-tests/test_environment.py are checked against this list.
+default and what it does. Modules take emo's own names from here; tests/test_environment.py
+checks that every variable emo/ touches is listed, tests/test_docs.py that the README's and
+docs/development.md's tables are this list.
 
 The only writes at import time are `quiet_native_logs` (called once, by emo/__init__.py):
 TensorFlow and MediaPipe print C++ banners at start-up before any of our code could silence them.
@@ -75,6 +76,8 @@ VARIABLES = (
              "the back-off between those retries"),
     Variable("MLFLOW_HTTP_REQUEST_TIMEOUT", "mlflow", "60 (set by emo where unset)",
              "seconds one call to the tracking server may take"),
+    Variable("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "mlflow", "false in the register stage",
+             "MLflow's progress bar per file it copies, off where the stage shows its own"),
     Variable("TF_CPP_MIN_LOG_LEVEL", "tensorflow", "3 (set by emo where unset)", "TensorFlow's C++ log level"),
     Variable("GLOG_minloglevel", "mediapipe", "2 (set by emo where unset)", "MediaPipe's C++ log level"),
 )

@@ -49,14 +49,3 @@ HOG_SVM: dict[str, dict[str, float]] = {
     "linear": {"anger": .85, "fear": .95, "disgust": .78, "happiness": .97, "sadness": .75, "surprise": .99},
     "rbf": {"anger": .84, "fear": .95, "disgust": .74, "happiness": .98, "sadness": .79, "surprise": 1.00},
 }
-
-
-def grid_values() -> dict[str, list[int]]:
-    """Every F, Q and R of Tables 1-5: the paper profile's grid must contain them all."""
-    values = {"filters": set(), "units": set(), "neurons": set()}
-    for table in HYPERPARAMETERS.values():
-        for f, q, r in table.values():
-            values["filters"].add(f)
-            values["units"].add(q)
-            values["neurons"].add(r)
-    return {k: sorted(v) for k, v in values.items()}

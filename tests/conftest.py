@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emo.config import READS_FOLDER, load_params
+from emo.config import load_params
+from emo.environment import EMO_PARAMS_READS
 from emo.models.backend import use_backend
 from tests.support import BACKEND, DVC, REPO, SMOKE, run
 
@@ -72,5 +73,5 @@ def smoke_repo(tmp_path_factory, face_model):
     run(["git", "add", "-A"], repo)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], repo)
     # Every stage logs the params keys it reads (tests/test_dvc_yaml.py compares them with dvc.yaml).
-    run([DVC, "repro"], repo, env={**os.environ, READS_FOLDER: str(repo / ".params_reads")})
+    run([DVC, "repro"], repo, env={**os.environ, EMO_PARAMS_READS: str(repo / ".params_reads")})
     return repo

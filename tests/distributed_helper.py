@@ -20,6 +20,7 @@ from emo.config import load_params
 from emo.console import user_errors_reported
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.backend import use_backend
+from emo.models.search_jobs import search_job
 from emo.models.training import TrainingContext
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,19 +36,22 @@ def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
     context = TrainingContext(landmarks, splits, params.model, train)
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
-    grid = dataclasses.replace(params.tune, filters=[2, 3], units=[3, 4], neurons=[3], strategy=strategy,
+    grid = dataclasses.replace(params.tune, filters=[2, 3], lstm_units=[3, 4], dense_units=[3], strategy=strategy,
                                directory=Path(tuner_dir))
-    jobs = [tuning.search_job(e, grid, data, partitions[0], context, landmarks=tuple(range(8, 24))) for e in (1, 4)]
+    jobs = [search_job(e, grid, data, partitions[0], context, landmarks=tuple(range(8, 24))) for e in (1, 4)]
+
+    # Here, not at the top: emo.models.tuner imports Keras, which must follow use_backend.
+    from emo.models import tuner
 
     trained = []
-    real_fit = tuning.fit_binary
+    real_fit = tuner.fit_binary
 
     def recording_fit(*args, **kwargs):
         job = hashlib.sha256(args[1].tobytes()).hexdigest()[:8]  # which emotion's labels
         trained.append([job, args[4].filters, args[4].units, kwargs.get("epochs")])
         return real_fit(*args, **kwargs)
 
-    tuning.fit_binary = recording_fit
+    tuner.fit_binary = recording_fit
     if tuning.distributed_role():
         results = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
     else:  # the single-machine path, in this process so that the recording sees its trials

@@ -41,7 +41,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def mlflow_serving(command: str, cwd: Path, *options: str):
     """`mlflow server` or `mlflow ui` on a free loopback port, until the block ends; yields its URL."""
-    from emo.tracking import mlflow_process
+    from emo.tracking.processes import mlflow_process
 
     with mlflow_process([command, "--workers", "1", *options], free_port(), cwd) as url:
         yield url

@@ -1,4 +1,4 @@
-"""The catalogue of bad input (README, Troubleshooting): each gives one clear sentence naming
+"""The catalogue of bad input (docs/troubleshooting.md): each gives one clear sentence naming
 the file or key and what to do, a non-zero exit, no traceback, and no half-written output.
 
 Each case runs a stage script the way `dvc repro` does, in a scratch working folder."""

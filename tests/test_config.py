@@ -1,10 +1,12 @@
 import copy
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from emo.config import load_params, parse_params
+from emo.config.parsing import RENAMED
 from emo.errors import ConfigError
 from tests.support import EMO, REPO, run
 
@@ -44,6 +46,27 @@ def test_unknown_key_is_named(raw):
 def test_unknown_section_is_named(raw):
     raw["extrct"] = {}
     assert "unknown key 'extrct'" in _error(raw)
+
+
+@pytest.mark.parametrize("old,new", sorted(RENAMED.items()))
+def test_renamed_key_names_the_new_one(raw, old, new):
+    *sections, name = old.split(".")
+    part = raw
+    for section in sections:
+        part = part[section]
+    part[name] = part.pop(new.rsplit(".", 1)[1])
+    assert _error(raw) == f"params.yaml: {old} was renamed {new}; rename the key."
+
+
+def test_check_params_stage_names_a_renamed_key(tmp_path, raw):
+    """The check_params stage, which dvc repro runs first, stops on an old key with that one sentence."""
+    raw["tune"]["units"] = raw["tune"].pop("lstm_units")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    done = run([sys.executable, REPO / "stages" / "check_params.py"], cwd=tmp_path, check=False)
+    out = (done.stdout + done.stderr).strip()
+    assert done.returncode != 0 and "Traceback" not in out
+    assert out == "error: params.yaml: tune.units was renamed tune.lstm_units; rename the key."
+    assert not (tmp_path / "data").exists()
 
 
 def test_missing_key_is_named(raw):
@@ -119,8 +142,8 @@ def test_check_params_command_exits_with_one_line(tmp_path, raw, capsys):
     "section,key,value,expected",
     [
         ("tune", "filters", [0, 4], "tune.filters holds 0; each value must lie between 1 and 1024"),
-        ("tune", "units", [], "tune.units is empty; the grid needs at least one value"),
-        ("tune", "neurons", [8, 8], "tune.neurons repeats a value"),
+        ("tune", "lstm_units", [], "tune.lstm_units is empty; the grid needs at least one value"),
+        ("tune", "dense_units", [8, 8], "tune.dense_units repeats a value"),
         ("tune", "objective", "accuracy", "'tune.objective' must be one of"),
         ("train", "flip", "diagonal", "'train.flip' must be one of 'horizontal', 'vertical', 'none'"),
         ("train", "learning_rate", 0, "train.learning_rate is 0"),
@@ -212,15 +235,15 @@ def test_largest_seed_loads(raw):
         ("demo.distractor", 3.5, "demo.distractor is 3.5; it must lie between 0 and 3.0"),
         ("demo.heldout.intensity", [0.3, 4.0], "demo.heldout.intensity is [0.3, 4.0]"),
         ("demo.recordings.episodes", 101, "demo.recordings.episodes is 101; it must lie between 1 and 100"),
-        ("demo.recordings.neutral_s", [1.0, 61.0], "demo.recordings.neutral_s is [1.0, 61.0]"),
-        ("demo.recordings.apex_s", [1.0, 600.0], "demo.recordings.apex_s is [1.0, 600.0]"),
+        ("demo.recordings.neutral_range_s", [1.0, 61.0], "demo.recordings.neutral_range_s is [1.0, 61.0]"),
+        ("demo.recordings.apex_range_s", [1.0, 600.0], "demo.recordings.apex_range_s is [1.0, 600.0]"),
         ("split.seeds", list(range(101)), "split.seeds lists 101 values; give at most 100"),
         ("train.batch_size", 10**9, "train.batch_size is 1000000000; it must lie between 1 and 512"),
         ("train.epochs", 1001, "train.epochs is 1001; it must lie between 1 and 1000"),
         ("train.patience", 1001, "train.patience is 1001"),
         ("tune.filters", [4, 10**6], "tune.filters holds 1000000; each value must lie between 1 and 1024"),
-        ("tune.units", list(range(1, 34)), "tune.units lists 33 values; give at most 32"),
-        ("tune.neurons", [1025], "tune.neurons holds 1025"),
+        ("tune.lstm_units", list(range(1, 34)), "tune.lstm_units lists 33 values; give at most 32"),
+        ("tune.dense_units", [1025], "tune.dense_units holds 1025"),
         ("attribute.steps", 10**6, "attribute.steps is 1000000; it must lie between 1 and 1000"),
         ("attribute.budget_mb", 10**6, "attribute.budget_mb is 1000000; it must lie between 1 and 16384"),
         ("retrain_k.random_draws", 101, "retrain_k.random_draws is 101; it must lie between 1 and 100"),

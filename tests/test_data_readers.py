@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from emo.data.layouts import find_sequences
-from emo.data.sources import SequenceSource, check_video_path, folder_problem
+from emo.data.sources import DatasetVideo, check_video_path, folder_problem
 from emo.errors import EmoError
-from emo.video.streams import Source
+from emo.video.streams import VideoStream
 
 
 def _png(path: Path, shape=(490, 640), colour=False):
@@ -115,7 +115,7 @@ def test_both_readers_give_one_sentence_for_a_video_that_cannot_be_opened(tmp_pa
     with pytest.raises(EmoError) as dataset:
         list(source.frames())
     with pytest.raises(EmoError) as stream:
-        list(Source(str(path)).frames())
+        list(VideoStream(str(path)).frames())
     assert str(dataset.value) == str(stream.value) == sentence
 
 
@@ -137,8 +137,8 @@ def test_both_readers_read_a_corrupt_frame_alike(tmp_path, zeroed, expected):
     # A frame that does not decode in the middle is a None frame in both readers; at the end, the end.
     path = tmp_path / "clip.avi"
     _mjpg(path, 5, zeroed)
-    dataset = list(SequenceSource("clip", "", path, "").frames())
-    stream = [f.gray for f in Source(str(path)).frames()]
+    dataset = list(DatasetVideo("clip", "", path, "").frames())
+    stream = [f.gray for f in VideoStream(str(path)).frames()]
     assert [f is None for f in dataset] == [f is None for f in stream] == [i in zeroed for i in range(expected)]
 
 
@@ -155,7 +155,7 @@ def test_an_unreadable_folder_is_one_sentence(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
     sentence = f"{locked} cannot be read (permission denied); give it read permission (chmod u+rx for a folder)."
-    for frames in (lambda: SequenceSource("x", "", locked, "").frames(), lambda: Source(str(locked)).frames()):
+    for frames in (lambda: DatasetVideo("x", "", locked, "").frames(), lambda: VideoStream(str(locked)).frames()):
         with pytest.raises(EmoError) as err:
             list(frames())
         assert str(err.value) == sentence

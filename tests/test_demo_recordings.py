@@ -25,7 +25,7 @@ def tiny_params(smoke_params):
     """One recording of the main demo's first subject: 2 short episodes at 5 frames a second."""
     demo = smoke_params.demo
     recordings = dataclasses.replace(demo.recordings, subjects=1, heldout_subjects=0, fps=5.0, episodes=2,
-                                     neutral_s=(1.0, 1.4), apex_s=(1.0, 1.2))
+                                     neutral_range_s=(1.0, 1.4), apex_range_s=(1.0, 1.2))
     return dataclasses.replace(demo, frames=(4, 6), workers=1, recordings=recordings)
 
 

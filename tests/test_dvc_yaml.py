@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 # what sits beside it (cli, predict, timeline).
 DOMAIN = ("emo.data", "emo.models", "emo.explanation", "emo.evaluation", "emo.report", "emo.video")
 PLUMBING = ("emo.config", "emo.environment", "emo.artifacts", "emo.files", "emo.tracking", "emo.parallel", "emo.errors", "emo.console")
-TOP = ("emo.pipeline", "emo.cli", "emo.predict", "emo.timeline", "emo.served_model")
+TOP = ("emo.pipeline", "emo.cli", "emo.predict", "emo.timeline_api", "emo.served_model")
 # A stage whose code runs a Keras model depends on the backend (run_stage sets it for every stage).
 KERAS_MODULE = "emo/models/model.py"
 CHECK = "check_params"  # the stage that validates the whole params file first

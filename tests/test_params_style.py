@@ -93,7 +93,7 @@ CHANGES = {
     "retrain_k.ks": lambda v: v[:-1] + [v[-1] * 2],                      # a list of ints
     "retrain_k.rankings": lambda v: v[:-1] + [v[-1] + "_x"],             # a list of strings
     "rivals.sanity": lambda v: v[:-1] + ["shuffled_x"],                  # a section's last list
-    "demo.recordings.apex_s": lambda v: v[:-1] + [v[-1] + 0.5],          # a nested list
+    "demo.recordings.apex_range_s": lambda v: v[:-1] + [v[-1] + 0.5],    # a nested list
     "timeline.workers": lambda v: v + 1,                                 # the file's last key
 }
 

@@ -11,7 +11,7 @@ import pytest
 from emo import artifacts
 from emo.data.emotions import EMOTIONS
 from emo.explanation.rivals import RIVALS
-from emo.tracking import VIEW_TAG
+from emo.tracking.ui import VIEW_TAG
 from tests.support import DVC, mlflow_serving, run
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ BEFORE_ON = ("AMD EPYC", "jax")  # CPU model and backend: another gives numbers 
 def test_the_stage_layer_gives_the_metrics_of_the_code_before_it(smoke_repo):
     import hashlib
 
-    from emo.tracking import environment
+    from emo.tracking.provenance import environment
 
     env = environment()
     if (env["cpu"], env["keras_backend"]) != BEFORE_ON:
@@ -197,7 +197,7 @@ def test_a_forced_retune_with_the_same_results_leaves_the_rest_up_to_date(smoke_
 def test_dvc_exp_run_changes_one_line_and_dvc_exp_show_fits_the_headline_in_200_columns(smoke_repo, tmp_path):
     import shutil
 
-    from emo.tracking import DVC_EXP_TAG
+    from emo.tracking.provenance import DVC_EXP_TAG
 
     copy = tmp_path / "repo"
     shutil.copytree(smoke_repo, copy, symlinks=True)
@@ -260,7 +260,7 @@ def test_the_registered_model_answers_as_emo_predict_does_loaded_and_served(smok
     import mlflow
 
     from emo.predict import COLUMNS, Predictor
-    from emo.tracking import mlflow_process
+    from emo.tracking.processes import mlflow_process
     from tests.support import free_port
 
     registered = json.loads((smoke_repo / artifacts.REGISTERED).read_text())

@@ -21,9 +21,12 @@ from emo.data.mesh import face_mesh
 from emo.errors import EmoError
 from emo.artifacts import RunSet
 from emo.models.ensemble import EmotionModels
-from emo.predict import (COLUMNS, Moment, Predictor, VideoResult, chosen_models, explanation_files, explanation_names,
-                         refuse_to_overwrite, results_table, table_text)
+from emo.predict import COLUMNS, Predictor
+from emo.predict.explain import explanation_files, explanation_names, refuse_to_overwrite
+from emo.predict.predictor import checked_model_choice
+from emo.predict.tables import VideoResult, results_table, table_text
 from emo.report.callouts import gatherings, ranked_figure, spread
+from emo.video.clips import Moment
 from emo.video.mp4 import H264Writer
 from emo.video.onset import BACKWARDS_EVIDENCE, NeutralFace
 from tests.support import EMO, REPO, run
@@ -223,16 +226,16 @@ def test_best_k_is_never_chosen_among_fewer_k_than_the_pipeline_trains(tmp_path,
     ks = smoke_params.retrain_k.ks
     full, retrain = _run_sets(tmp_path, None)
     with pytest.raises(EmoError) as err:
-        chosen_models(smoke_params, full, retrain)
+        checked_model_choice(smoke_params, full, retrain)
     assert str(err.value) == (f"{retrain.runs} is missing, so each emotion's best K (of 468 and retrain_k.ks = {ks}) "
                               "cannot be chosen; run `dvc repro retrain_k`, or pass --k 468 to use the train_full "
                               "models.")
     # Asked for K = 468, the train_full models alone are needed.
-    assert [m.k for m in chosen_models(smoke_params, full, retrain, k=468)] == [468] * len(EMOTIONS)
+    assert [m.k for m in checked_model_choice(smoke_params, full, retrain, k=468)] == [468] * len(EMOTIONS)
 
     full, retrain = _run_sets(tmp_path / "partial", {e: ks if e != "fear" else ks[1:] for e in EMOTIONS})
     with pytest.raises(EmoError) as err:
-        chosen_models(smoke_params, full, retrain)
+        checked_model_choice(smoke_params, full, retrain)
     assert str(err.value) == (f"{retrain.runs} has no T-EMO runs of fear at K = {ks[0]}, so its best K (of 468 and "
                               f"retrain_k.ks = {ks}) cannot be chosen; run `dvc repro` to train them, or pass --k to "
                               "use one K for every emotion.")
@@ -245,7 +248,7 @@ def test_paths_that_are_no_videos_are_answered_before_any_model_loads(tmp_path, 
     models = [EmotionModels(e, 468, None, [tmp_path / "none.keras"]) for e in EMOTIONS]
     with Predictor(smoke_params, models) as predictor:
         table = predictor.predict([tmp_path / "missing.mp4", tmp_path / "empty", tmp_path / "notes.txt"])
-        assert "keras" not in vars(predictor) and "detector" not in vars(predictor)
+        assert "keras_models" not in vars(predictor) and "detector" not in vars(predictor)
     assert table.error.tolist() == [
         f"{tmp_path / 'missing.mp4'} does not exist.",
         f"no frames in {tmp_path / 'empty'}: the folder holds no image files (.bmp, .jpeg, .jpg, .png, .tif, .tiff).",

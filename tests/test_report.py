@@ -29,9 +29,11 @@ from emo.explanation.rivals import MODEL_FREE, PAPER, RIVALS
 from emo.pipeline import params_sections
 from emo.pipeline import report as report_stage
 from emo.pipeline.check_rankings import checks_document, sanity_table
-from emo.report import sections, tables
+from emo.report import tables
 from emo.report.comparisons import POOLED, format_p, per_emotion_table, sentence
 from emo.report.document import MAX_TABLE_COLUMNS, TABLE_WIDTH, Document, anchor_of, column_parts, markdown_width
+from emo.report.metrics_document import rankings_document
+from emo.report.ranking_checks import ranking_checks
 
 pytestmark = pytest.mark.slow
 
@@ -357,7 +359,7 @@ def test_without_truth_localisation_is_skipped_and_retrained_rivals_are_compared
                                                                                                 data_root)))
     assert r.localisation is None
     doc = Document("t")
-    sections.ranking_checks(doc, r, artifacts_copy)
+    ranking_checks(doc, r, artifacts_copy)
     section = section_of(doc.markdown())
     assert (f"localisation skipped: `{data_root}` has no truth.json (only a generated dataset knows its truth)."
             in section)
@@ -373,7 +375,7 @@ def test_without_truth_localisation_is_skipped_and_retrained_rivals_are_compared
     with_ig = {m: checks["agreement"][f"ig ~ {m}"]["spearman"] for m in RIVALS}
     least = min(with_ig, key=with_ig.get)  # no truth: the faces show the rival that agrees least with IG
     assert f"landmarks_anger_{least}.png" in section and "agrees least with IG" in section
-    assert sections.rankings_document(r.checks, r.comparisons)["keep_and_retrain_ig_minus"].keys() == {
+    assert rankings_document(r.checks, r.comparisons)["keep_and_retrain_ig_minus"].keys() == {
         "effect_size", "occlusion"}
 
 

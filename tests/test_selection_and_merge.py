@@ -11,7 +11,7 @@ from emo.errors import EmoError
 from emo.evaluation.baselines import displacement_features, svm_runs
 from emo.evaluation.six_class import accuracy_table, confusion, merge, six_class_decision
 from emo.models.selection import bottom_k_landmarks, random_k_landmarks, select, top_k_landmarks
-from emo.paper import grid_values
+from emo.paper import HYPERPARAMETERS
 from tests.synthetic import planted_landmarks
 
 RANKING = np.array([5, 3, 9, 0, 1, 2, 4, 6, 7, 8, *range(10, 468)])
@@ -115,7 +115,7 @@ def test_paper_profile_grid_holds_every_published_value():
     from tests.support import REPO
 
     tune = load_params(REPO / "profiles" / "paper.yaml").tune
-    values = grid_values()
-    assert set(values["filters"]) <= set(tune.filters)
-    assert set(values["units"]) <= set(tune.units)
-    assert set(values["neurons"]) <= set(tune.neurons)
+    published = [fqr for table in HYPERPARAMETERS.values() for fqr in table.values()]  # Tables 1-5
+    assert {f for f, _, _ in published} <= set(tune.filters)
+    assert {q for _, q, _ in published} <= set(tune.lstm_units)
+    assert {r for _, _, r in published} <= set(tune.dense_units)

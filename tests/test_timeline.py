@@ -95,7 +95,7 @@ def test_stdout_table_and_the_python_api_agree(smoke_repo, recordings):
     done = emo(["timeline", recordings[0], "--workers", "1"], smoke_repo)
     assert done.returncode == 0, done.stderr
     printed = pd.read_csv(pd.io.common.StringIO(done.stdout))
-    api = run([BIN / "python", "-c", "from emo.timeline import timeline; import sys; "
+    api = run([BIN / "python", "-c", "from emo.timeline_api import timeline; import sys; "
                f"timeline('{recordings[0]}', workers=2).to_csv(sys.stdout, index=False)"], smoke_repo).stdout
     assert printed.equals(pd.read_csv(pd.io.common.StringIO(api)))
 

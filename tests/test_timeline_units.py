@@ -10,8 +10,8 @@ from emo.data.mesh import face_mesh
 from emo.errors import EmoError
 from emo.video.alignment import aligned
 from emo.video.scoring import timeline_scores
-from emo.video.streams import LiveFrames, Source, recordings_in
-from emo.video.timeline import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
+from emo.video.streams import LiveFrames, VideoStream, recordings_in
+from emo.video.sliding_window import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
 
 REST = np.asarray(face_mesh().vertices[:, :2] / 20 + 0.5, np.float32)  # a face in box coordinates
 
@@ -150,10 +150,10 @@ def test_a_frame_folder_streams_with_its_frame_rate_and_a_corrupt_frame_is_a_non
     for i in range(6):
         cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 50), 10 * i, np.uint8))
     (folder / "003.png").write_bytes(b"not a png")
-    frames = list(Source(str(folder), frame_rate=5).frames())
+    frames = list(VideoStream(str(folder), frame_rate=5).frames())
     assert [f.index for f in frames] == list(range(6)) and [f.time_s for f in frames] == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert frames[3].gray is None and frames[4].gray is not None
-    assert [f.index for f in Source(str(folder)).frames(2, 4)] == [2, 3]
+    assert [f.index for f in VideoStream(str(folder)).frames(2, 4)] == [2, 3]
     assert [s.name for s in recordings_in(tmp_path, 5)] == ["rec"]
 
 
@@ -163,9 +163,9 @@ def test_a_video_streams_with_its_container_timestamps(tmp_path):
     for i in range(30):
         writer.write(np.full((48, 64, 3), 8 * i, np.uint8))
     writer.release()
-    frames = list(Source(str(path)).frames())
+    frames = list(VideoStream(str(path)).frames())
     assert len(frames) == 30 and np.allclose([f.time_s for f in frames], np.arange(30) / 20, atol=1e-3)
-    assert [f.index for f in Source(str(path)).frames(10, 13)] == [10, 11, 12]
+    assert [f.index for f in VideoStream(str(path)).frames(10, 13)] == [10, 11, 12]
 
 
 def test_live_reading_drops_frames_a_slow_reader_misses(tmp_path):
@@ -176,7 +176,7 @@ def test_live_reading_drops_frames_a_slow_reader_misses(tmp_path):
     writer.release()
     import time
 
-    with LiveFrames(Source(str(path)), realtime=True) as live:
+    with LiveFrames(VideoStream(str(path)), realtime=True) as live:
         seen = [f.index for f in live if time.sleep(0.03) is None]
     assert live.delivered == len(seen) and live.dropped > 0 and live.delivered + live.dropped == 100
     assert seen == sorted(seen)
@@ -184,14 +184,14 @@ def test_live_reading_drops_frames_a_slow_reader_misses(tmp_path):
 
 def test_sources_that_cannot_be_recordings_say_so(tmp_path):
     with pytest.raises(EmoError, match="does not exist"):
-        Source(str(tmp_path / "missing.mp4")).check()
+        VideoStream(str(tmp_path / "missing.mp4")).check()
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(EmoError, match="is not a video"):
-        Source(str(tmp_path / "notes.txt")).check()
+        VideoStream(str(tmp_path / "notes.txt")).check()
     with pytest.raises(EmoError, match="camera 7 cannot be opened"):
-        with LiveFrames(Source("7")):
+        with LiveFrames(VideoStream("7")):
             pass
     with pytest.raises(EmoError, match="cannot be opened as a video"):
-        with LiveFrames(Source("rtsp://127.0.0.1:9/none")):
+        with LiveFrames(VideoStream("rtsp://127.0.0.1:9/none")):
             pass
 

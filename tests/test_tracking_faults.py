@@ -11,7 +11,9 @@ import time
 import pytest
 
 from emo.errors import EmoError
-from emo.tracking import DEFAULT_URI, EXPERIMENT, HOST_TAG, PID_TAG, PROBE_TIMEOUT_S, stage_run
+from emo.tracking.recovery import HOST_TAG, PID_TAG
+from emo.tracking.runs import stage_run
+from emo.tracking.store import DEFAULT_URI, EXPERIMENT, PROBE_TIMEOUT_S
 from tests.support import REPO, free_port
 
 
@@ -55,7 +57,7 @@ def test_a_tracking_server_that_accepts_but_never_answers_stops_the_stage_run(mo
 VICTIM = """
 import sys
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 with stage_run("victim") as run:
     child = run.client.create_run(run.experiment_id, run_name="child", tags={MLFLOW_PARENT_RUN_ID: run.run_id})

@@ -49,7 +49,7 @@ def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smo
 
 
 def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_with_a_password(tmp_path, monkeypatch):
-    """The README's shared-server recipe: MLflow's own basic-auth app, on loopback here. A stage
+    """docs/scaling.md's shared-server recipe: MLflow's own basic-auth app, on loopback here. A stage
     without credentials, or with a user who may only read, stops with one sentence."""
     import urllib.error
     import urllib.request
@@ -57,7 +57,7 @@ def test_the_readme_team_server_refuses_anonymous_clients_and_takes_stage_runs_w
     from mlflow.server.auth.client import AuthServiceClient
     from mlflow.tracking import MlflowClient
 
-    from emo.tracking import stage_run
+    from emo.tracking.runs import stage_run
 
     config = tmp_path / "auth.ini"
     config.write_text(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{tmp_path / 'users.db'}\n"

@@ -21,7 +21,7 @@ def trained(tmp_path_factory, smoke_params):
     params = dataclasses.replace(
         smoke_params,
         train=dataclasses.replace(smoke_params.train, epochs=2, patience=1, workers=2),
-        tune=dataclasses.replace(smoke_params.tune, filters=[2, 3], units=[3], neurons=[3], strategy="grid",
+        tune=dataclasses.replace(smoke_params.tune, filters=[2, 3], lstm_units=[3], dense_units=[3], strategy="grid",
                                  directory=root / "tuner"),
     )
     uri = f"sqlite:///{root / 'mlflow.db'}"

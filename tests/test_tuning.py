@@ -3,9 +3,13 @@ from pathlib import Path
 
 import pytest
 
+import emo.models.tuner as tuner
 import emo.models.tuning as tuning
 from emo.config import TuneParams, load_params
 from emo.data.dataset import load_landmarks, load_partitions
+from emo.models.search_jobs import search_job
+from emo.models.search_results import trials_table
+from emo.models.search_state import STATE
 from emo.models.training import TrainingContext
 from tests.support import REPO
 from tests.synthetic import write_dataset
@@ -20,13 +24,13 @@ def setting(tmp_path):
     context = TrainingContext(landmarks, splits, PARAMS.model, train)
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
-    job = tuning.search_job(2, _grid([2, 3, 4], tmp_path / "tuner"), data, partitions[0], context,
-                            landmarks=tuple(range(8, 24)))
+    job = search_job(2, _grid([2, 3, 4], tmp_path / "tuner"), data, partitions[0], context,
+                     landmarks=tuple(range(8, 24)))
     return job, data, partitions, context
 
 
 def _grid(filters, directory, **changes):
-    grid = TuneParams(filters=filters, units=[3], neurons=[3], objective="val_loss", strategy="grid", factor=3,
+    grid = TuneParams(filters=filters, lstm_units=[3], dense_units=[3], objective="val_loss", strategy="grid", factor=3,
                       directory=directory)
     return dataclasses.replace(grid, **changes)
 
@@ -43,7 +47,7 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
     best = min(result.trials, key=lambda t: t.val_loss)
     assert result.best == best.arch
     assert all(t.epochs >= 1 and len(t.history["loss"]) == t.epochs for t in result.trials)
-    table = tuning.trials_table([result])
+    table = trials_table([result])
     assert table.chosen.sum() == 1 and set(table.K) == {16}
     assert not list((job_dir := Path(job.directory) / job.project).rglob("*.h5")), job_dir
 
@@ -51,7 +55,7 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
 def _interrupted_at_fit(n, job, data, partitions, context, monkeypatch) -> list:
     """Run the search until its n-th model starts training, stopped there as by Ctrl-C; the
     architectures it trained (or started)."""
-    real_fit = tuning.fit_binary
+    real_fit = tuner.fit_binary
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -60,24 +64,24 @@ def _interrupted_at_fit(n, job, data, partitions, context, monkeypatch) -> list:
             raise KeyboardInterrupt
         return real_fit(*args, **kwargs)
 
-    monkeypatch.setattr(tuning, "fit_binary", interrupted)
+    monkeypatch.setattr(tuner, "fit_binary", interrupted)
     with pytest.raises(KeyboardInterrupt):
         tuning.search(job, data, partitions, context)
-    monkeypatch.setattr(tuning, "fit_binary", real_fit)
+    monkeypatch.setattr(tuner, "fit_binary", real_fit)
     return calls
 
 
 def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, monkeypatch):
     job, data, partitions, context = setting
-    real_fit = tuning.fit_binary
+    real_fit = tuner.fit_binary
     calls = [arch.filters for arch in _interrupted_at_fit(2, job, data, partitions, context, monkeypatch)]
-    monkeypatch.setattr(tuning, "fit_binary", lambda *a, **k: (calls.append(a[4].filters), real_fit(*a, **k))[1])
+    monkeypatch.setattr(tuner, "fit_binary", lambda *a, **k: (calls.append(a[4].filters), real_fit(*a, **k))[1])
     resumed = tuning.search(job, data, partitions, context)
     # First run: trial 1 done, trial 2 interrupted; the rerun retries trial 2 and runs trial 3, nothing else.
     assert calls == [2, 3, 3, 4]
     assert sorted(t.arch.filters for t in resumed.trials) == [2, 3, 4]
     fresh = dataclasses.replace(job, project=job.project + "-fresh")
-    monkeypatch.setattr(tuning, "fit_binary", real_fit)
+    monkeypatch.setattr(tuner, "fit_binary", real_fit)
     uninterrupted = tuning.search(fresh, data, partitions, context)
     assert resumed.best == uninterrupted.best
     assert [t.val_loss for t in resumed.trials] == [t.val_loss for t in uninterrupted.trials]
@@ -85,12 +89,12 @@ def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, 
 
 def test_changed_settings_start_a_new_project(setting):
     job, data, partitions, context = setting
-    other = tuning.search_job(2, _grid([2], job.directory), data, partitions[0], context, landmarks=job.landmarks)
+    other = search_job(2, _grid([2], job.directory), data, partitions[0], context, landmarks=job.landmarks)
     assert other.project != job.project
-    hyperband = tuning.search_job(2, _grid([2, 3, 4], job.directory, strategy="hyperband"), data, partitions[0],
-                                  context, landmarks=job.landmarks)
+    hyperband = search_job(2, _grid([2, 3, 4], job.directory, strategy="hyperband"), data, partitions[0],
+                           context, landmarks=job.landmarks)
     assert hyperband.project != job.project
-    again = tuning.search_job(2, _grid([2, 3, 4], job.directory), data, partitions[0], context, landmarks=job.landmarks)
+    again = search_job(2, _grid([2, 3, 4], job.directory), data, partitions[0], context, landmarks=job.landmarks)
     assert again.project == job.project
 
 
@@ -103,8 +107,8 @@ def hyperband_setting(tmp_path):
     context = TrainingContext(landmarks, splits, PARAMS.model, train)
     data = load_landmarks(landmarks)
     partitions = load_partitions(splits, len(data.y))
-    grid = _grid([2, 3, 4], tmp_path / "tuner", units=[3, 5], strategy="hyperband")
-    job = tuning.search_job(2, grid, data, partitions[0], context, landmarks=tuple(range(8, 24)))
+    grid = _grid([2, 3, 4], tmp_path / "tuner", lstm_units=[3, 5], strategy="hyperband")
+    job = search_job(2, grid, data, partitions[0], context, landmarks=tuple(range(8, 24)))
     return job, data, partitions, context
 
 
@@ -126,7 +130,7 @@ def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_set
         assert parent.arch == t.arch
         assert t.epochs <= t.hyperband.epoch_budget - parent.hyperband.epoch_budget
     assert sum(t.epochs for t in result.trials) < len(grid) * context.train.epochs
-    assert not list(Path(job.directory, job.project).rglob(tuning.STATE))  # removed once the search ended
+    assert not list(Path(job.directory, job.project).rglob(STATE))  # removed once the search ended
 
 
 def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperband_setting, monkeypatch):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from emo.data.emotions import CKPLUS_CODES, EMOTIONS
-from emo.data.sources import SequenceSource, folder_problem
+from emo.data.sources import DatasetVideo, folder_problem
 from emo.errors import EmoError
 
 IMAGES = "cohn-kanade-images"
 LABELS = "Emotion"
 
 
-def find_sequences(root: Path) -> list[SequenceSource]:
+def find_sequences(root: Path) -> list[DatasetVideo]:
     images = root / IMAGES
     if not images.is_dir():
         raise EmoError(
@@ -26,7 +26,7 @@ def find_sequences(root: Path) -> list[SequenceSource]:
             label, problem = read_label(root / LABELS / subject_dir.name / seq_dir.name)
             if not problem:
                 problem = folder_problem(seq_dir)
-            out.append(SequenceSource(sequence=seq, subject=subject_dir.name, path=seq_dir, label=label, problem=problem))
+            out.append(DatasetVideo(sequence=seq, subject=subject_dir.name, path=seq_dir, label=label, problem=problem))
     return out
 
 

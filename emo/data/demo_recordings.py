@@ -106,9 +106,9 @@ def plan_timeline(params: DemoParams, s: int) -> Timeline:
     order = rng.permutation(len(EMOTIONS))
     emotions = tuple(EMOTIONS[order[k % len(order)]] for k in range(rec.episodes))
     # Episode k is neutral[k], onset, apex, offset; neutral[episodes] ends the recording.
-    neutral = [_frames(rng, rec.neutral_s, fps) for _ in range(rec.episodes + 1)]
+    neutral = [_frames(rng, rec.neutral_range_s, fps) for _ in range(rec.episodes + 1)]
     onset = rng.integers(params.frames[0], params.frames[1] + 1, size=rec.episodes)
-    apex = [_frames(rng, rec.apex_s, fps) for _ in range(rec.episodes)]
+    apex = [_frames(rng, rec.apex_range_s, fps) for _ in range(rec.episodes)]
     # The face leaves during one neutral stretch, not the first: a recording opens on a face.
     away_in = int(rng.integers(1, rec.episodes + 1))
     away = _frames(rng, AWAY_S, fps)

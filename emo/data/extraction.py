@@ -24,7 +24,7 @@ from emo.data.landmarks import LandmarkDetector
 from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh
 from emo.data.sequences import fill_gaps, resample
-from emo.data.sources import SequenceSource, unreadable
+from emo.data.sources import DatasetVideo, unreadable
 from emo.errors import EmoError
 from emo.parallel import process_pool, worker_count
 
@@ -123,12 +123,12 @@ def _bad_points(points: np.ndarray) -> str:
 _detector = None  # one FaceLandmarker per worker process
 
 
-def _init_worker(model_path: str, crop_size: int, box: str, margin: float) -> None:
+def _init_worker(model_path: str, crop_size: int, box_policy: str, margin: float) -> None:
     global _detector
-    _detector = LandmarkDetector(model_path, crop_size=crop_size, box=box, margin=margin)
+    _detector = LandmarkDetector(model_path, crop_size=crop_size, box_policy=box_policy, margin=margin)
 
 
-def _extract_one(args: tuple[SequenceSource, SequenceSettings]) -> SequenceOutcome:
+def _extract_one(args: tuple[DatasetVideo, SequenceSettings]) -> SequenceOutcome:
     source, settings = args
     try:
         return extract_sequence(_detector, source.frames(), settings)
@@ -137,7 +137,7 @@ def _extract_one(args: tuple[SequenceSource, SequenceSettings]) -> SequenceOutco
 
 
 def extract_sequences(
-    sources: list[SequenceSource], params: ExtractParams, model_path: Path, progress: bool = True
+    sources: list[DatasetVideo], params: ExtractParams, model_path: Path, progress: bool = True
 ) -> list[SequenceOutcome]:
     """Landmarks of each usable source, in a pool of worker processes, in the sources' order."""
     settings = settings_of(params)
@@ -150,7 +150,7 @@ def extract_sequences(
 
 def extract_dataset(
     data: DataParams, params: ExtractParams, model_path: Path, progress: bool = True,
-    key: str = "data", sources: list[SequenceSource] | None = None,
+    key: str = "data", sources: list[DatasetVideo] | None = None,
 ) -> tuple[LandmarkData, pd.DataFrame]:
     """The landmarks of the dataset at data.root (its `sources`, when already found) and its
     manifest (one row per sequence found); messages name the params as `key`.root and

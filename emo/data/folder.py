@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from emo.data.emotions import ALIASES, EMOTIONS
-from emo.data.sources import VIDEO_SUFFIXES, SequenceSource, folder_problem
+from emo.data.sources import VIDEO_SUFFIXES, DatasetVideo, folder_problem
 from emo.errors import EmoError
 
 
-def find_sequences(root: Path, subject_pattern: str) -> list[SequenceSource]:
+def find_sequences(root: Path, subject_pattern: str) -> list[DatasetVideo]:
     if not root.is_dir():
         raise EmoError(f"data.root '{root}' is not a folder; put the dataset there or change data.root.")
     pattern = re.compile(subject_pattern)
@@ -30,6 +30,6 @@ def find_sequences(root: Path, subject_pattern: str) -> list[SequenceSource]:
                 problem = f"{label}: not among the six emotions"
             else:
                 problem = folder_problem(item) if item.is_dir() else ""
-            out.append(SequenceSource(sequence=f"{emotion_dir.name}/{item.name}", subject=subject, path=item,
+            out.append(DatasetVideo(sequence=f"{emotion_dir.name}/{item.name}", subject=subject, path=item,
                                       label=label, problem=problem))
     return out

@@ -54,7 +54,7 @@ class LandmarkDetector:
         self,
         model_path: str | Path,
         crop_size: int = 300,
-        box: Literal["sequence", "frame"] = "sequence",
+        box_policy: Literal["sequence", "frame"] = "sequence",
         margin: float = 0.25,
     ):
         vision = mediapipe_vision()
@@ -76,7 +76,7 @@ class LandmarkDetector:
             running_mode=vision.RunningMode.IMAGE,
         ))
         self.crop_size = crop_size
-        self.box = box
+        self.box_policy = box_policy  # params' extract.box
         self.margin = margin
 
     def close(self) -> None:
@@ -121,9 +121,9 @@ class LandmarkDetector:
         """Landmarks of every frame, [n, 468, 2], in the face crop's [0, 1] coordinates; NaN where
         the frame was unreadable (None) or no face was found.
 
-        'sequence' mode finds the box on the first frame with a face and keeps it, so the
+        The 'sequence' box policy finds the box on the first frame with a face and keeps it, so the
         points move only as the face moves, until a frame of another size comes (a resized
-        stretch), where it finds the box again; 'frame' mode finds each frame's own box (the
+        stretch), where it finds the box again; 'frame' policy finds each frame's own box (the
         paper's per-frame crop). Decoding, face finding and cropping run one step ahead in a
         second thread, overlapping the landmarker.
         """
@@ -151,7 +151,7 @@ class LandmarkDetector:
         for frame in frames:
             if frame is not None:
                 resized = shape is not None and frame.shape != shape
-                if box is None or resized or self.box == "frame":
+                if box is None or resized or self.box_policy == "frame":
                     # A box found in a frame of another size would crop the wrong part of this one.
                     box = self.find_face(frame) or (None if resized else box)
                 shape = frame.shape

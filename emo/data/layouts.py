@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from emo.data import ckplus, folder
-from emo.data.sources import SequenceSource, unreadable
+from emo.data.sources import DatasetVideo, unreadable
 from emo.errors import EmoError
 
 
-def find_sequences(root: Path, layout: str, subject_pattern: str = r"^([^_]+)") -> list[SequenceSource]:
+def find_sequences(root: Path, layout: str, subject_pattern: str = r"^([^_]+)") -> list[DatasetVideo]:
     """Every sequence under `root`, usable or not, in a stable order; one sentence when a folder
     that holds sequences cannot be listed."""
     try:

@@ -22,8 +22,8 @@ MAX_UNREADABLE_RUN = 25
 
 
 @dataclass(frozen=True)
-class SequenceSource:
-    """One video: a folder of frames or a video file."""
+class DatasetVideo:
+    """One video of a dataset (a folder of frames or a video file), with its subject and label."""
 
     sequence: str  # unique id within the dataset, e.g. "S005/001"
     subject: str
@@ -34,9 +34,6 @@ class SequenceSource:
     @property
     def usable(self) -> bool:
         return not self.problem and self.label in EMOTIONS
-
-    def frame_count(self) -> int:
-        return frame_count(self.path)
 
     def frames(self) -> Iterator[np.ndarray | None]:
         """Grayscale uint8 frames in order; None for a frame that cannot be decoded."""

@@ -17,7 +17,7 @@ from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
 from emo.data.layouts import find_sequences
 from emo.data.mesh import N_LANDMARKS
-from emo.data.sources import SequenceSource
+from emo.data.sources import DatasetVideo
 from emo.errors import EmoError
 from emo.evaluation.baselines import KERNELS, displacement_features, fit_svm, svm_probability
 from emo.evaluation.runs import config_label
@@ -35,7 +35,7 @@ def evaluated_dataset(datasets: dict[str, EvaluationDataset], name: str) -> Eval
 
 
 def dataset_sources(datasets: dict[str, EvaluationDataset], name: str, subject_pattern: str
-                    ) -> tuple[EvaluationDataset, list[SequenceSource], str]:
+                    ) -> tuple[EvaluationDataset, list[DatasetVideo], str]:
     """The dataset's sequences and its params key, or one sentence on why it cannot be evaluated."""
     dataset = evaluated_dataset(datasets, name)
     key = f"evaluate.datasets.{name}"

@@ -142,7 +142,7 @@ class ModelRivals:
     ig: object  # emo.explanation.attribution.IntegratedGradients with the attribute stage's steps
     one_step: object  # the same with one right-Riemann step: gradient x input
     weights: tuple
-    mask: str  # attribute.mask: how an IG trajectory becomes one value per landmark
+    mask: str  # attribute.aggregate: how an IG trajectory becomes one value per landmark
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return self.ig.evaluate(x, self.weights)
@@ -197,5 +197,5 @@ def rival_values(job: RivalJob, data: LandmarkData, partitions: list[Partition],
 def rival_jobs(paths: dict, methods: tuple[str, ...], attribute: AttributeParams, repeats: int) -> list[RivalJob]:
     """One job per model file {(emotion, partition): path}, with the attribute stage's IG settings."""
     a = attribute
-    return [RivalJob(e, p, str(f), methods, a.steps, a.method, a.samples, a.mask, a.budget_mb * 2**20, repeats)
+    return [RivalJob(e, p, str(f), methods, a.steps, a.method, a.samples, a.aggregate, a.budget_mb * 2**20, repeats)
             for (e, p), f in paths.items()]

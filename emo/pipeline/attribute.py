@@ -14,8 +14,8 @@ from emo.explanation.global_attribution import (AttributionJob, ConfidenceJob, a
 from emo.explanation.rankings import save_rankings
 from emo.files import atomic_file, write_json
 from emo.models.training import TrainingContext, run_many
-from emo.pipeline.attributed import attributed_models
-from emo.tracking import stage_run
+from emo.pipeline.shared.attributed import attributed_models
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models)
 OUTPUTS = (artifacts.ATTRIBUTIONS, artifacts.RANKINGS, artifacts.ATTRIBUTION_SUMMARY)
@@ -41,7 +41,7 @@ def run(attribute: AttributeParams, model: ModelParams, train: TrainParams, prog
                                a.budget_mb * 2**20) for (e, p), f in paths.items()]
         results = list(tqdm(run_many(jobs, context, train.workers, task=attribute_one), total=len(jobs),
                             desc="attribute", unit="model", disable=not progress))
-        arrays = combine(results, a.mask)
+        arrays = combine(results, a.aggregate)
         arrays["typical"] = np.stack([typical[p] for p in used])  # [S, 6] sample indices
         with atomic_file(artifacts.ATTRIBUTIONS) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)

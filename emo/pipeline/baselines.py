@@ -12,7 +12,7 @@ from emo.data.dataset import load_landmarks, load_partitions, named_sequences
 from emo.evaluation.baselines import LEFT_OUT_REASON, baselines_document, scalable, svm_runs
 from emo.evaluation.metrics import summarize, summary_metrics
 from emo.files import write_csv, write_json
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS)
 OUTPUTS = (artifacts.BASELINE_RUNS, artifacts.BASELINE_METRICS)

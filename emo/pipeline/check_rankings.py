@@ -24,10 +24,10 @@ from emo.explanation.localisation import RANDOM, agreement_table, localisation_m
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_jobs, rival_values
 from emo.explanation.sanity import SanityModelJob, sanity_means, sanity_model, shuffled_labels
 from emo.files import atomic_dir, write_csv, write_json
+from emo.models.search_results import load_hparams
 from emo.models.training import TrainingContext, run_many
-from emo.models.tuning import load_hparams
-from emo.pipeline.attributed import attributed_models
-from emo.tracking import stage_run
+from emo.pipeline.shared.attributed import attributed_models
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models, artifacts.TUNED_HPARAMS,
           artifacts.ATTRIBUTIONS, artifacts.RIVALS, artifacts.DATA_ROOT)
@@ -73,7 +73,7 @@ def sanity_attributions(rivals: RivalParams, attribute: AttributeParams, baselin
     for result in tqdm(run_many(list(check_of), context, context.train.workers, task=_explain), total=len(check_of),
                        desc="sanity explanations", unit="model", disable=not progress):
         if isinstance(result, AttributionResult):
-            job, values = result.job, {PAPER: result.masks[attribute.mask].mean(axis=0)}
+            job, values = result.job, {PAPER: result.masks[attribute.aggregate].mean(axis=0)}
         else:
             job, values = result
         for m, v in values.items():

@@ -10,7 +10,7 @@ from emo.data.demo import generate_demo, heldout_params
 from emo.data.demo_recordings import generate_recordings
 from emo.data.face_model import managed_face_model
 from emo.files import atomic_dir
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.FACE_MODEL,)
 OUTPUTS = (artifacts.DEMO, artifacts.DEMO_HELDOUT, artifacts.DEMO_RECORDINGS)

@@ -14,7 +14,7 @@ from emo.evaluation.cross_dataset import configs, evaluated_dataset, predictions
 from emo.evaluation.runs import TEMO_BEST_K
 from emo.files import write_csv, write_json
 from emo.models.ensemble import choose_models, ensemble_probabilities, load_models
-from emo.tracking import metric_name, stage_run
+from emo.tracking.runs import metric_name, stage_run
 
 INPUTS = (artifacts.EVALUATION_TEMPLATE.landmarks, artifacts.LANDMARKS, artifacts.FULL.runs, artifacts.FULL.models,
           artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams)

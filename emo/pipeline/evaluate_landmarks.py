@@ -11,7 +11,7 @@ from emo.data.extraction import extract_dataset, manifest_counts, manifest_summa
 from emo.data.face_model import resolve_face_model
 from emo.evaluation.cross_dataset import dataset_sources
 from emo.files import write_csv
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.EVALUATED_ROOT, artifacts.FACE_MODEL_PARAM)
 OUTPUTS = (artifacts.EVALUATION_TEMPLATE.landmarks, artifacts.EVALUATION_TEMPLATE.manifest)

@@ -8,7 +8,7 @@ from emo.data.dataset import save_landmarks
 from emo.data.extraction import extract_dataset, manifest_counts, manifest_summary
 from emo.data.face_model import resolve_face_model
 from emo.files import write_csv
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM)
 OUTPUTS = (artifacts.LANDMARKS, artifacts.MANIFEST)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from emo import artifacts
 from emo.data.face_model import managed_face_model, sha256_of
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = ()
 OUTPUTS = (artifacts.FACE_MODEL,)

@@ -21,7 +21,8 @@ from emo.config import PARAMS_FILE, ExtractParams, ModelParams
 from emo.data.mesh import N_LANDMARKS
 from emo.files import write_json
 from emo.models.ensemble import choose_models
-from emo.tracking import stage_run, tracking_uri
+from emo.tracking.runs import stage_run
+from emo.tracking.store import tracking_uri
 
 MODEL_NAME = "emo-six-emotions"
 

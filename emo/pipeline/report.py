@@ -12,11 +12,15 @@ from emo.config import (AttributeParams, DataParams, DemoParams, EvaluateParams,
                         SplitParams, TimelineParams, TrainParams)
 from emo.files import atomic_dir, atomic_file, write_json
 from emo.report.comparisons import POOLED
+from emo.report.csv_files import write_plot_data, write_tables
 from emo.report.headline import headline
 from emo.report.inputs import ReportInputs, Setup, load_inputs
-from emo.report.sections import environment_line, metrics_document, report_document, write_plot_data, write_tables
+from emo.report.metrics_document import metrics_document
 from emo.report.plots_page import plots_page
-from emo.tracking import environment, metric_name, pipeline_tags, save_runs_view, stage_run
+from emo.report.sections import environment_line, report_document
+from emo.tracking.provenance import environment, pipeline_tags
+from emo.tracking.runs import metric_name, stage_run
+from emo.tracking.ui import save_runs_view
 
 INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, artifacts.MANIFEST,
           artifacts.ATTRIBUTIONS, artifacts.ATTRIBUTION_SUMMARY, artifacts.TUNED_HPARAMS, artifacts.FULL.runs,

@@ -16,11 +16,13 @@ from emo.files import atomic_dir, write_json
 from emo.models.experiments import mean_std_table, retrain_specs
 from emo.models.selection import select
 from emo.models.training import TrainingContext
-from emo.models.tuning import (best_scores, distributed_role, load_hparams, remove_search_state, search_all, search_job,
-                               trials_table)
-from emo.pipeline.run_sets import run_specs, write_results
-from emo.pipeline.searches import log_search
-from emo.tracking import stage_run
+from emo.models.search_jobs import search_job
+from emo.models.search_results import best_scores, load_hparams, trials_table
+from emo.models.search_state import remove_search_state
+from emo.models.tuning import distributed_role, search_all
+from emo.pipeline.shared.run_sets import run_specs, write_results
+from emo.pipeline.shared.searches import log_search
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.RANKINGS, artifacts.RIVAL_RANKINGS, artifacts.TUNED_HPARAMS)
 OUTPUTS = (artifacts.RETRAIN.models, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings, artifacts.RETRAIN.predictions,

@@ -15,8 +15,8 @@ from emo.explanation.rankings import save_method_rankings
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, model_free, rival_jobs, rival_values
 from emo.files import atomic_file
 from emo.models.training import TrainingContext, run_many
-from emo.pipeline.attributed import attributed_models
-from emo.tracking import stage_run
+from emo.pipeline.shared.attributed import attributed_models
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.FULL.models)
 OUTPUTS = (artifacts.RIVALS, artifacts.RIVAL_RANKINGS)

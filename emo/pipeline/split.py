@@ -7,7 +7,7 @@ from emo.config import SplitParams
 from emo.data.dataset import Partition, load_landmarks, require_every_emotion
 from emo.data.splits import describe, make_partitions, partition_sizes, partitions_document
 from emo.files import write_json
-from emo.tracking import stage_run
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS,)
 OUTPUTS = (artifacts.SPLITS,)

@@ -17,11 +17,11 @@ from emo.files import atomic_dir, write_json
 from emo.models.ensemble import choose_models
 from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
-from emo.tracking import metric_name, stage_run
-from emo.video.recording import Recorder, read_table, table_writer
+from emo.tracking.runs import metric_name, stage_run
+from emo.video.recording import TimelineReader, read_table, table_writer
 from emo.video.scoring import read_truth, scores_line, timeline_scores
-from emo.video.streams import Source, recordings_in
-from emo.video.timeline import TimelineSettings
+from emo.video.streams import VideoStream, recordings_in
+from emo.video.sliding_window import TimelineSettings
 
 INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.runs, artifacts.FULL.models,
           artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams)
@@ -47,26 +47,21 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     scored = []
     with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
             atomic_dir(where.folder) as tmp:
-        recorder = Recorder(extract, choose_models(artifacts.FULL, artifacts.RETRAIN))
-        try:
-            with recorder.pool(workers) as pool:
-                for source in sources:
-                    out = tmp / where.table(source.name).name
-                    with table_writer(out) as write:
-                        _, summary = recorder.record(source, settings, write, pool, workers, progress)
-                    print(summary.line())
-                    run.log_metrics({metric_name(f"{source.name}.frames_per_s"): summary.frames_per_s})
-                    plot = tmp / where.plot(source.name).name
-                    with_truth, scores = plot_and_score(out, source, plot, settings.threshold,
-                                                        f"{name}/{source.name}")
-                    entry = {"frames": summary.frames, "frames_with_face": summary.with_face,
-                             "frames_answered": summary.answered, "frames_unreadable": summary.unreadable}
-                    if scores is not None:
-                        entry.update(scores)
-                        scored.append(with_truth)
-                    metrics["recordings"][source.name] = entry
-        finally:
-            recorder.close()
+        with TimelineReader(extract, choose_models(artifacts.FULL, artifacts.RETRAIN), workers=workers) as reader:
+            for source in sources:
+                out = tmp / where.table(source.name).name
+                with table_writer(out) as write:
+                    _, summary = reader.read(source, settings, write, progress=progress)
+                print(summary.line())
+                run.log_metrics({metric_name(f"{source.name}.frames_per_s"): summary.frames_per_s})
+                plot = tmp / where.plot(source.name).name
+                with_truth, scores = plot_and_score(out, source, plot, settings.threshold, f"{name}/{source.name}")
+                entry = {"frames": summary.frames, "frames_with_face": summary.with_face,
+                         "frames_answered": summary.answered, "frames_unreadable": summary.unreadable}
+                if scores is not None:
+                    entry.update(scores)
+                    scored.append(with_truth)
+                metrics["recordings"][source.name] = entry
         if scored:
             table, truth = pooled(scored)
             metrics["pooled"] = timeline_scores(table, truth)
@@ -79,7 +74,7 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     return metrics
 
 
-def plot_and_score(table_path: Path, source: Source, plot: Path, threshold: float, title: str
+def plot_and_score(table_path: Path, source: VideoStream, plot: Path, threshold: float, title: str
                    ) -> tuple[tuple[pd.DataFrame, pd.DataFrame] | None, dict | None]:
     """A recording's written table plotted, with the truth when a truth file lies beside the
     recording, and scored against it: ((table, truth), scores), or (None, None) without truth."""

@@ -10,10 +10,10 @@ from emo.data.dataset import load_landmarks, load_partitions
 from emo.evaluation.metrics import summary_metrics
 from emo.files import atomic_dir
 from emo.models.experiments import full_specs, mean_std_table
+from emo.models.search_results import load_hparams
 from emo.models.training import TrainingContext
-from emo.models.tuning import load_hparams
-from emo.pipeline.run_sets import run_specs, write_results
-from emo.tracking import stage_run
+from emo.pipeline.shared.run_sets import run_specs, write_results
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS, artifacts.TUNED_HPARAMS)
 OUTPUTS = (artifacts.FULL.runs, artifacts.FULL.timings, artifacts.FULL.predictions, artifacts.FULL.models,

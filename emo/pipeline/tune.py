@@ -10,10 +10,12 @@ from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.files import atomic_dir, write_json
 from emo.models.training import TrainingContext
-from emo.models.tuning import (best_scores, distributed_role, hparams_document, remove_search_state, search_all,
-                               search_job, trials_table)
-from emo.pipeline.searches import log_search
-from emo.tracking import stage_run
+from emo.models.search_jobs import search_job
+from emo.models.search_results import best_scores, hparams_document, trials_table
+from emo.models.search_state import remove_search_state
+from emo.models.tuning import distributed_role, search_all
+from emo.pipeline.shared.searches import log_search
+from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.LANDMARKS, artifacts.SPLITS)
 OUTPUTS = (artifacts.TUNE,)

@@ -16,7 +16,7 @@ from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
-from emo.data.sources import SequenceSource
+from emo.data.sources import DatasetVideo
 from emo.errors import EmoError
 from emo.evaluation.metrics import TIMINGS, summarize
 from emo.evaluation.runs import all_runs, best_k_per_emotion, config_label
@@ -170,7 +170,7 @@ def _with_timings(runs: Path, timings: Path) -> pd.DataFrame:
 
 def peak_face(detector: LandmarkDetector, path: Path) -> np.ndarray:
     """A video's last (peak) frame, cropped as extract cropped it."""
-    frames = list(SequenceSource(sequence=path.name, subject="", path=path, label="").frames())
+    frames = list(DatasetVideo(sequence=path.name, subject="", path=path, label="").frames())
     crop = detector.face_crops(frames)[-1]
     if crop is None:
         raise EmoError(f"no face found again in {path}; was data.root changed since extract ran?")

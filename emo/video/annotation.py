@@ -9,7 +9,7 @@ import numpy as np
 
 from emo.data.emotions import EMOTIONS
 from emo.video.mp4 import H264Writer
-from emo.video.timeline import NONE
+from emo.video.sliding_window import NONE
 
 # BGR, one per emotion (the colour-blind palette the timeline plot uses, as 0-255 BGR)
 BAR_COLOURS = [(178, 114, 0), (0, 159, 230), (115, 158, 0), (66, 94, 213), (167, 121, 204), (233, 180, 86)]

@@ -128,10 +128,6 @@ class NeutralFace:
     def _evidence(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
         return self._log_odds(last) - self._log_odds(first)
 
-    def neutral_log_odds(self, frames: np.ndarray) -> np.ndarray:
-        """Frames [n, 2, 468] -> [n]: the log-odds that each shows a neutral face rather than a peak."""
-        return self._log_odds(face_shapes(frames))
-
     def backwards_evidence(self, X: np.ndarray) -> np.ndarray:
         """Clips [N, P, 2, 468] -> [N] nats: how much more neutral each clip's last frame looks
         than its first; above `threshold` a clip seems to start at its peak."""

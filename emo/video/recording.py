@@ -36,8 +36,8 @@ from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
 from emo.parallel import prefetch, process_pool
 from emo.video.annotation import AnnotatedVideo
 from emo.video.faces import FaceTracker
-from emo.video.streams import Frame, LiveFrames, Source
-from emo.video.timeline import LandmarkRun, Timeline, TimelineSettings
+from emo.video.streams import Frame, LiveFrames, VideoStream
+from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
 
 CHUNK_S = 4.0  # seconds of a file per worker task
 OFFLINE_BATCH = 32  # windows per model call offline; live answers each frame at once
@@ -93,7 +93,7 @@ def _init_worker(model_path: str, crop_size: int, margin: float) -> None:
     _tracker = FaceTracker(LandmarkDetector(model_path, crop_size=crop_size, margin=margin))
 
 
-def _landmark_run(args: tuple[Source, int, int | None]) -> LandmarkRun:
+def _landmark_run(args: tuple[VideoStream, int, int | None]) -> LandmarkRun:
     """Frames start..stop of a file, tracked from scratch (the box is found on its first face)."""
     source, start, stop = args
     _tracker.reset()
@@ -117,7 +117,7 @@ def landmark_run(tracker: FaceTracker, frames, seen: deque | None = None) -> Lan
                        np.stack(points) if points else np.zeros((0, N_LANDMARKS, 2), np.float32), unreadable)
 
 
-def landmark_runs(source: Source, pool, workers: int, tracker: FaceTracker, fps: float,
+def landmark_runs(source: VideoStream, pool, workers: int, tracker: FaceTracker, fps: float,
                   seen: deque | None = None) -> Iterator[LandmarkRun]:
     """The recording's landmarks, in order, a stretch of CHUNK_S seconds at a time, each tracked
     from scratch, so that the numbers do not depend on the number of workers: read by
@@ -196,10 +196,14 @@ def read_table(path: Path) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the models
 
 
-class Recorder:
-    """The face model and the chosen binary models, loaded once for many recordings."""
+class TimelineReader:
+    """The one timeline set-up that `emo timeline`, emo.timeline_api and the timeline stage share:
+    the face model and the chosen binary models, loaded once for many recordings, and, offline
+    with `workers` > 1, the processes that read landmarks. `live`: every recording is read as
+    its frames arrive (read_live), else offline (read_offline). Entered as a context manager,
+    which starts the workers; leaving it stops them and closes the face model."""
 
-    def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False):
+    def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False, workers: int = 1):
         configure(single_threaded=False)
         e = self.extract = extract
         self.models = models
@@ -209,20 +213,46 @@ class Recorder:
         self.classify(np.zeros((1, e.frames, 2, N_LANDMARKS), np.float32))  # compile now, not on the first frame
         self.model_path = resolve_face_model(e.face_model)
         self.tracker = FaceTracker(LandmarkDetector(self.model_path, e.crop_size, "sequence", e.box_margin))
+        self.live = live
+        self.workers = 1 if live else workers
+        self._pool = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> TimelineReader:
+        try:
+            self._pool = self._stack.enter_context(self._worker_pool())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._stack.close()
+        finally:
+            self.close()
 
     def close(self) -> None:
         self.tracker.detector.close()
 
-    def pool(self, workers: int):
+    def _worker_pool(self):
         """Worker processes reading landmarks (None for one worker: read here)."""
-        if workers < 2:
+        if self.workers < 2:
             return contextlib.nullcontext(None)
         e = self.extract
-        return process_pool(workers, _init_worker, (str(self.model_path), e.crop_size, e.box_margin))
+        return process_pool(self.workers, _init_worker, (str(self.model_path), e.crop_size, e.box_margin))
 
-    def record(self, source: Source, settings: TimelineSettings, writer: Callable | None = None,
-               pool=None, workers: int = 1, progress: bool = False,
-               video: Path | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+    def read(self, source: VideoStream, settings: TimelineSettings, writer: Callable | None = None, *,
+             progress: bool = False, video: Path | None = None, realtime: bool = False,
+             seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+        """A recording's timeline, live or offline as the reader was made: `progress` and
+        `video` apply offline, `realtime` and `seconds` live."""
+        if self.live:
+            return self.read_live(source, settings, realtime, writer, seconds=seconds)
+        return self.read_offline(source, settings, writer, progress=progress, video=video)
+
+    def read_offline(self, source: VideoStream, settings: TimelineSettings, writer: Callable | None = None,
+                     progress: bool = False, video: Path | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
         """A file's or frame folder's timeline: written to `writer` as it comes, or returned;
         `video`: an annotated MP4 of it as well (its frames are read here, not in workers)."""
         source.check()
@@ -238,7 +268,7 @@ class Recorder:
         seen = None if video is None else deque()
         bar = tqdm(total=total or None, desc=source.name, unit="frame", disable=not progress, leave=False)
         with bar, _annotated(video, fps, source) as draw:
-            for run in landmark_runs(source, pool, workers, self.tracker, fps, seen):
+            for run in landmark_runs(source, self._pool, self.workers, self.tracker, fps, seen):
                 summary.unreadable += run.unreadable
                 self._emit(engine.feed(run), writer, held, summary, draw, seen)
                 bar.update(len(run))
@@ -251,8 +281,8 @@ class Recorder:
                            "the recording shows a face.")
         return (pd.concat(held, ignore_index=True) if writer is None else None), summary
 
-    def live(self, source: Source, settings: TimelineSettings, realtime: bool, writer: Callable | None = None,
-             seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+    def read_live(self, source: VideoStream, settings: TimelineSettings, realtime: bool, writer: Callable | None = None,
+                  seconds: float | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
         """A live source's timeline, frame by frame as they arrive, until the source ends,
         `seconds` have passed or Ctrl-C, which ends it like the source's end: what was
         answered is kept."""
@@ -296,7 +326,7 @@ class Recorder:
 
 
 @contextlib.contextmanager
-def _annotated(path: Path | None, fps: float, source: Source) -> Iterator[Callable | None]:
+def _annotated(path: Path | None, fps: float, source: VideoStream) -> Iterator[Callable | None]:
     """draw(gray, points, probabilities, emotion, time) into an annotated MP4 at `path`, atomically."""
     if path is None:
         yield None

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
-from emo.video.timeline import NONE, emotion_of
+from emo.video.sliding_window import NONE, emotion_of
 
 LABELS = [*EMOTIONS, NONE]
 MIN_EPISODE_S = 0.2  # shorter runs of one answer are flicker, not an episode

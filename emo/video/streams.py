@@ -31,7 +31,7 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class Source:
+class VideoStream:
     """Where frames come from: `spec` is a path, a camera index ("0") or a URL."""
 
     spec: str
@@ -103,7 +103,7 @@ class Source:
             cap.release()
 
 
-def _captured(cap: cv2.VideoCapture, source: Source, start: int, stop: int | None) -> Iterator[Frame]:
+def _captured(cap: cv2.VideoCapture, source: VideoStream, start: int, stop: int | None) -> Iterator[Frame]:
     """A capture's frames, read as the extract stage reads a video (decoded_frames: a failed
     decode in the middle is a None frame, not the end). Files: the container's timestamps
     (variable frame rates stay true). Live: arrival times."""
@@ -134,7 +134,7 @@ class LiveFrames:
     consumer was too slow to take are dropped and counted. `realtime` plays a file at its own
     timestamps, as a camera would deliver it."""
 
-    def __init__(self, source: Source, realtime: bool = False):
+    def __init__(self, source: VideoStream, realtime: bool = False):
         self.source = source
         self.realtime = realtime
         self.dropped = 0
@@ -197,8 +197,8 @@ def _chain(first: Frame, rest: Iterator[Frame]) -> Iterator[Frame]:
     yield from rest
 
 
-def recordings_in(folder: Path, frame_rate: float) -> list[Source]:
+def recordings_in(folder: Path, frame_rate: float) -> list[VideoStream]:
     """The recordings in a folder, by name: video files, and subfolders holding frames."""
     found = [p for p in sorted(folder.iterdir()) if not p.name.startswith(".")
              and ((p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES) or (p.is_dir() and image_files(p)))]
-    return [Source(str(p), frame_rate) for p in found]
+    return [VideoStream(str(p), frame_rate) for p in found]

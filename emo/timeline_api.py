@@ -11,9 +11,9 @@ from emo import artifacts
 from emo.config import Params
 from emo.models.ensemble import choose_models
 from emo.pipeline import pipeline_params
-from emo.video.recording import Recorder
-from emo.video.streams import Source
-from emo.video.timeline import TIMELINE_COLUMNS, TimelineSettings
+from emo.video.recording import TimelineReader
+from emo.video.streams import VideoStream
+from emo.video.sliding_window import TIMELINE_COLUMNS, TimelineSettings
 
 
 def timeline(source: str | Path | int, params: Params | None = None, workers: int = 1, seconds: float | None = None,
@@ -23,15 +23,9 @@ def timeline(source: str | Path | int, params: Params | None = None, workers: in
     read live, for `seconds`. `settings` override params.yaml's timeline section (window_s,
     reference, history_s, neutral_s, align, threshold, stride)."""
     params = params or pipeline_params("params.yaml")
-    where = Source(str(source), params.timeline.frame_rate)
+    where = VideoStream(str(source), params.timeline.frame_rate)
     chosen = TimelineSettings.of(params.timeline, params.extract, **settings)
-    recorder = Recorder(params.extract, choose_models(artifacts.FULL, artifacts.RETRAIN), live=where.live)
-    try:
-        if where.live:
-            table, _ = recorder.live(where, chosen, realtime=False, seconds=seconds)
-        else:
-            with recorder.pool(workers) as pool:
-                table, _ = recorder.record(where, chosen, pool=pool, workers=workers)
-    finally:
-        recorder.close()
+    with TimelineReader(params.extract, choose_models(artifacts.FULL, artifacts.RETRAIN), live=where.live,
+                        workers=workers) as reader:
+        table, _ = reader.read(where, chosen, seconds=seconds)
     return pd.DataFrame(columns=TIMELINE_COLUMNS) if table is None else table[TIMELINE_COLUMNS]

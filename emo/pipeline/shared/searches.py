@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from emo.data.emotions import EMOTIONS
-from emo.models.tuning import SearchResult, best_trial, trials_table
-from emo.tracking import StageRun
+from emo.models.search_results import SearchResult, best_trial, trials_table
+from emo.tracking.runs import StageRun
 
 
 def log_search(run: StageRun, result: SearchResult, frames: int) -> None:

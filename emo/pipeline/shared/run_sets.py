@@ -13,7 +13,7 @@ from emo.evaluation.runs import RUN_KEYS
 from emo.files import write_csv, write_json
 from emo.models.experiments import predictions_table, runs_table, summary_document
 from emo.models.training import RunResult, RunSpec, TrainingContext, run_many
-from emo.tracking import StageRun
+from emo.tracking.runs import StageRun
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
 

@@ -1,0 +1,52 @@
+"""reports/metrics.json: every number of the report that `dvc metrics show` and `dvc metrics diff`
+compare."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from emo.evaluation.metrics import rounded
+from emo.explanation.rivals import PAPER
+from emo.report import comparisons as stats_tables
+from emo.report.inputs import ReportInputs
+
+
+def metrics_document(r: ReportInputs) -> dict:
+    """reports/metrics.json, for `dvc metrics show` and `dvc metrics diff`."""
+    s = r.summary
+    doc: dict = {}
+    for metric in ("accuracy", "balanced_accuracy", "roc_auc"):
+        for row in s[s.selection == "top"].to_dict(orient="records"):
+            doc.setdefault(metric, {}).setdefault(row["variant"], {}).setdefault(row["emotion"], {})[
+                f"K{row['K']}"] = rounded(row[f"{metric}_mean"])
+    for row in s[s.selection.isin(r.controls)].to_dict(orient="records"):
+        doc.setdefault("controls_accuracy", {}).setdefault(row["selection"], {}).setdefault(row["emotion"], {})[
+            f"K{row['K']}"] = rounded(row["accuracy_mean"])
+    doc["six_class_accuracy"] = {row["config"]: rounded(row["mean"]) for row in r.six.to_dict(orient="records")}
+    doc["comparisons"] = stats_tables.comparisons_document(r.comparisons)
+    doc["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
+                                for config in result if config != "videos"}
+                         for name, result in r.evaluations.items()}
+    doc["timeline"] = {name: {k: None if v is None else rounded(v) for k, v in result["pooled"].items()}
+                       for name, result in r.timelines.items() if "pooled" in result}
+    doc["rankings"] = rankings_document(r.checks, r.comparisons)
+    return doc
+
+
+def rankings_document(checks: dict, comparisons: pd.DataFrame) -> dict:
+    """metrics.json's 'rankings': the best-localising method and each method's relevance mass
+    and Spearman against the truth (where one exists), the sanity checks' mean Spearman, and
+    keep-and-retrain: IG's top-K accuracy minus each rival's, pooled over the emotions."""
+    doc: dict = {}
+    if checks["truth"]:
+        doc["best_localising"] = checks["best_localising"]
+        doc["localisation"] = {m: {k: s[k] for k in ("mass", "spearman")} for m, s in checks["localisation"].items()}
+    doc["sanity"] = checks["sanity"]
+    c = comparisons
+    kar = c[(c.emotion == stats_tables.POOLED) & (c.metric == "accuracy") & c.comparison.str.startswith(
+        f"{PAPER}_vs_")] if len(c) else c
+    doc["keep_and_retrain_ig_minus"] = {}
+    for row in kar.itertuples():
+        doc["keep_and_retrain_ig_minus"].setdefault(row.comparison.removeprefix(f"{PAPER}_vs_"), {})[
+            f"K{row.K}"] = rounded(row.difference)
+    return doc
