@@ -1,7 +1,7 @@
 """Every environment variable emo reads or writes, in one list: its name, who reads it, its
 default and what it does. Modules take emo's own names from here; tests/test_environment.py
-checks that every variable emo/ touches is listed, tests/test_docs.py that the README's and
-docs/development.md's tables are this list.
+checks that every variable emo/ touches is listed, tests/test_docs.py that the README's table
+is this list.
 
 The only writes at import time are `quiet_native_logs` (called once, by emo/__init__.py):
 TensorFlow and MediaPipe print C++ banners at start-up before any of our code could silence them.

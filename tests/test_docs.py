@@ -111,18 +111,9 @@ def table_rows(page: Path) -> list[str]:
     return rows
 
 
-def test_the_readme_environment_table_names_exactly_the_variables_emo_reads():
-    named = [row.split("|")[1].strip().strip("`") for row in table_rows(README)]
-    expected = [v.name for v in VARIABLES]
-    assert sorted(named) == sorted(expected), (
-        f"README.md's environment table names {sorted(set(named) - set(expected))} beyond, and lacks "
-        f"{sorted(set(expected) - set(named))}, emo.environment.VARIABLES; `python tests/test_docs.py` prints it")
-
-
-def test_the_development_page_environment_table_is_emo_environment_variables():
-    assert table_rows(REPO / "docs" / "development.md") == env_rows(), (
-        "docs/development.md's environment table differs from emo.environment.VARIABLES; "
-        "`python tests/test_docs.py` prints it")
+def test_the_readme_environment_table_is_emo_environment_variables():
+    assert table_rows(README) == env_rows(), (
+        "README.md's environment table differs from emo.environment.VARIABLES; `python tests/test_docs.py` prints it")
 
 
 if __name__ == "__main__":

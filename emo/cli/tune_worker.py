@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> None:
     if distributed_role() != "worker":
         raise EmoError(
             "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
-            "KERASTUNER_ORACLE_PORT set to the chief's address; see the README's distributed recipe."
+            "KERASTUNER_ORACLE_PORT set to the chief's address; see docs/scaling.md."
         )
     stage = tune if args.stage == "tune" else retrain_k
     stage.run(**params_sections(stage.run, params))

@@ -135,19 +135,28 @@ def plan_timeline(params: DemoParams, s: int) -> Timeline:
         stretch(APEX, k, np.ones(apex[k]))
         stretch(OFFSET, k, rise[::-1])
     phase, episode, alpha = (np.concatenate(a) for a in (phase, episode, alpha))
-    n = len(phase)
-    t = np.arange(n) / fps
+    t = np.arange(len(phase)) / fps
 
-    # Blinks: a renewal process over the whole recording, none while the face is away.
+    blink = _blinks(params, s, t, phase)
+    distractor, amount = _distractors(params, s, phase, fps)
+    return Timeline(emotions, phase, episode, alpha, blink, distractor, amount)
+
+
+def _blinks(params: DemoParams, s: int, t: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Blinks: a renewal process over the whole recording, none while the face is away."""
     rng = np.random.default_rng([params.seed, STREAM, s, 1])
     starts = np.cumsum(rng.uniform(*BLINK_EVERY_S, size=int(t[-1] / BLINK_EVERY_S[0]) + 1))
     lengths = rng.uniform(*BLINK_S, size=len(starts))
     i = np.searchsorted(starts, t, side="right") - 1
     u = (t - starts[np.maximum(i, 0)]) / lengths[np.maximum(i, 0)]
-    blink = np.where((i >= 0) & (u < 1) & (phase != AWAY), _bump(np.clip(u, 0, 1)), 0.0)
+    return np.where((i >= 0) & (u < 1) & (phase != AWAY), _bump(np.clip(u, 0, 1)), 0.0)
 
-    # Distractors: in some neutral stretches (split by the away stretch into two), one brief weak action unit.
+
+def _distractors(params: DemoParams, s: int, phase: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """In some neutral stretches (split by the away stretch into two), one brief weak action unit:
+    its number and amount per frame."""
     rng = np.random.default_rng([params.seed, STREAM, s, 2])
+    n = len(phase)
     distractor, amount = np.zeros(n, dtype=int), np.zeros(n)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], phase == NEUTRAL, [0]]).astype(int)))
     for first, end in edges.reshape(-1, 2):
@@ -159,7 +168,7 @@ def plan_timeline(params: DemoParams, s: int) -> Timeline:
         if rng.uniform() < DISTRACTOR_CHANCE:
             distractor[start:start + length] = au
             amount[start:start + length] = strength * _bump((np.arange(length) + 0.5) / length)
-    return Timeline(emotions, phase, episode, alpha, blink, distractor, amount)
+    return distractor, amount
 
 
 def head_motion(params: DemoParams, s: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

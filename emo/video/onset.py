@@ -32,7 +32,7 @@ from emo.errors import EmoError
 from emo.video.alignment import aligned
 
 # Nats of evidence above which a clip is said to start at its peak. Measured on the demo
-# (README, "Clips that start at their peak"): played forwards, its clips reach at most 5.1 when
+# (docs/usage.md, "Clips that start at their peak"): played forwards, its clips reach at most 5.1 when
 # their subject is left out of the fit (4.6 on the held-apart demo set); played backwards, 90%
 # (86%) of them exceed 8. 8 leaves a margin: a warning that cries wolf is soon ignored.
 BACKWARDS_EVIDENCE = 8.0
