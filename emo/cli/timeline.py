@@ -16,8 +16,8 @@ from emo.pipeline import pipeline_params
 from emo.predict.predictor import checked_model_choice
 from emo.video.recording import TABLE_SUFFIXES, TimelineReader, table_writer
 from emo.video.scoring import scores_line
-from emo.video.streams import VideoStream
 from emo.video.sliding_window import TimelineSettings
+from emo.video.streams import VideoStream
 
 
 def add_parser(subparsers) -> None:

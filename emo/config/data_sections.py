@@ -167,10 +167,6 @@ class SplitParams(Section):
             raise ConfigError(f"{key('test_fraction')} and val_fraction must be above 0; both parts are needed.")
 
 
-
-            raise ConfigError(f"{key('C')} is {self.C}; it must be above 0 and at most {MAX_C:g}.")
-
-
 @section
 class EvaluationDataset(Section):
     root: Path

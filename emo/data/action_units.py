@@ -43,8 +43,8 @@ def ramp(x: np.ndarray, start: float, width: float) -> np.ndarray:
     return np.clip((x - start) / width, 0.0, 1.0)
 
 
-@functools.cache
 # Long: one branch per modelled action unit, kept together as the table of FACS definitions it is.
+@functools.cache
 def action_unit_field(au: int, side: int = 0) -> np.ndarray:
     """Displacement [468, 2] (x towards the subject's left, y up; cm) of one action unit at
     intensity 1. `side` -1 or +1 keeps only the subject's right or left half (unilateral)."""

@@ -12,5 +12,6 @@ MLFLOW_TRACKING_URI names another, e.g. a shared server.
 - `processes`: the `mlflow` processes emo starts, and their bounded shutdown.
 
 Callers import from these modules, not from the package: a stage then depends on the modules it
-uses (its dvc.yaml deps), not on the UI's.
+uses (its dvc.yaml deps). The report stage uses `ui` (it saves the runs view the UI opens), so
+an edit there reruns the report.
 """
