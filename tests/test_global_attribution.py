@@ -117,7 +117,7 @@ def rivals(planted):
     sanity_model(twin, data, partitions, context)
     values = {}
     for name, model_path in (("trained", path), ("randomised", twin.save_to)):
-        job = RivalJob(0, 0, str(model_path), MODEL_RIVALS, 16, "riemann_right", "all", "group_abs", 64 * 2**20, 2)
+        job = RivalJob(0, 0, str(model_path), MODEL_RIVALS, 16, "riemann_right", "all", "group_abs", 64 * 2**20, 8)
         values[name] = rival_values(job, data, partitions, context)[1]
     return values
 
@@ -125,7 +125,7 @@ def rivals(planted):
 def test_every_rival_finds_the_planted_landmarks(planted, rivals, attributed):
     """Only landmarks 10..19 carry the label: IG and the rivals rank them first (precision@10 = 1.0;
     measured under JAX: mass 0.46 IG, 0.51 IG-neutral, 0.30 gradient x input, 0.31 occlusion, 0.16 effect size;
-    permutation's precision@10 0.5 (0.9 under TensorFlow), the SVM weights' 0.0)."""
+    permutation's precision@10 0.7 with 8 shuffles (2 shuffles gave 0.5 on one CPU and 0.0 on another), the SVM weights' 0.0)."""
     from emo.data.truth import PlantedTruth
     from emo.explanation.localisation import localisation
     from emo.explanation.rivals import model_free
@@ -138,7 +138,7 @@ def test_every_rival_finds_the_planted_landmarks(planted, rivals, attributed):
               **{m: model_free(m, data, partitions[0], 0, PARAMS.baselines) for m in ("effect_size", "svm_weights")}}
     for method, v in values.items():
         scores = localisation(v, relevance, truth.true_sets[0], [10])
-        if method == "permutation":  # ~8 validation videos, 2 shuffles, 10 redundant landmarks: measured 0.5
+        if method == "permutation":  # ~8 validation videos, 8 shuffles, 10 redundant landmarks: measured 0.7 (0.0 with 2 shuffles on some CPUs)
             assert scores["precision@10"] >= 0.3, scores
         elif method != "svm_weights":  # its features remove the centroid, which spreads the motion everywhere: 0.0
             assert scores["precision@10"] == 1.0 and scores["mass"] > 0.15, (method, scores)  # the floor: 10/468
