@@ -36,10 +36,10 @@ SIZES = {  # P, (F, Q, R), training videos
 }
 
 
-def measure(backend: str, sizes: list[str], epochs: int, device: str = "cpu",
-            landmarks: list[int] | None = None) -> list[dict]:
-    """In this process, under `backend`: every size and L (`landmarks`, default all six), on
-    one core (`device` cpu) or on the backend's GPU (gpu)."""
+def measure(backend: str, sizes: list[str], epochs: int, device: str = "cpu", landmarks: list[int] | None = None,
+            models: tuple[int, ...] = (1,), max_gb: float = 4.0) -> list[dict]:
+    """In this process, under `backend`: every size, L (`landmarks`, default all six) and
+    number of models per call (`models`), on one core (`device` cpu) or on the backend's GPU (gpu)."""
     from emo.models.backend import configure, gpu_visible, use_backend
 
     if device == "cpu":
@@ -49,9 +49,10 @@ def measure(backend: str, sizes: list[str], epochs: int, device: str = "cpu",
     if device == "gpu" and not gpu_visible():
         sys.exit(f"--device gpu: the {backend} backend sees no GPU")
     from emo.config import load_params
+    from emo.models.batches import model_bytes
     from emo.models.model import Architecture
+    from emo.models.training import STEPS_PER_CALL, BinaryTask, fit_binaries
     from emo.paper import LANDMARK_COUNTS
-    from emo.models.training import fit_binary
 
     kind = device
     if device == "gpu":
@@ -62,30 +63,39 @@ def measure(backend: str, sizes: list[str], epochs: int, device: str = "cpu",
     rows = []
     for size in sizes:
         frames, (F, Q, R), samples = SIZES[size]
+        arch = Architecture(F, Q, R)
         train = dataclasses.replace(params.train, epochs=1)
         for L in landmarks or LANDMARK_COUNTS:
             rng = np.random.default_rng(0)
             X = rng.random((samples, frames, 2, L, 1), dtype=np.float32)
             positive = rng.random(samples) < 1 / 6
-            X_val, positive_val = X[:48], positive[:48]
-            start = time.perf_counter()
-            fit_binary(X, positive, X_val, positive_val, Architecture(F, Q, R), "temo", 0, params.model,
-                       train)  # compiles the steps of this shape
-            compile_s = time.perf_counter() - start
-            # The fastest of single epochs: this machine's neighbours add noise of +-15% to a mean.
-            runs = [fit_binary(X, positive, X_val, positive_val, Architecture(F, Q, R), "temo", seed, params.model, train)
-                    for seed in range(1, epochs + 1)]
-            fitted = runs[-1]
-            epoch_s = min(run.seconds for run in runs)
-            batch = np.repeat(X, 2, axis=0)[:256]
-            fitted.positive_probability(batch)
-            start = time.perf_counter()
-            fitted.positive_probability(batch)
-            rows.append({"backend": backend, "device": kind, "size": size, "L": L, "parameters": int(fitted.model.count_params()),
-                         "epoch_s": epoch_s, "first_epoch_s": compile_s,
-                         "ms_per_video": (time.perf_counter() - start) * 1000 / len(batch),
-                         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-            print(json.dumps(rows[-1]), flush=True)
+            task = BinaryTask(X, positive, X[:48], positive[:48], 0)
+            for M in models:
+                gb = M * model_bytes(frames, L, arch, train.batch_size, STEPS_PER_CALL) / 2**30
+                if gb > max_gb:
+                    print(f"skipped {size} L={L} M={M}: about {gb:.1f} GB > --max-gb {max_gb}", file=sys.stderr)
+                    continue
+                tasks = [dataclasses.replace(task, seed=seed) for seed in range(M)]
+                start = time.perf_counter()
+                fit_binaries(tasks, arch, "temo", params.model, train)  # compiles the steps of this shape and M
+                compile_s = time.perf_counter() - start
+                # The fastest of single epochs: this machine's neighbours add noise of +-15% to a mean.
+                runs = [fit_binaries([dataclasses.replace(t, seed=t.seed + M * (i + 1)) for t in tasks], arch, "temo",
+                                     params.model, train) for i in range(epochs)]
+                fitted = runs[-1][0]
+                epoch_s = min(run[0].seconds for run in runs) * M  # Fitted.seconds is the batch's time / M
+                row = {"backend": backend, "device": kind, "size": size, "L": L, "M": M,
+                       "parameters": int(fitted.model.count_params()), "epoch_s": epoch_s,
+                       "model_epochs_per_s": M / epoch_s, "first_epoch_s": compile_s,
+                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+                if M == 1:
+                    batch = np.repeat(X, 2, axis=0)[:256]
+                    fitted.positive_probability(batch)
+                    start = time.perf_counter()
+                    fitted.positive_probability(batch)
+                    row["ms_per_video"] = (time.perf_counter() - start) * 1000 / len(batch)
+                rows.append(row)
+                print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -108,10 +118,14 @@ def main() -> None:
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
                         help="cpu: one pinned core, single-threaded (default); gpu: the backend's GPU")
     parser.add_argument("--landmarks", type=int, nargs="+", help="only these L (default 468 ... 16)")
+    parser.add_argument("--models", type=int, nargs="+", default=[1, 8, 32, 128],
+                        help="models per compiled call, M (default 1 8 32 128; batches need jax)")
+    parser.add_argument("--max-gb", type=float, default=4.0, help="skip an M whose call would need more (estimated)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # the backend of a measuring subprocess
     args = parser.parse_args()
     if args.worker:
-        measure(args.worker, args.sizes, args.epochs, args.device, args.landmarks)
+        models = args.models if args.worker == "jax" else [1]
+        measure(args.worker, args.sizes, args.epochs, args.device, args.landmarks, models, args.max_gb)
         return
     import pandas as pd
 
@@ -119,7 +133,7 @@ def main() -> None:
     for backend in args.backends:
         print(f"measuring {backend} ...", file=sys.stderr, flush=True)
         command = [sys.executable, __file__, "--worker", backend, "--epochs", str(args.epochs), "--device",
-                   args.device, "--sizes", *args.sizes]
+                   args.device, "--sizes", *args.sizes, "--models", *map(str, args.models), "--max-gb", str(args.max_gb)]
         if args.landmarks:
             command += ["--landmarks", *map(str, args.landmarks)]
         path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
@@ -133,20 +147,26 @@ def main() -> None:
         if worker.returncode != 0:
             sys.exit(f"{backend} failed (exit {worker.returncode}; its messages are above)")
     table = pd.DataFrame(rows)
-    table["model_epochs_per_s"] = 1 / table.epoch_s
     where = "one core" if args.device == "cpu" else ", ".join(table.device.unique())
     print(f"T-EMO, {where}, batch 16; s/epoch: the fastest of {args.epochs} epochs after a first (compiling) "
           "one, its validation pass included; ms/video: one prediction pass over 256 videos after a first")
     for size, part in table.groupby("size", sort=False):
         frames, (F, Q, R), samples = SIZES[size]
         print(f"\n{size} size: P {frames}, F/Q/R {F}/{Q}/{R}, {samples} training videos")
-        wide = part.pivot(index="L", columns="backend", values=["epoch_s", "model_epochs_per_s", "first_epoch_s",
-                                                                  "ms_per_video"]).sort_index(ascending=False)
+        alone = part[part.M == 1]
+        wide = alone.pivot(index="L", columns="backend", values=["epoch_s", "model_epochs_per_s", "first_epoch_s",
+                                                                   "ms_per_video"]).sort_index(ascending=False)
         wide.columns = [f"{metric} {backend}" for metric, backend in wide.columns]
         if {"jax", "tensorflow"} <= set(args.backends):
             wide["tensorflow / jax"] = wide["epoch_s tensorflow"] / wide["epoch_s jax"]
-        wide.insert(0, "parameters", part.groupby("L").parameters.first())
+        wide.insert(0, "parameters", alone.groupby("L").parameters.first())
         print(wide.to_string(float_format="{:.3f}".format))
+        batched = part[part.backend == "jax"]
+        if batched.M.nunique() > 1:
+            print(f"\nmodel-epochs/s with M models per compiled call (jax; x: against M = 1)")
+            rates = batched.pivot(index="L", columns="M", values="model_epochs_per_s").sort_index(ascending=False)
+            cells = rates.apply(lambda col: [f"{r:.1f} (x{r / one:.2f})" for r, one in zip(col, rates[1])])
+            print(cells.to_string())
     for backend, part in table.groupby("backend", sort=False):
         print(f"peak memory (host RSS) of the {backend} training process: {part.peak_mb.max():.0f} MB")
 

@@ -56,9 +56,30 @@ def ckplus_copy(tmp_path, tiny_demo) -> Path:
     return dest
 
 
+def _shared_dir(tmp_path_factory) -> Path:
+    """This run's temporary folder, the one that pytest-xdist's workers share (their own
+    folders sit inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def smoke_repo(tmp_path_factory, face_model):
-    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    """The smoke profile's pipeline, run once per test run however many workers share it;
+    tests read it, and copy it to change anything."""
+    from filelock import FileLock
+
+    shared = _shared_dir(tmp_path_factory)
+    repo, built = shared / "pipeline" / "repo", shared / "pipeline" / "built"
+    with FileLock(shared / "pipeline.lock"):
+        if not built.is_file():
+            shutil.rmtree(repo.parent, ignore_errors=True)  # a worker that died half-way
+            _build_smoke_repo(repo, face_model)
+            built.touch()
+    return repo
+
+
+def _build_smoke_repo(repo: Path, face_model: Path) -> None:
     tracked = run(["git", "ls-files"], REPO).stdout.split()
     for rel in tracked:
         if (REPO / rel).is_file():
@@ -74,4 +95,3 @@ def smoke_repo(tmp_path_factory, face_model):
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke"], repo)
     # Every stage logs the params keys it reads (tests/test_dvc_yaml.py compares them with dvc.yaml).
     run([DVC, "repro"], repo, env={**os.environ, EMO_PARAMS_READS: str(repo / ".params_reads")})
-    return repo

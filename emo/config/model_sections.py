@@ -52,6 +52,10 @@ class TrainParams(Section):
     floating-point kernels), so DVC tracks it."""
     workers: int
     """Training processes; 0 = one per core, or one when the backend sees a GPU."""
+    budget_mb: int
+    """Memory for one batched training call: models of one shape train together, as many as
+    it holds (emo.models.batches). Speed only: a model's numbers stay within floating-point
+    noise of the same model trained alone."""
 
     def check(self, key: KeyName) -> None:
         if not 0 < self.learning_rate < 1:
@@ -60,6 +64,7 @@ class TrainParams(Section):
         check_within(self.epochs, key("epochs"), 1, MAX_EPOCHS)
         check_within(self.patience, key("patience"), 1, MAX_EPOCHS)
         check_workers(self.workers, key("workers"))
+        check_within(self.budget_mb, key("budget_mb"), 1, MAX_BUDGET_MB)
 
 
 @section

@@ -99,6 +99,22 @@ def value_and_gradient(fn: Callable) -> Callable:
     return with_gradient
 
 
+def batching_models() -> bool:
+    """Whether many models of one shape can train in one compiled call (`over_models`)."""
+    import keras
+
+    return keras.backend.backend() == "jax"
+
+
+def over_models(fn: Callable) -> Callable:
+    """fn over a leading model axis of every argument (`jax.vmap`); JAX only (`batching_models`).
+    TensorFlow's vectorized_map would need fn's loops rewritten as its own, so under
+    TensorFlow models train one at a time."""
+    import jax
+
+    return jax.vmap(fn)
+
+
 def compiled(fn: Callable) -> Callable:
     """fn, traced and compiled once per input shape (XLA under JAX, a graph under TensorFlow)."""
     import keras

@@ -21,7 +21,9 @@ from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import binary_metrics
 from emo.models.augmentation import augment
-from emo.models.backend import compiled, configure, gpu_visible, use_backend, value_and_gradient
+from emo.models.batches import model_batches, model_bytes, models_per_call
+from emo.models.backend import (batching_models, compiled, configure, gpu_visible, over_models, use_backend,
+                                value_and_gradient)
 from emo.models.model import Architecture, build_model, model_weights, save_model, set_model_weights
 from emo.parallel import process_pool, worker_count
 
@@ -98,6 +100,41 @@ class Trainer:
 
         self._train_steps = compiled(train_steps)
         self._predict = compiled(predict)
+        if batching_models():  # compiled at the first batch of this shape, not before
+            self._batch_train_steps = compiled(over_models(train_steps))
+            self._batch_predict = compiled(over_models(predict))
+
+    def batch_epoch(self, states: tuple, X: list[np.ndarray], Y: list[np.ndarray], W: list[np.ndarray],
+                    orders: list[np.ndarray | None]) -> tuple[tuple, np.ndarray, np.ndarray]:
+        """`epoch` for M models at once: `states` stacked over a leading model axis, model i
+        passing over its own X[i] in orders[i] (None: it has stopped, its state stays as it
+        is). The new states and each model's mean batch loss and accuracy."""
+        B, S = self.batch_size, STEPS_PER_CALL
+        steps = np.array([0 if o is None else -(-len(o) // B) for o in orders])
+        index = [None if o is None else np.resize(o, (n, B)) for o, n in zip(orders, steps)]
+        loss_sum, correct = np.zeros(len(X)), np.zeros(len(X))
+        for first in range(0, int(steps.max(initial=0)), S):
+            n = np.clip(steps - first, 0, S).astype(np.int32)
+            chunks = [np.zeros((S, B), np.int64) if i is None else
+                      np.concatenate([i[first: first + S], np.zeros((S - k, B), np.int64)]) for i, k in zip(index, n)]
+            *states, loss, hits = self._batch_train_steps(
+                *states, *(np.stack([a[c] for a, c in zip(arrays, chunks)]) for arrays in (X, Y, W)), n)
+            loss_sum += np.asarray(loss, np.float64)
+            correct += np.asarray(hits, np.float64)
+        done = np.maximum(steps, 1)
+        return tuple(states), loss_sum / done, correct / (done * B)
+
+    def batch_probabilities(self, states: tuple, X: list[np.ndarray]) -> list[np.ndarray]:
+        """`probabilities` of M stacked models, model i's of its own inputs X[i]."""
+        out: list[list[np.ndarray]] = [[] for _ in X]
+        for first in range(0, max(len(x) for x in X), PREDICT_CHUNK):
+            chunks = [x[first: first + PREDICT_CHUNK] for x in X]
+            padded = np.stack([np.concatenate([c, np.zeros((PREDICT_CHUNK - len(c), *c.shape[1:]), c.dtype)])
+                               for c in chunks])
+            p = np.asarray(self._batch_predict(states[0], states[1], padded))
+            for i, c in enumerate(chunks):
+                out[i].append(p[i, : len(c)])
+        return [np.concatenate(o) for o in out]
 
     def epoch(self, state: tuple, X: np.ndarray, Y: np.ndarray, W: np.ndarray,
               order: np.ndarray) -> tuple[tuple, float, float]:
@@ -169,55 +206,125 @@ def binary_cross_entropy(positive: np.ndarray, probabilities: np.ndarray) -> flo
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def fit_binary(
-    X_train: np.ndarray,
-    positive_train: np.ndarray,
-    X_val: np.ndarray,
-    positive_val: np.ndarray,
-    arch: Architecture,
-    variant: str,
-    seed: int,
-    model_params: ModelParams,
-    train_params: TrainParams,
-    epochs: int | None = None,
-    initial_state: tuple | None = None,
-    first_epoch: int = 0,
-) -> Fitted:
-    """Train one binary model on model-ready inputs ([N, P, 2, L, 1]) for `epochs` (default
-    train.epochs); early stopping on validation loss keeps the best epoch's state. Given the
-    state of an earlier run of this shape (weights, batch-norm statistics, dropout seed and
-    Adam's slots: a Fitted.state) that ended before `first_epoch`, training goes on from it
-    as if it had not stopped (the epochs' shuffles continue too)."""
-    model, trainer = fresh_model(X_train.shape[1], X_train.shape[3], arch, variant, model_params,
-                                 train_params.learning_rate, seed, train_params.batch_size)
-    weights = np.ones(len(X_train), np.float32)
-    if train_params.class_weight == "balanced":
-        share = float(np.mean(positive_train))
-        weights = np.where(positive_train, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
-    Y = one_hot(positive_train)
-    rng = np.random.default_rng(seed)
-    for _ in range(first_epoch):
-        rng.permutation(len(X_train))
+@dataclass(frozen=True)
+class BinaryTask:
+    """One binary model's training data, model-ready ([N, P, 2, L, 1]), and its seed."""
+
+    X_train: np.ndarray
+    positive_train: np.ndarray
+    X_val: np.ndarray
+    positive_val: np.ndarray
+    seed: int
+
+
+def sample_weights(positive: np.ndarray, class_weight: str) -> np.ndarray:
+    if class_weight != "balanced":
+        return np.ones(len(positive), np.float32)
+    share = float(np.mean(positive))
+    return np.where(positive, 0.5 / share, 0.5 / (1 - share)).astype(np.float32)
+
+
+def _stacked(states: list) -> tuple:
+    import keras
+
+    return keras.tree.map_structure(lambda *values: np.stack([np.asarray(v) for v in values]), *states)
+
+
+def _model_state(states: tuple, i: int) -> tuple:
+    import keras
+
+    return keras.tree.map_structure(lambda values: np.asarray(values[i]), states)
+
+
+def _kept(improved: np.ndarray, states: tuple, best: tuple) -> tuple:
+    """Per model, the new state where it improved, else its best so far."""
+    import keras
+
+    def where(new, old):
+        new = np.asarray(new)
+        return np.where(improved.reshape(-1, *[1] * (new.ndim - 1)), new, old)
+
+    return keras.tree.map_structure(where, states, best)
+
+
+def fit_binaries(tasks: list[BinaryTask], arch: Architecture, variant: str, model_params: ModelParams,
+                 train_params: TrainParams, epochs: int | None = None, initial_states: list[tuple] | None = None,
+                 first_epoch: int = 0) -> list[Fitted]:
+    """Train one binary model per task, all of one shape, for `epochs` (default train.epochs)
+    with early stopping on each one's validation loss (each keeps its best epoch's state).
+
+    Under JAX, two or more models train side by side in one compiled call per 8 steps (the
+    Trainer's batch_* functions: `jax.vmap` over stacked states), each with its own data,
+    order, validation and stopping; a stopped model is masked and keeps its state. Alone or
+    under TensorFlow, a model trains through the Trainer's single-model functions. Batched,
+    a model's numbers match the same model trained alone within floating-point noise (see
+    tests/test_batched_training.py), not bit for bit: XLA fuses a batched call otherwise.
+
+    Given the states of earlier runs of this shape (Fitted.state) that ended before
+    `first_epoch`, training goes on from them as if it had not stopped (shuffles included)."""
+    if len(tasks) > 1 and not batching_models():
+        return [fit_binaries([t], arch, variant, model_params, train_params, epochs,
+                             None if initial_states is None else [s], first_epoch)[0]
+                for t, s in zip(tasks, initial_states or [None] * len(tasks))]
+    frames, landmarks = tasks[0].X_train.shape[1], tasks[0].X_train.shape[3]
+    built = [fresh_model(frames, landmarks, arch, variant, model_params, train_params.learning_rate, t.seed,
+                         train_params.batch_size) for t in tasks]
+    trainer = built[0][1]
+    X = [t.X_train for t in tasks]
+    Y = [one_hot(t.positive_train) for t in tasks]
+    W = [sample_weights(t.positive_train, train_params.class_weight) for t in tasks]
+    rngs = [np.random.default_rng(t.seed) for t in tasks]
+    for rng, x in zip(rngs, X):
+        for _ in range(first_epoch):
+            rng.permutation(len(x))
     start = time.perf_counter()
-    state = initial_state or (*model_weights(model), trainer.initial_slots)
-    best, best_loss, waited = state, np.inf, 0
+    states = initial_states or [(*model_weights(model), trainer.initial_slots) for model, _ in built]
+    single = len(tasks) == 1
+    state = states[0] if single else _stacked(states)
+    best = _stacked(states)
+    best_loss, waited = np.full(len(tasks), np.inf), np.zeros(len(tasks), int)
+    running = np.ones(len(tasks), bool)
     patience = train_params.patience  # read once, whether or not early stopping comes to use it
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    histories = [{"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []} for _ in tasks]
     for _ in range(train_params.epochs if epochs is None else epochs):
-        state, loss, accuracy = trainer.epoch(state, X_train, Y, weights, rng.permutation(len(X_train)))
-        p = trainer.probabilities(state, X_val)
-        val_loss = binary_cross_entropy(positive_val, p)
-        for key, value in (("loss", loss), ("accuracy", accuracy), ("val_loss", val_loss),
-                           ("val_accuracy", float(np.mean((p[:, 1] > 0.5) == positive_val)))):
-            history[key].append(value)
-        if val_loss < best_loss:
-            best, best_loss, waited = state, val_loss, 0
+        if not running.any():
+            break
+        orders = [rng.permutation(len(x)) if go else None for rng, x, go in zip(rngs, X, running)]
+        if single:
+            state, loss, accuracy = trainer.epoch(state, X[0], Y[0], W[0], orders[0])
+            losses, accuracies = [loss], [accuracy]
+            probabilities = [trainer.probabilities(state, tasks[0].X_val)]
         else:
-            waited += 1
-            if waited >= patience:
-                break
-    set_model_weights(model, best)
-    return Fitted(model, history, time.perf_counter() - start, trainer, best)
+            state, losses, accuracies = trainer.batch_epoch(state, X, Y, W, orders)
+            probabilities = trainer.batch_probabilities(state, [t.X_val for t in tasks])
+        improved = np.zeros(len(tasks), bool)
+        for i in np.flatnonzero(running):
+            p, truth = probabilities[i], tasks[i].positive_val
+            val_loss = binary_cross_entropy(truth, p)
+            for key, value in (("loss", float(losses[i])), ("accuracy", float(accuracies[i])), ("val_loss", val_loss),
+                               ("val_accuracy", float(np.mean((p[:, 1] > 0.5) == truth)))):
+                histories[i][key].append(value)
+            if val_loss < best_loss[i]:
+                improved[i], best_loss[i], waited[i] = True, val_loss, 0
+            else:
+                waited[i] += 1
+                running[i] = waited[i] < patience
+        best = _kept(improved, _stacked([state]) if single else state, best)
+    seconds = (time.perf_counter() - start) / len(tasks)  # a batch's time, shared out
+    fitted = []
+    for i, ((model, _), history) in enumerate(zip(built, histories)):
+        kept = _model_state(best, i)
+        set_model_weights(model, kept)
+        fitted.append(Fitted(model, history, seconds, trainer, kept))
+    return fitted
+
+
+def fit_binary(X_train: np.ndarray, positive_train: np.ndarray, X_val: np.ndarray, positive_val: np.ndarray,
+               arch: Architecture, variant: str, seed: int, model_params: ModelParams, train_params: TrainParams,
+               epochs: int | None = None, initial_state: tuple | None = None, first_epoch: int = 0) -> Fitted:
+    """One binary model (fit_binaries of one task)."""
+    return fit_binaries([BinaryTask(X_train, positive_train, X_val, positive_val, seed)], arch, variant, model_params,
+                        train_params, epochs, None if initial_state is None else [initial_state], first_epoch)[0]
 
 
 def validation_scores(fitted: Fitted, X_val: np.ndarray, positive_val: np.ndarray) -> dict[str, float]:
@@ -307,14 +414,19 @@ def training_inputs(data: LandmarkData, part: Partition, emotion: int, landmarks
     return model_input(X_train, subset), y_train, model_input(data.X[part.val], subset), positive[part.val]
 
 
-def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], context: TrainingContext) -> RunResult:
-    part = partitions[spec.partition]
-    subset = None if spec.landmarks is None else np.asarray(spec.landmarks)
+def run_batch(specs: list[RunSpec], data: LandmarkData, partitions: list[Partition],
+              context: TrainingContext) -> list[RunResult]:
+    """Train runs of one shape together (fit_binaries), each on its own partition, and
+    score each on its partition's test part."""
+    tasks = [BinaryTask(*training_inputs(data, partitions[s.partition], s.emotion, s.landmarks, context.train.flip),
+                        seed=partitions[s.partition].seed) for s in specs]
+    fitted = fit_binaries(tasks, specs[0].arch, specs[0].variant, context.model, context.train)
+    return [_scored(spec, f, data, partitions[spec.partition]) for spec, f in zip(specs, fitted)]
+
+
+def _scored(spec: RunSpec, fitted: Fitted, data: LandmarkData, part: Partition) -> RunResult:
     positive = data.y == spec.emotion
-    X_train, y_train, X_val, y_val = training_inputs(data, part, spec.emotion, spec.landmarks, context.train.flip)
-    fitted = fit_binary(X_train, y_train, X_val, y_val, spec.arch, spec.variant, part.seed, context.model,
-                        context.train)
-    X_test = model_input(data.X[part.test], subset)
+    X_test = model_input(data.X[part.test], None if spec.landmarks is None else np.asarray(spec.landmarks))
     start = time.perf_counter()
     probability = fitted.positive_probability(X_test)
     inference_ms = (time.perf_counter() - start) * 1000 / len(X_test)
@@ -327,6 +439,20 @@ def run_one(spec: RunSpec, data: LandmarkData, partitions: list[Partition], cont
         test_index=part.test, test_probability=probability, val_loss=fitted.val_loss, inference_ms=inference_ms,
         n_test_positive=int(positive[part.test].sum()),
     )
+
+
+def run_batches(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int) -> Iterator[RunResult]:
+    """Train every spec, models of one shape together in batches (emo.models.batches) spread
+    over `workers` processes; yield the results as their batches finish."""
+    train = context.train
+
+    def size(spec: RunSpec) -> int:
+        return models_per_call(model_bytes(frames, spec.k, spec.arch, train.batch_size, STEPS_PER_CALL),
+                               train.budget_mb)
+
+    batches = model_batches(specs, lambda s: (s.k, s.arch, s.variant), size)
+    for results in run_many(batches, context, workers, task=run_batch):
+        yield from results
 
 
 _worker: dict = {}
@@ -351,7 +477,7 @@ def training_workers(requested: int, jobs: int) -> int:
     return worker_count(requested, jobs)
 
 
-def run_many(jobs: list, context: TrainingContext, workers: int, task=run_one) -> Iterator:
+def run_many(jobs: list, context: TrainingContext, workers: int, task) -> Iterator:
     """Run task(job, data, partitions, context) for every job in a pool of processes, each
     holding the data once; yield the results as they finish."""
     n = training_workers(workers, len(jobs))

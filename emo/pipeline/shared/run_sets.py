@@ -12,7 +12,7 @@ from emo.evaluation.metrics import TIMINGS, summarize
 from emo.evaluation.runs import RUN_KEYS
 from emo.files import write_csv, write_json
 from emo.models.experiments import predictions_table, runs_table, summary_document
-from emo.models.training import RunResult, RunSpec, TrainingContext, run_many
+from emo.models.training import RunResult, RunSpec, TrainingContext, run_batches
 from emo.tracking.runs import StageRun
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
@@ -20,11 +20,11 @@ HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
 
 def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run: StageRun, desc: str,
               progress: bool = True) -> list[RunResult]:
-    """Run every spec in parallel, log them to `run` (one child per emotion and K), return
+    """Train every spec (models of one shape together), log them to `run` (one child per emotion and K), return
     results in spec order."""
     results: dict[RunSpec, RunResult] = {}
     with tqdm(total=len(specs), desc=desc, unit="model", disable=not progress) as bar:
-        for result in run_many(specs, context, workers):
+        for result in run_batches(specs, context, frames, workers):
             results[result.spec] = result
             bar.set_postfix_str(result.spec.name)
             bar.update()
