@@ -1,8 +1,9 @@
-"""Training and evaluating the binary models, one at a time or many in parallel processes.
+"""Training and evaluating the binary models: many of one shape per compiled call, batches in parallel processes.
 
 A run is fully described by a RunSpec (emotion, variant, partition, F/Q/R, landmark subset);
-its numbers depend on nothing else, so runs can go to any worker in any order and a rerun
-gives the same numbers on CPU.
+its numbers depend on nothing else but, within floating-point noise, the batch it trains in
+(emo.models.batches: fixed by the run list and train.budget_mb), so batches can go to any
+worker in any order and a rerun gives the same numbers on CPU.
 """
 
 from __future__ import annotations
