@@ -1,5 +1,6 @@
-"""Both Keras backends: the model, trainer and IG tests under the one the rest of the suite
-does not use, and models saved under one backend loaded under the other."""
+"""Both Keras backends: the model, trainer (batched: one at a time under TensorFlow) and IG
+tests under the one the rest of the suite does not use, and models saved under one backend
+loaded under the other."""
 
 import os
 import sys
@@ -22,8 +23,9 @@ def _python(*args, backend=None):
 
 
 def test_model_trainer_and_attribution_tests_pass_under_the_other_backend():
-    out = _python("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_model.py", "tests/test_attribution.py",
-                  "tests/test_global_attribution.py", backend=OTHER)
+    out = _python("-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "tests/test_model.py",
+                  "tests/test_batched_training.py", "tests/test_attribution.py", "tests/test_global_attribution.py",
+                  backend=OTHER)
     assert " passed" in out and " failed" not in out
 
 
