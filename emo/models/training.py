@@ -44,6 +44,12 @@ STEPS_PER_CALL = 8  # training steps per compiled call
 PREDICT_CHUNK = 64  # samples per compiled prediction call
 
 
+def _padded(rows: np.ndarray, length: int) -> np.ndarray:
+    """`rows` with rows of zeros appended up to `length`: the fixed shape of a compiled call
+    (padded steps never run; padded samples' predictions are dropped)."""
+    return np.concatenate([rows, np.zeros((length - len(rows), *rows.shape[1:]), rows.dtype)])
+
+
 class Trainer:
     """Compiled training and prediction for every model of one shape.
 
@@ -116,8 +122,7 @@ class Trainer:
         loss_sum, correct = np.zeros(len(X)), np.zeros(len(X))
         for first in range(0, int(steps.max(initial=0)), S):
             n = np.clip(steps - first, 0, S).astype(np.int32)
-            chunks = [np.zeros((S, B), np.int64) if i is None else
-                      np.concatenate([i[first: first + S], np.zeros((S - k, B), np.int64)]) for i, k in zip(index, n)]
+            chunks = [np.zeros((S, B), np.int64) if i is None else _padded(i[first: first + S], S) for i in index]
             *states, loss, hits = self._batch_train_steps(
                 *states, *(np.stack([a[c] for a, c in zip(arrays, chunks)]) for arrays in (X, Y, W)), n)
             loss_sum += np.asarray(loss, np.float64)
@@ -130,8 +135,7 @@ class Trainer:
         out: list[list[np.ndarray]] = [[] for _ in X]
         for first in range(0, max(len(x) for x in X), PREDICT_CHUNK):
             chunks = [x[first: first + PREDICT_CHUNK] for x in X]
-            padded = np.stack([np.concatenate([c, np.zeros((PREDICT_CHUNK - len(c), *c.shape[1:]), c.dtype)])
-                               for c in chunks])
+            padded = np.stack([_padded(c, PREDICT_CHUNK) for c in chunks])
             p = np.asarray(self._batch_predict(states[0], states[1], padded))
             for i, c in enumerate(chunks):
                 out[i].append(p[i, : len(c)])
@@ -148,7 +152,7 @@ class Trainer:
         for first in range(0, steps, S):
             chunk = index[first : first + S]
             n = len(chunk)
-            chunk = np.concatenate([chunk, np.zeros((S - n, B), dtype=chunk.dtype)])  # padding, never run
+            chunk = _padded(chunk, S)  # the padded steps never run
             *state, loss, hits = self._train_steps(*state, X[chunk], Y[chunk], W[chunk], np.int32(n))
             loss_sum += float(loss)
             correct += float(hits)
@@ -159,8 +163,7 @@ class Trainer:
         out = []
         for first in range(0, len(X), PREDICT_CHUNK):
             chunk = X[first : first + PREDICT_CHUNK]
-            padded = np.concatenate([chunk, np.zeros((PREDICT_CHUNK - len(chunk), *chunk.shape[1:]), chunk.dtype)])
-            out.append(np.asarray(self._predict(state[0], state[1], padded))[: len(chunk)])
+            out.append(np.asarray(self._predict(state[0], state[1], _padded(chunk, PREDICT_CHUNK)))[: len(chunk)])
         return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
 
 
@@ -310,7 +313,8 @@ def fit_binaries(tasks: list[BinaryTask], arch: Architecture, variant: str, mode
             else:
                 waited[i] += 1
                 running[i] = waited[i] < patience
-        best = _kept(improved, _stacked([state]) if single else state, best)
+        if improved.any():
+            best = _kept(improved, _stacked([state]) if single else state, best)
     seconds = (time.perf_counter() - start) / len(tasks)  # a batch's time, shared out
     fitted = []
     for i, ((model, _), history) in enumerate(zip(built, histories)):
