@@ -80,7 +80,8 @@ class SliceJob:
 def time_slice(job: SliceJob, data, partitions, context) -> dict:
     """One model on partition 0 (anger against the rest): s/epoch, or epochs to early stopping."""
     from emo.models.model import Architecture
-    from emo.models.training import fit_binary, training_inputs
+    from emo.models.runs import training_inputs
+    from emo.models.training import fit_binary
 
     landmarks = None if job.L == N_LANDMARKS else tuple(range(job.L))
     X_train, y_train, X_val, y_val = training_inputs(data, partitions[0], 0, landmarks, context.train.flip)
@@ -115,7 +116,7 @@ def measure(backend: str, profile: str, landmarks: Path, splits: Path) -> dict:
     from emo.data.dataset import load_landmarks, load_partitions
     from emo.models.model import Architecture
     from emo.paper import LANDMARK_COUNTS
-    from emo.models.training import TrainingContext, run_many
+    from emo.models.runs import TrainingContext, run_many
 
     params = load_params(profile)
     context = TrainingContext(landmarks, splits, params.model, params.train)

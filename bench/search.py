@@ -38,7 +38,7 @@ def main() -> None:
     from emo.artifacts import LANDMARKS, SPLITS
     from emo.data.dataset import load_landmarks, load_partitions
     from emo.data.emotions import EMOTIONS
-    from emo.models.training import TrainingContext
+    from emo.models.runs import TrainingContext
     from emo.models.search_jobs import search_job
     from emo.models.tuning import search_all
 

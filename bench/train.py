@@ -163,7 +163,7 @@ def main() -> None:
         print(wide.to_string(float_format="{:.3f}".format))
         batched = part[part.backend == "jax"]
         if batched.M.nunique() > 1:
-            print(f"\nmodel-epochs/s with M models per compiled call (jax; x: against M = 1)")
+            print("\nmodel-epochs/s with M models per compiled call (jax; x: against M = 1)")
             rates = batched.pivot(index="L", columns="M", values="model_epochs_per_s").sort_index(ascending=False)
             cells = rates.apply(lambda col: [f"{r:.1f} (x{r / one:.2f})" for r, one in zip(col, rates[1])])
             print(cells.to_string())

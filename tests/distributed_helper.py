@@ -20,8 +20,8 @@ from emo.config import load_params
 from emo.console import user_errors_reported
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.models.backend import use_backend
+from emo.models.runs import TrainingContext
 from emo.models.search_jobs import search_job
-from emo.models.training import TrainingContext
 
 REPO = Path(__file__).resolve().parents[1]
 

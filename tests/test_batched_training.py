@@ -66,7 +66,7 @@ def test_batches_follow_shape_and_budget_alone():
 
 def test_run_batches_give_the_same_runs_with_any_number_of_workers(tmp_path):
     """The runs of a run list, trained in batches, are the same in one process and in two."""
-    from emo.models.training import RunSpec, TrainingContext, run_batches
+    from emo.models.runs import RunSpec, TrainingContext, run_batches
     from tests.synthetic import write_dataset
 
     landmarks_file, splits_file = write_dataset(tmp_path, seeds=(0, 1))

@@ -8,7 +8,8 @@ from emo.data.dataset import load_landmarks, load_partitions
 from emo.explanation.global_attribution import (AttributionJob, attribute_one, combine, medoid_videos, ranking_of, stability,
                                     summary_document)
 from emo.models.model import Architecture
-from emo.models.training import TrainingContext, fit_binary, model_input
+from emo.models.runs import TrainingContext
+from emo.models.training import fit_binary, model_input
 from tests.support import REPO
 from tests.synthetic import write_dataset
 

@@ -7,10 +7,10 @@ import emo.models.tuner as tuner
 import emo.models.tuning as tuning
 from emo.config import TuneParams, load_params
 from emo.data.dataset import load_landmarks, load_partitions
+from emo.models.runs import TrainingContext
 from emo.models.search_jobs import search_job
 from emo.models.search_results import trials_table
 from emo.models.search_state import STATE
-from emo.models.training import TrainingContext
 from tests.support import REPO
 from tests.synthetic import write_dataset
 

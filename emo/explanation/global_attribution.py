@@ -21,7 +21,8 @@ from emo.errors import EmoError
 from emo.evaluation.metrics import rounded
 from emo.explanation.attribution import MASKS, IntegratedGradients, landmark_mask, positive_probability
 from emo.models.model import load_model, model_weights
-from emo.models.training import TrainingContext, model_input
+from emo.models.runs import TrainingContext
+from emo.models.training import model_input
 
 ALPHAS = np.linspace(0.0, 1.0, 51)  # Figure 2: F along the path from baseline to input
 STABILITY_TOP = 64

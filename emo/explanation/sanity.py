@@ -20,7 +20,8 @@ import pandas as pd
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.mesh import N_LANDMARKS
 from emo.models.model import Architecture, build_model, save_model
-from emo.models.training import fit_binary, training_inputs
+from emo.models.runs import training_inputs
+from emo.models.training import fit_binary
 
 CHECKS = ("randomised", "shuffled")
 

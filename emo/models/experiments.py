@@ -18,8 +18,8 @@ from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import METRICS, rounded
 from emo.evaluation.runs import PREDICTION_COLUMNS, RUN_COLUMNS, RUN_FACTS
 from emo.models.model import VARIANTS, Architecture
+from emo.models.runs import RunResult, RunSpec
 from emo.models.selection import select, top_k_landmarks
-from emo.models.training import RunResult, RunSpec
 
 
 def _keys(r: RunResult) -> dict:

@@ -14,7 +14,7 @@ from emo.config import TuneParams
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
-from emo.models.training import TrainingContext
+from emo.models.runs import TrainingContext
 
 DIRECTION = {"val_loss": "min", "val_accuracy": "max", "val_auc": "max"}
 

@@ -14,10 +14,11 @@ from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
 from emo.models.model import Architecture, build_model
 from emo.models.oracles import GridHyperbandOracle, GridOracle, JobsOracle, save_json, serve
+from emo.models.runs import TrainingContext, training_inputs
 from emo.models.search_jobs import DIRECTION, SearchJob
 from emo.models.search_results import HyperbandRound, SearchResult, Trial, best_trial
 from emo.models.search_state import STATE, load_trial_state, save_trial_state
-from emo.models.training import TrainingContext, fit_binary, training_inputs, validation_scores
+from emo.models.training import fit_binary, validation_scores
 
 
 def search_oracle(jobs: list[SearchJob], max_epochs: int) -> JobsOracle:

@@ -27,10 +27,10 @@ from tqdm import tqdm
 
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.emotions import EMOTIONS
+from emo.models.runs import TrainingContext, run_many
 from emo.models.search_jobs import SearchJob
 from emo.models.search_results import SearchResult
 from emo.models.search_state import discard_unreadable_state, remove_trial_states
-from emo.models.training import TrainingContext, run_many
 
 
 def distributed_role() -> str | None:

@@ -13,7 +13,7 @@ from emo.explanation.global_attribution import (AttributionJob, ConfidenceJob, a
                                                 most_confident_video, summary_document)
 from emo.explanation.rankings import save_rankings
 from emo.files import atomic_file, write_json
-from emo.models.training import TrainingContext, run_many
+from emo.models.runs import TrainingContext, run_many
 from emo.pipeline.shared.attributed import attributed_models
 from emo.tracking.runs import stage_run
 

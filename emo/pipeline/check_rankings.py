@@ -24,8 +24,8 @@ from emo.explanation.localisation import RANDOM, agreement_table, localisation_m
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_jobs, rival_values
 from emo.explanation.sanity import SanityModelJob, sanity_means, sanity_model, shuffled_labels
 from emo.files import atomic_dir, write_csv, write_json
+from emo.models.runs import TrainingContext, run_many
 from emo.models.search_results import load_hparams
-from emo.models.training import TrainingContext, run_many
 from emo.pipeline.shared.attributed import attributed_models
 from emo.tracking.runs import stage_run
 

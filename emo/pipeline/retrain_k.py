@@ -14,8 +14,8 @@ from emo.evaluation.metrics import summary_metrics
 from emo.explanation.rankings import load_method_rankings, load_rankings
 from emo.files import atomic_dir, write_json
 from emo.models.experiments import mean_std_table, retrain_specs
+from emo.models.runs import TrainingContext
 from emo.models.selection import select
-from emo.models.training import TrainingContext
 from emo.models.search_jobs import search_job
 from emo.models.search_results import best_scores, load_hparams, trials_table
 from emo.models.search_state import remove_search_state

@@ -14,7 +14,7 @@ from emo.explanation.global_attribution import ranking_of, stability
 from emo.explanation.rankings import save_method_rankings
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, model_free, rival_jobs, rival_values
 from emo.files import atomic_file
-from emo.models.training import TrainingContext, run_many
+from emo.models.runs import TrainingContext, run_many
 from emo.pipeline.shared.attributed import attributed_models
 from emo.tracking.runs import stage_run
 

@@ -10,8 +10,8 @@ from emo.data.dataset import load_landmarks, load_partitions
 from emo.evaluation.metrics import summary_metrics
 from emo.files import atomic_dir
 from emo.models.experiments import full_specs, mean_std_table
+from emo.models.runs import TrainingContext
 from emo.models.search_results import load_hparams
-from emo.models.training import TrainingContext
 from emo.pipeline.shared.run_sets import run_specs, write_results
 from emo.tracking.runs import stage_run
 

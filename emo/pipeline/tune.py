@@ -9,7 +9,7 @@ from emo.config import ModelParams, TrainParams, TuneParams
 from emo.data.dataset import load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.files import atomic_dir, write_json
-from emo.models.training import TrainingContext
+from emo.models.runs import TrainingContext
 from emo.models.search_jobs import search_job
 from emo.models.search_results import best_scores, hparams_document, trials_table
 from emo.models.search_state import remove_search_state

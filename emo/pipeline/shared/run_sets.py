@@ -12,7 +12,7 @@ from emo.evaluation.metrics import TIMINGS, summarize
 from emo.evaluation.runs import RUN_KEYS
 from emo.files import write_csv, write_json
 from emo.models.experiments import predictions_table, runs_table, summary_document
-from emo.models.training import RunResult, RunSpec, TrainingContext, run_batches
+from emo.models.runs import RunResult, RunSpec, TrainingContext, run_batches
 from emo.tracking.runs import StageRun
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
