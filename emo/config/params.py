@@ -15,8 +15,8 @@ from emo.errors import ConfigError
 
 # Keys that change how fast or where a stage works, never a number it writes: no DVC stage
 # lists them, so editing them reruns nothing.
-UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "train.budget_mb", "attribute.budget_mb", "tune.directory",
-                       "timeline.workers"})
+UNTRACKED = frozenset({"demo.workers", "extract.workers", "train.workers", "train.budget_mb", "attribute.budget_mb",
+                       "tune.directory", "timeline.workers"})
 
 
 @dataclass(frozen=True)

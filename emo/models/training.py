@@ -274,8 +274,8 @@ def fit_binaries(tasks: list[BinaryTask], arch: Architecture, variant: str, mode
     start = time.perf_counter()
     states = initial_states or [(*model_weights(model), trainer.initial_slots) for model, _ in built]
     single = len(tasks) == 1
-    state = states[0] if single else _stacked(states)
-    best = _stacked(states)
+    best = _stacked(states)  # host copies: the compiled calls never write to their inputs
+    state = states[0] if single else best
     best_loss, waited = np.full(len(tasks), np.inf), np.zeros(len(tasks), int)
     running = np.ones(len(tasks), bool)
     patience = train_params.patience  # read once, whether or not early stopping comes to use it
