@@ -40,22 +40,21 @@ def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
                                directory=Path(tuner_dir))
     jobs = [search_job(e, grid, data, partitions[0], context, landmarks=tuple(range(8, 24))) for e in (1, 4)]
 
-    # Here, not at the top: emo.models.tuner imports Keras, which must follow use_backend.
-    from emo.models import tuner
+    # Here, not at the top: emo.models.trials imports Keras, which must follow use_backend.
+    from emo.models import trials
 
     trained = []
-    real_fit = tuner.fit_binary
+    real_fit = trials.fit_binaries
 
-    def recording_fit(*args, **kwargs):
-        job = hashlib.sha256(args[1].tobytes()).hexdigest()[:8]  # which emotion's labels
-        trained.append([job, args[4].filters, args[4].units, kwargs.get("epochs")])
-        return real_fit(*args, **kwargs)
+    def recording_fit(tasks, arch, *args, **kwargs):
+        for task in tasks:
+            job = hashlib.sha256(task.positive_train.tobytes()).hexdigest()[:8]  # which emotion's labels
+            trained.append([job, arch.filters, arch.units, kwargs.get("epochs")])
+        return real_fit(tasks, arch, *args, **kwargs)
 
-    tuner.fit_binary = recording_fit
-    if tuning.distributed_role():
-        results = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
-    else:  # the single-machine path, in this process so that the recording sees its trials
-        results = [tuning.search(job, data, partitions, context) for job in jobs]
+    trials.fit_binaries = recording_fit
+    # One training process, this one, so that the recording sees its trials.
+    results = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
     Path(out_file).write_text(json.dumps({
         "trained": trained,
         "results": None if results is None else [

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from emo.errors import EmoError
@@ -47,8 +48,12 @@ def test_chief_and_two_workers_run_every_trial_once_and_agree_with_one_process(t
     assert len(trained) == 2 * 2 * 2 == len(set(trained))
     assert trained == sorted(map(tuple, alone_out["trained"]))
     assert all(runs for runs in worker_runs)  # both workers took part
-    # Same trials, same scores, same winners as one process alone.
-    assert chief_out["results"] == alone_out["results"]
+    # Same trials, same winners as one process alone, and the same scores within the batched
+    # trainer's tolerance: which trials share a call depends on which worker asked first.
+    for chief_job, alone_job in zip(chief_out["results"], alone_out["results"], strict=True):
+        assert (chief_job["emotion"], chief_job["best"]) == (alone_job["emotion"], alone_job["best"])
+        assert [t[:2] for t in chief_job["trials"]] == [t[:2] for t in alone_job["trials"]]
+        np.testing.assert_allclose([t[2] for t in chief_job["trials"]], [t[2] for t in alone_job["trials"]], rtol=1e-4)
 
 
 def test_hyperband_chief_and_two_workers_run_every_trial_once(tmp_path):

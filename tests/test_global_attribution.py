@@ -111,11 +111,11 @@ def test_summary_document_lists_top_landmarks(attributed):
 def rivals(planted):
     """Every model-based rival of the planted model, and of its untrained twin (the randomised check)."""
     from emo.explanation.rivals import MODEL_RIVALS, RivalJob, rival_values
-    from emo.explanation.sanity import SanityModelJob, sanity_model
+    from emo.explanation.sanity import SanityModelJob, sanity_models
 
     data, partitions, context, path = planted
     twin = SanityModelJob(0, 0, Architecture(4, 8, 8), "randomised", str(path.with_name("randomised.keras")))
-    sanity_model(twin, data, partitions, context)
+    sanity_models([twin], data, partitions, context)
     values = {}
     for name, model_path in (("trained", path), ("randomised", twin.save_to)):
         job = RivalJob(0, 0, str(model_path), MODEL_RIVALS, 16, "riemann_right", "all", "group_abs", 64 * 2**20, 8)

@@ -1,9 +1,10 @@
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-import emo.models.tuner as tuner
+import emo.models.trials as trials
 import emo.models.tuning as tuning
 from emo.config import TuneParams, load_params
 from emo.data.dataset import load_landmarks, load_partitions
@@ -52,39 +53,70 @@ def test_grid_search_runs_every_point_and_keeps_the_table(setting, monkeypatch):
     assert not list((job_dir := Path(job.directory) / job.project).rglob("*.h5")), job_dir
 
 
-def _interrupted_at_fit(n, job, data, partitions, context, monkeypatch) -> list:
-    """Run the search until its n-th model starts training, stopped there as by Ctrl-C; the
-    architectures it trained (or started)."""
-    real_fit = tuner.fit_binary
+def _interrupted_at_fit(n, jobs, data, partitions, context, monkeypatch) -> list:
+    """Run the search until its n-th call that trains starts, stopped there as by Ctrl-C; the
+    architectures (F) of each call it made, one entry per model."""
+    real_fit = trials.fit_binaries
     calls = []
 
-    def interrupted(*args, **kwargs):
-        calls.append(args[4])
+    def interrupted(tasks, arch, *args, **kwargs):
+        calls.append([arch.filters] * len(tasks))
         if len(calls) == n:
             raise KeyboardInterrupt
-        return real_fit(*args, **kwargs)
+        return real_fit(tasks, arch, *args, **kwargs)
 
-    monkeypatch.setattr(tuner, "fit_binary", interrupted)
+    monkeypatch.setattr(trials, "fit_binaries", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        tuning.search(job, data, partitions, context)
-    monkeypatch.setattr(tuner, "fit_binary", real_fit)
+        tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
+    monkeypatch.setattr(trials, "fit_binaries", real_fit)
     return calls
+
+
+def _recording(calls, monkeypatch) -> None:
+    real_fit = trials.fit_binaries
+    monkeypatch.setattr(trials, "fit_binaries",
+                        lambda tasks, arch, *a, **k: (calls.append([arch.filters] * len(tasks)),
+                                                      real_fit(tasks, arch, *a, **k))[1])
 
 
 def test_interrupted_search_resumes_without_losing_or_repeating_trials(setting, monkeypatch):
     job, data, partitions, context = setting
-    real_fit = tuner.fit_binary
-    calls = [arch.filters for arch in _interrupted_at_fit(2, job, data, partitions, context, monkeypatch)]
-    monkeypatch.setattr(tuner, "fit_binary", lambda *a, **k: (calls.append(a[4].filters), real_fit(*a, **k))[1])
+    calls = _interrupted_at_fit(2, [job], data, partitions, context, monkeypatch)
+    _recording(calls, monkeypatch)
     resumed = tuning.search(job, data, partitions, context)
     # First run: trial 1 done, trial 2 interrupted; the rerun retries trial 2 and runs trial 3, nothing else.
-    assert calls == [2, 3, 3, 4]
+    assert calls == [[2], [3], [3], [4]]
     assert sorted(t.arch.filters for t in resumed.trials) == [2, 3, 4]
     fresh = dataclasses.replace(job, project=job.project + "-fresh")
-    monkeypatch.setattr(tuner, "fit_binary", real_fit)
+    monkeypatch.undo()
     uninterrupted = tuning.search(fresh, data, partitions, context)
     assert resumed.best == uninterrupted.best
     assert [t.val_loss for t in resumed.trials] == [t.val_loss for t in uninterrupted.trials]
+
+
+def test_one_point_of_every_job_trains_in_one_call_and_a_kill_inside_it_resumes(setting, monkeypatch):
+    """Three emotions' searches: each grid point's three trials (one per emotion) share a call;
+    killed in the middle of the second call, the rerun trains that call's trials again and
+    gives every trial the numbers of a search never interrupted."""
+    job, data, partitions, context = setting
+    tune = _grid([2, 3, 4], job.directory)
+    jobs = [search_job(e, tune, data, partitions[0], context, landmarks=job.landmarks) for e in (0, 2, 5)]
+    calls = _interrupted_at_fit(2, jobs, data, partitions, context, monkeypatch)
+    _recording(calls, monkeypatch)
+    resumed = tuning.search_all(jobs, data, partitions, context, workers=1, stage="test", progress=False)
+    assert calls == [[2, 2, 2], [3, 3, 3], [3, 3, 3], [4, 4, 4]]
+    monkeypatch.undo()
+    fresh = [dataclasses.replace(j, project=j.project + "-fresh") for j in jobs]
+    uninterrupted = tuning.search_all(fresh, data, partitions, context, workers=1, stage="test", progress=False)
+    assert [r.job.emotion for r in resumed] == [0, 2, 5]
+    for a, b in zip(resumed, uninterrupted):
+        assert [(t.arch, t.val_loss, t.history) for t in a.trials] == \
+            [(t.arch, t.val_loss, t.history) for t in b.trials]
+        assert a.best == b.best
+    # Trained alone, a trial gives the same numbers within the batched trainer's tolerance.
+    alone = tuning.search(dataclasses.replace(jobs[1], project="alone"), data, partitions, context)
+    np.testing.assert_allclose([t.val_loss for t in alone.trials], [t.val_loss for t in resumed[1].trials],
+                               rtol=1e-4)
 
 
 def test_changed_settings_start_a_new_project(setting):
@@ -135,7 +167,7 @@ def test_hyperband_searches_the_grid_values_and_continues_the_best(hyperband_set
 
 def test_interrupted_hyperband_resumes_without_losing_or_repeating_trials(hyperband_setting, monkeypatch):
     job, data, partitions, context = hyperband_setting
-    _interrupted_at_fit(4, job, data, partitions, context, monkeypatch)
+    _interrupted_at_fit(4, [job], data, partitions, context, monkeypatch)
     resumed = tuning.search(job, data, partitions, context)
     fresh = tuning.search(dataclasses.replace(job, project=job.project + "-fresh"), data, partitions, context)
     # The interrupted trial is run again; every other trial once: the same trials as uninterrupted.

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emo.config import TrainParams
 from emo.data.dataset import LandmarkData, Partition
 from emo.data.mesh import N_LANDMARKS
 from emo.models.model import Architecture, build_model, save_model
-from emo.models.runs import training_inputs
-from emo.models.training import fit_binary
+from emo.models.batches import call_size, model_batches
+from emo.models.runs import TrainingContext, training_inputs
+from emo.models.training import BinaryTask, fit_binaries
 
 CHECKS = ("randomised", "shuffled")
 
@@ -40,21 +42,36 @@ class SanityModelJob:
     save_to: str
 
 
-def sanity_model(job: SanityModelJob, data: LandmarkData, partitions: list[Partition], context) -> SanityModelJob:
-    """Build (randomised) or train (shuffled) the job's model and save it (run_many's task signature)."""
-    part = partitions[job.partition]
-    if job.check == "randomised":  # the seed T-EMO's own training started from
-        model = build_model(data.frames, N_LANDMARKS, job.arch, "temo", context.model, seed=part.seed)
-    elif job.check == "shuffled":
+def sanity_models(jobs: list[SanityModelJob], data: LandmarkData, partitions: list[Partition],
+                  context: TrainingContext) -> list[SanityModelJob]:
+    """Build (randomised) or train (shuffled, those of one architecture together) the jobs'
+    models and save them (run_many's task signature, a batch of jobs of one check)."""
+    if any(job.check not in CHECKS for job in jobs):
+        raise ValueError(f"unknown sanity check in {sorted({job.check for job in jobs})}; use {CHECKS}")
+    trained = [job for job in jobs if job.check == "shuffled"]
+    tasks = []
+    for job in trained:
+        part = partitions[job.partition]
         shuffled = dataclasses.replace(data, y=shuffled_labels(data.y, part.seed))
-        X_train, y_train, X_val, y_val = training_inputs(shuffled, part, job.emotion, None, context.train.flip)
-        model = fit_binary(X_train, y_train, X_val, y_val, job.arch, "temo", part.seed, context.model,
-                           context.train).model
-    else:
-        raise ValueError(f"unknown sanity check {job.check!r}; use one of {CHECKS}")
-    Path(job.save_to).parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, job.save_to)
-    return job
+        tasks.append(BinaryTask(*training_inputs(shuffled, part, job.emotion, None, context.train.flip),
+                                seed=part.seed))
+    fitted = dict(zip(trained, fit_binaries(tasks, trained[0].arch, "temo", context.model, context.train)
+                      if trained else []))
+    for job in jobs:
+        if job.check == "shuffled":
+            model = fitted[job].model
+        else:  # randomised: the seed T-EMO's own training started from
+            model = build_model(data.frames, N_LANDMARKS, job.arch, "temo", context.model,
+                                seed=partitions[job.partition].seed)
+        Path(job.save_to).parent.mkdir(parents=True, exist_ok=True)
+        save_model(model, job.save_to)
+    return jobs
+
+
+def sanity_batches(jobs: list[SanityModelJob], frames: int, train: TrainParams) -> list[list[SanityModelJob]]:
+    """The jobs in batches of one check and architecture, as many per batch as one training call holds."""
+    return model_batches(jobs, lambda job: (job.check, job.arch),
+                         lambda job: call_size(frames, N_LANDMARKS, job.arch, train))
 
 
 def sanity_means(table: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
+from emo.config import TrainParams
 from emo.models.model import Architecture
+from emo.models.training import STEPS_PER_CALL
 
 Job = TypeVar("Job")
 
@@ -30,6 +32,11 @@ def model_bytes(frames: int, landmarks: int, arch: Architecture, batch_size: int
 def models_per_call(bytes_per_model: int, budget_mb: int) -> int:
     """How many models of this size one call trains within `budget_mb` (at least one)."""
     return max(1, min(MAX_MODELS, budget_mb * 2**20 // bytes_per_model))
+
+
+def call_size(frames: int, landmarks: int, arch: Architecture, train: TrainParams) -> int:
+    """How many models of this shape one training call holds within train.budget_mb."""
+    return models_per_call(model_bytes(frames, landmarks, arch, train.batch_size, STEPS_PER_CALL), train.budget_mb)
 
 
 def model_batches(jobs: Sequence[Job], shape: Callable[[Job], Hashable], size: Callable[[Job], int]) -> list[list[Job]]:

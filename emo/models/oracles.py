@@ -14,7 +14,6 @@ upgrades Keras Tuner to check. Importing this module imports Keras Tuner, and wi
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import time
@@ -25,7 +24,7 @@ from keras_tuner.src import utils as keras_tuner_utils
 
 from emo.environment import EMO_TRIAL_TIMEOUT_S, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT
 from emo.errors import EmoError
-from emo.files import atomic_file
+from emo.models.search_state import save_json
 
 DEFAULT_TRIAL_TIMEOUT_S = 6 * 3600  # a paper-profile trial (at most 100 epochs at L = 468) is projected at minutes
 # Once every trial has ended, how long the chief waits for the workers still registered to ask
@@ -33,18 +32,9 @@ DEFAULT_TRIAL_TIMEOUT_S = 6 * 3600  # a paper-profile trial (at most 100 epochs 
 GONE_AFTER_S = 60
 
 
-def save_json(path, obj) -> str:
-    """keras_tuner.src.utils.save_json, atomically (a temporary name, then a rename): a search
-    killed while saving keeps its previous state instead of a file cut short."""
-    text = json.dumps(obj)
-    with atomic_file(path, stage_output=False) as tmp:
-        tmp.write_text(text)
-    return text
-
-
 # Private (keras_tuner.src.utils.save_json): every state file of a search (oracle.json,
 # trial_*/trial.json, tuner0.json) is written through it, looked up on the module at each call
-# (Stateful.save, Tuner._try_build).
+# (Stateful.save, Tuner._try_build); ours writes atomically.
 keras_tuner_utils.save_json = save_json
 
 
@@ -112,7 +102,7 @@ class GridHyperbandOracle(keras_tuner.oracles.HyperbandOracle):
 
 class JobsOracle(keras_tuner.Oracle):
     """One oracle serving several jobs' independent searches (one per emotion and K): each
-    trial is taken from the first job whose own oracle has one to give, and its result goes
+    trial is taken from the job with the fewest trials whose own oracle has one to give, and its result goes
     back to that oracle. In Keras Tuner's distributed mode one oracle serves all workers;
     through this one they take trials of any job, so none waits while one job's Hyperband
     round waits for its last trials. The jobs' oracles keep their state (Hyperband's brackets)
@@ -128,9 +118,13 @@ class JobsOracle(keras_tuner.Oracle):
         # restarted chief offers its unfinished trials again (Oracle.reload).
         self.handed_at: dict[str, float] = {}
 
+    # The job with the fewest trials so far goes first (the lowest index on a tie): the jobs'
+    # trials come interleaved, so the trials handed out together hold the same grid point for
+    # many jobs, which train in one call (emo.models.trials). The order follows from the
+    # trials alone, so a resumed search goes on in it.
     def populate_space(self, trial_id):
         waiting = False
-        for oracle in self.jobs:
+        for oracle in sorted(self.jobs, key=lambda oracle: len(oracle.trials)):
             response = oracle.populate_space(trial_id)
             if response["status"] == "RUNNING":
                 return response

@@ -11,8 +11,9 @@ and a rerun gives the same numbers on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,9 @@ from emo.data.mesh import N_LANDMARKS
 from emo.evaluation.metrics import binary_metrics
 from emo.models.augmentation import augment
 from emo.models.backend import configure, gpu_visible, use_backend
-from emo.models.batches import model_batches, model_bytes, models_per_call
+from emo.models.batches import call_size, model_batches
 from emo.models.model import Architecture, save_model
-from emo.models.training import STEPS_PER_CALL, BinaryTask, Fitted, fit_binaries, model_input
+from emo.models.training import BinaryTask, Fitted, fit_binaries, model_input
 from emo.parallel import process_pool, worker_count
 
 
@@ -143,13 +144,8 @@ def _scored(spec: RunSpec, fitted: Fitted, data: LandmarkData, part: Partition) 
 def run_batches(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int) -> Iterator[RunResult]:
     """Train every spec, models of one shape together in batches (emo.models.batches) spread
     over `workers` processes; yield the results as their batches finish."""
-    train = context.train
-
-    def size(spec: RunSpec) -> int:
-        return models_per_call(model_bytes(frames, spec.k, spec.arch, train.batch_size, STEPS_PER_CALL),
-                               train.budget_mb)
-
-    batches = model_batches(specs, lambda s: (s.k, s.arch, s.variant), size)
+    batches = model_batches(specs, lambda s: (s.k, s.arch, s.variant),
+                            lambda s: call_size(frames, s.k, s.arch, context.train))
     for results in run_many(batches, context, workers, task=run_batch):
         yield from results
 
@@ -176,11 +172,22 @@ def training_workers(requested: int, jobs: int) -> int:
     return worker_count(requested, jobs)
 
 
+@contextlib.contextmanager
+def training_pool(context: TrainingContext, workers: int) -> Iterator[Callable[[list, Callable], Iterator]]:
+    """`workers` processes, each holding the data once, kept for many rounds of jobs: yields
+    run(jobs, task), which runs task(job, data, partitions, context) for every job and yields
+    the results as they finish."""
+    with process_pool(workers, _init_worker, (context, workers > 1)) as pool:
+        def run(jobs: list, task: Callable) -> Iterator:
+            futures = [pool.submit(_run_in_worker, task, job) for job in jobs]
+            for future in as_completed(futures):
+                yield future.result()
+
+        yield run
+
+
 def run_many(jobs: list, context: TrainingContext, workers: int, task) -> Iterator:
     """Run task(job, data, partitions, context) for every job in a pool of processes, each
     holding the data once; yield the results as they finish."""
-    n = training_workers(workers, len(jobs))
-    with process_pool(n, _init_worker, (context, n > 1)) as pool:
-        futures = [pool.submit(_run_in_worker, task, job) for job in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+    with training_pool(context, training_workers(workers, len(jobs))) as run:
+        yield from run(jobs, task)

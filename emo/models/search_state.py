@@ -29,6 +29,15 @@ def discard_unreadable_state(project: Path) -> None:
             return
 
 
+def save_json(path, obj) -> str:
+    """keras_tuner.src.utils.save_json, atomically (a temporary name, then a rename): a search
+    killed while saving keeps its previous state instead of a file cut short."""
+    text = json.dumps(obj)
+    with atomic_file(path, stage_output=False) as tmp:
+        tmp.write_text(text)
+    return text
+
+
 def save_trial_state(path: Path, state: tuple) -> None:
     """A Fitted.state: (trainable, non-trainable, (step, Adam's m, Adam's v)) as flat arrays."""
     trainable, non_trainable, (step, m, v) = state

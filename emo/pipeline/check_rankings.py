@@ -22,7 +22,7 @@ from emo.explanation.action_units import recovery_table, shares_table
 from emo.explanation.global_attribution import AttributionJob, AttributionResult, attribute_one
 from emo.explanation.localisation import RANDOM, agreement_table, localisation_means, localisation_table
 from emo.explanation.rivals import MODEL_FREE, MODEL_RIVALS, PAPER, model_free, rival_jobs, rival_values
-from emo.explanation.sanity import SanityModelJob, sanity_means, sanity_model, shuffled_labels
+from emo.explanation.sanity import SanityModelJob, sanity_batches, sanity_means, sanity_models, shuffled_labels
 from emo.files import atomic_dir, write_csv, write_json
 from emo.models.runs import TrainingContext, run_many
 from emo.models.search_results import load_hparams
@@ -59,8 +59,10 @@ def sanity_attributions(rivals: RivalParams, attribute: AttributeParams, baselin
     tuned = load_hparams(artifacts.TUNED_HPARAMS)
     made = [SanityModelJob(e, first, tuned[emotion], check, str(model_dir / check / f"{emotion}.keras"))
             for check in rivals.sanity for e, emotion in enumerate(EMOTIONS)]
-    made = list(tqdm(run_many(made, context, context.train.workers, task=sanity_model), total=len(made),
-                     desc="sanity models", unit="model", disable=not progress))
+    batches = sanity_batches(made, landmarks.frames, context.train)
+    with tqdm(total=len(made), desc="sanity models", unit="model", disable=not progress) as bar:
+        for batch in run_many(batches, context, context.train.workers, task=sanity_models):
+            bar.update(len(batch))
     based = tuple(m for m in methods if m in MODEL_RIVALS)
     check_of = {}
     for check in rivals.sanity:
