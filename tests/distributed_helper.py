@@ -1,10 +1,12 @@
-"""One process of a distributed search on loopback, for test_distributed.py.
+"""One process of a distributed search, or of distributed final training, on loopback, for
+test_distributed.py.
 
     python -m tests.distributed_helper DATA_DIR TUNER_DIR OUT_FILE STRATEGY
 
-The role comes from KERASTUNER_TUNER_ID ('chief' or 'tunerN'); without it, the search runs
-alone in this process. Each process records the grid points it trained; the chief (or the
-lone process) also writes every job's winner and trial scores. A user error (EmoError) ends
+STRATEGY: grid or hyperband (a search), runs (train_full's runs). The role comes from
+KERASTUNER_TUNER_ID ('chief' or 'tunerN'); without it, everything runs alone. Each process
+records what it trained; the chief (or the lone process) also writes every job's winner and
+trial scores, or the runs table. A user error (EmoError) ends
 it as it ends a stage: one line on stderr, exit status 2.
 """
 
@@ -19,7 +21,10 @@ from emo import artifacts
 from emo.config import load_params
 from emo.console import user_errors_reported
 from emo.data.dataset import load_landmarks, load_partitions
+from emo.data.emotions import EMOTIONS
 from emo.models.backend import use_backend
+from emo.models.experiments import full_specs, runs_table
+from emo.models.model import Architecture
 from emo.models.runs import TrainingContext
 from emo.models.search_jobs import search_job
 
@@ -27,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
+    if strategy == "runs":
+        return main_runs(data_dir, tuner_dir, out_file)
     params = load_params(REPO / "params.yaml")
     use_backend(params.train.backend)
     landmarks, splits = Path(data_dir) / artifacts.LANDMARKS, Path(data_dir) / artifacts.SPLITS
@@ -62,6 +69,43 @@ def main(data_dir: str, tuner_dir: str, out_file: str, strategy: str) -> None:
              "trials": sorted([t.arch.filters, t.arch.units, round(t.val_loss, 6),
                                t.hyperband.continues if t.hyperband else ""] for t in r.trials)}
             for r in results],
+    }))
+
+
+def main_runs(data_dir: str, tuner_dir: str, out_file: str) -> None:
+    """train_full's runs (6 emotions x 2 variants x every partition, 2 epochs) at K = 16."""
+    params = load_params(REPO / "params.yaml")
+    use_backend(params.train.backend)
+    landmarks, splits = Path(data_dir) / artifacts.LANDMARKS, Path(data_dir) / artifacts.SPLITS
+    train = dataclasses.replace(params.train, epochs=2, patience=2, learning_rate=0.01, workers=1)
+    context = TrainingContext(landmarks, splits, params.model, train)
+    partitions = load_partitions(splits, len(load_landmarks(landmarks).y))
+    models = Path(out_file).with_suffix("")
+    specs = [dataclasses.replace(spec, landmarks=tuple(range(8, 24)))
+             for spec in full_specs({emotion: Architecture(2, 3, 3) for emotion in EMOTIONS}, len(partitions),
+                                    artifacts.FULL, models, params.model.variants)]
+
+    # Here, not at the top: these import Keras, which must follow use_backend.
+    from emo.models import runs, served_runs
+
+    trained = []
+    real_batch = runs.run_batch
+
+    def recording_batch(batch, *args):
+        trained.extend(spec.name for spec in batch)
+        return real_batch(batch, *args)
+
+    role = tuning.distributed_role()
+    if role:
+        served_runs.run_batch = recording_batch
+        results = served_runs.serve_runs(specs if role == "chief" else None, role, "test", tuner_dir, context, progress=False)
+    else:
+        results = sorted(runs.run_batches(specs, context, load_landmarks(landmarks).frames, 1),
+                         key=lambda r: specs.index(r.spec))
+    Path(out_file).write_text(json.dumps({
+        "trained": trained,
+        "runs": None if results is None else runs_table(results).to_dict(orient="records"),
+        "models": sorted(str(p.relative_to(models)) for p in models.rglob("*.keras")),
     }))
 
 

@@ -8,9 +8,11 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emo.errors import EmoError
+from emo.evaluation.metrics import METRICS, TIMINGS
 from tests.support import REPO, free_port
 from tests.synthetic import write_dataset
 
@@ -75,6 +77,34 @@ def test_hyperband_chief_and_two_workers_run_every_trial_once(tmp_path):
     assert any(t[3] for t in trials)
     for result in chief_out["results"]:
         assert (result["best"]["filters"], result["best"]["units"]) in {(f, u) for f in (2, 3) for u in (3, 4)}
+
+
+def test_train_full_chief_and_two_workers_give_the_runs_of_one_process(tmp_path):
+    """train_full's runs served by a chief to two workers: every run trained once, by one
+    worker; the chief's runs table equals one process's (the numbers within the batched
+    trainer's tolerance: which runs share a call depends on which worker asked first), and
+    every model is saved where the chief's run list puts it."""
+    data = tmp_path / "data"
+    write_dataset(data, subjects=8)
+    port = free_port()
+    chief = _start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port, "runs")
+    workers = [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port, "runs")
+               for i in (0, 1)]
+    alone = _start(None, data, tmp_path / "alone", tmp_path / "alone.json", strategy="runs")
+    for process in [chief, *workers, alone]:
+        output, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, output[-3000:]
+    chief_out, alone_out = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("chief", "alone"))
+    worker_runs = [json.loads((tmp_path / f"worker{i}.json").read_text())["trained"] for i in (0, 1)]
+    assert chief_out["trained"] == [] and all(worker_runs)
+    assert len(set(worker_runs[0] + worker_runs[1])) == len(worker_runs[0] + worker_runs[1]) == len(chief_out["runs"])
+    chief_runs, alone_runs = pd.DataFrame(chief_out["runs"]), pd.DataFrame(alone_out["runs"])
+    numbers = ["val_loss", *METRICS]
+    pd.testing.assert_frame_equal(chief_runs.drop(columns=numbers + list(TIMINGS)),
+                                  alone_runs.drop(columns=numbers + list(TIMINGS)))
+    pd.testing.assert_frame_equal(chief_runs[numbers], alone_runs[numbers], rtol=1e-4)
+    assert chief_out["models"] == alone_out["models"] and len(chief_out["models"]) == len(chief_out["runs"])
+    assert not (tmp_path / "shared" / "test-runs").exists()  # removed once the chief has its results
 
 
 def test_a_trial_nobody_ends_stops_the_chief_in_time_and_a_rerun_resumes_the_search(tmp_path):

@@ -1,4 +1,4 @@
-"""`emo tune-worker`: a worker of a distributed grid search (Keras Tuner's KERASTUNER_* variables)."""
+"""`emo tune-worker`: a worker of a distributed search or final training (Keras Tuner's KERASTUNER_* variables)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import argparse
 
 from emo.errors import EmoError
 from emo.models.tuning import distributed_role
-from emo.pipeline import params_sections, pipeline_params, retrain_k, tune
+from emo.pipeline import params_sections, pipeline_params, retrain_k, train_full, tune
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "tune-worker",
-        help="train grid-search trials for a distributed chief (Keras Tuner's KERASTUNER_* variables)",
-        description="Join a distributed grid search: the chief runs the stage (`dvc repro tune`) with "
+        help="train a distributed chief's search trials or final models (Keras Tuner's KERASTUNER_* variables)",
+        description="Join a distributed stage: the chief runs the stage (`dvc repro tune`) with "
                     "KERASTUNER_TUNER_ID=chief; each worker runs this with KERASTUNER_TUNER_ID=tunerN and the "
                     "chief's KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT, in a checkout with the same "
-                    "params and data. Workers write nothing; the chief writes the stage's outputs.",
+                    "params and data. tune: the search's trials; train_full: the final models (tune.directory "
+                    "shared with the chief); retrain_k: both. Workers write no stage output; the chief writes "
+                    "the stage's outputs.",
     )
-    p.add_argument("stage", choices=["tune", "retrain_k"], help="whose grid to work on")
+    p.add_argument("stage", choices=["tune", "train_full", "retrain_k"], help="whose trials or models to train")
     p.add_argument("--params", default="params.yaml", help="params file (the chief's)")
     p.set_defaults(func=run)
 
@@ -30,6 +32,6 @@ def run(args: argparse.Namespace) -> None:
             "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
             "KERASTUNER_ORACLE_PORT set to the chief's address; see docs/scaling.md."
         )
-    stage = tune if args.stage == "tune" else retrain_k
+    stage = {"tune": tune, "train_full": train_full, "retrain_k": retrain_k}[args.stage]
     stage.run(**params_sections(stage.run, params))
-    print(f"{args.stage}: the chief's grid is done")
+    print(f"{args.stage}: the chief has nothing left for its workers")

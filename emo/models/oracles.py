@@ -164,6 +164,8 @@ class JobsOracle(keras_tuner.Oracle):
 
     def describe(self, trial) -> str:
         values = trial.hyperparameters.values
+        if "run" in values:  # a run of train_full's or retrain_k's list (emo.models.served_runs)
+            return f"trial {trial.trial_id} ({self.names[values['job']]}: run {values['run']})"
         return (f"trial {trial.trial_id} of the {self.names[values['job']]} search "
                 f"(F={values['filters']}, Q={values['units']}, R={values['neurons']})")
 

@@ -41,9 +41,12 @@ def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: 
     context = TrainingContext(artifacts.LANDMARKS, artifacts.SPLITS, model, train)
     jobs = [search_job(e, tune, data, partitions[0], context, landmarks=top[(k, e)], stage="retrain_k")
             for (k, e) in top] if r.search else []
-    if distributed_role() == "worker":  # train the chief's trials; the chief trains the models after
+    if distributed_role() == "worker":  # train the chief's trials, then its runs; the chief writes the outputs
+        from emo.models.served_runs import serve_runs  # imports Keras Tuner and Keras
+
         if jobs:
             search_all(jobs, data, partitions, context, train.workers, "retrain_k", progress)
+        serve_runs(None, "worker", "retrain_k", str(tune.directory), context, progress)
         return pd.DataFrame()
     with stage_run("retrain_k", retrain_k=r, model=model, train=train, tune=tune) as run:
         searches = []
@@ -57,7 +60,7 @@ def run(retrain_k: RetrainParams, model: ModelParams, train: TrainParams, tune: 
         with atomic_dir(artifacts.RETRAIN.models) as model_dir:
             specs = retrain_specs(best, rankings, r.ks, r.controls, partitions, artifacts.RETRAIN, model_dir,
                                   model.variants, r.random_draws, rivals)
-            results = run_specs(specs, context, data.frames, train.workers, run, "retrain_k", progress)
+            results = run_specs(specs, context, data.frames, run, "retrain_k", str(tune.directory), progress)
         summary = write_results(results, artifacts.RETRAIN, run)
         run.log_metrics({**summary_metrics(summary), **best_scores(searches)})
         write_json(artifacts.RETRAIN.hparams, {

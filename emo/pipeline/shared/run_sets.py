@@ -13,22 +13,29 @@ from emo.evaluation.runs import RUN_KEYS
 from emo.files import write_csv, write_json
 from emo.models.experiments import predictions_table, runs_table, summary_document
 from emo.models.runs import RunResult, RunSpec, TrainingContext, run_batches
+from emo.models.tuning import distributed_role
 from emo.tracking.runs import StageRun
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
 
 
-def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int, run: StageRun, desc: str,
-              progress: bool = True) -> list[RunResult]:
+def run_specs(specs: list[RunSpec], context: TrainingContext, frames: int, run: StageRun, stage: str,
+              directory: str, progress: bool = True) -> list[RunResult]:
     """Train every spec (models of one shape together), log them to `run` (one child per emotion and K), return
-    results in spec order."""
-    results: dict[RunSpec, RunResult] = {}
-    with tqdm(total=len(specs), desc=desc, unit="model", disable=not progress) as bar:
-        for result in run_batches(specs, context, frames, workers):
-            results[result.spec] = result
-            bar.set_postfix_str(result.spec.name)
-            bar.update()
-    ordered = [results[s] for s in specs]
+    results in spec order. In Keras Tuner's distributed mode this process is the chief: it serves
+    the runs to the workers through `directory` (tune.directory, shared) and trains none itself."""
+    if distributed_role() == "chief":
+        from emo.models.served_runs import serve_runs  # imports Keras Tuner and Keras
+
+        ordered = serve_runs(specs, "chief", stage, directory, context, progress)
+    else:
+        results: dict[RunSpec, RunResult] = {}
+        with tqdm(total=len(specs), desc=stage, unit="model", disable=not progress) as bar:
+            for result in run_batches(specs, context, frames, context.train.workers):
+                results[result.spec] = result
+                bar.set_postfix_str(result.spec.name)
+                bar.update()
+        ordered = [results[s] for s in specs]
     log_model_sets(run, ordered, context, frames)
     return ordered
 
