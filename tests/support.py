@@ -45,3 +45,8 @@ def mlflow_serving(command: str, cwd: Path, *options: str):
 
     with mlflow_process([command, "--workers", "1", *options], free_port(), cwd) as url:
         yield url
+
+
+def ran_stages(output: str) -> list[str]:
+    """The stages a `dvc repro` ran, in order, from its output."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]

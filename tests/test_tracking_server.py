@@ -33,7 +33,7 @@ def test_train_full_logs_to_a_tracking_server(server, tmp_path, monkeypatch, smo
                                  model=dataclasses.replace(smoke_params.model, variants=("temo",)))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     monkeypatch.chdir(tmp_path)
-    train_full.run(params.model, params.train, progress=False)
+    train_full.run(params.model, params.train, params.tune, progress=False)
 
     client = MlflowClient(server)
     experiment = client.get_experiment_by_name("emo")

@@ -29,7 +29,7 @@ def trained(tmp_path_factory, smoke_params):
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mp.chdir(root)
         table = tune.run(params.model, params.train, params.tune, progress=False)
-        summary = train_full.run(params.model, params.train, progress=False)
+        summary = train_full.run(params.model, params.train, params.tune, progress=False)
     return root, uri, table, summary
 
 

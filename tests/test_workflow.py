@@ -1,5 +1,5 @@
 """The workflow's promises, tested against real DVC on the smoke profile: incremental reruns,
-interruption and resumption, and the same numbers from the same params."""
+interruption and resumption (the same numbers from the same params: test_same_numbers.py)."""
 
 import contextlib
 import json
@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from emo import artifacts
-from tests.support import DVC, run
+from tests.support import DVC, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -42,30 +42,6 @@ def _stale_stages(repo: Path) -> set[str]:
     return set(out)
 
 
-def _ran(output: str) -> list[str]:
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
-
-
-# The stages whose outputs hold the pipeline's numbers, in order; the others only draw, score
-# checks or package (rerunning them all too would double the test's two minutes).
-NUMBER_STAGES = ["extract", "split", "tune", "train_full", "attribute", "baselines", "retrain_k", "report"]
-
-
-def test_same_params_same_numbers(smoke_repo, tmp_path):
-    """Forcing the stages that compute the numbers to run again on the same inputs gives the
-    same landmarks, partitions, hyperparameters and metrics, byte for byte (CPU)."""
-    copy = tmp_path / "repo"
-    shutil.copytree(smoke_repo, copy, symlinks=True)
-    ran = _ran(run([DVC, "repro", "-f", "-s", *NUMBER_STAGES], copy).stdout)
-    assert ran == NUMBER_STAGES
-    again, before = np.load(copy / artifacts.LANDMARKS), np.load(smoke_repo / artifacts.LANDMARKS)
-    for name in before.files:  # the arrays: the npz's zip entries carry their write time
-        assert np.array_equal(again[name], before[name]), name
-    for output in (artifacts.SPLITS, artifacts.TUNED_HPARAMS, artifacts.FULL.metrics, artifacts.RETRAIN.metrics,
-                   artifacts.REPORT_METRICS, artifacts.ATTRIBUTION_SUMMARY, artifacts.BASELINE_METRICS):
-        assert (copy / output).read_text() == (smoke_repo / output).read_text(), output
-
-
 def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     _edit_params(repo, "retrain_k", "ks", [16])
     # `dvc status` names the stages whose own params changed (check_params reads them all;
@@ -73,7 +49,7 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     assert _stale_stages(repo) == {"check_params", "retrain_k", "check_rankings"}
     out = run([DVC, "repro"], repo).stdout
     # evaluate and timeline run retrain_k's models; register packages them
-    ran = _ran(out)
+    ran = ran_stages(out)
     # check_params' output is the same for every valid file: nothing else reruns for it
     assert set(ran) == {"check_params", "check_rankings", "retrain_k", "register", "evaluate@demo_heldout",
                         "timeline@demo", "report"}
@@ -144,8 +120,8 @@ def test_train_full_killed_midway_leaves_nothing_half_written_and_dvc_redoes_onl
     out = run([DVC, "repro", "train_full"], repo).stdout
     # Only train_full is redone: DVC restores its outputs from its run cache (these params and
     # inputs ran before) or runs it again; nothing upstream runs.
-    assert _ran(out) in ([], ["train_full"])
-    assert "'train_full' is cached" in out or _ran(out) == ["train_full"]
+    assert ran_stages(out) in ([], ["train_full"])
+    assert "'train_full' is cached" in out or ran_stages(out) == ["train_full"]
     assert len(list((full / "models").glob("*/*/*.keras"))) == 6 * 2 * 2
     assert json.loads((full / "metrics.json").read_text())
     assert _stale_stages(repo) == set()
@@ -169,7 +145,7 @@ def test_an_invalid_params_file_stops_dvc_repro_before_any_output_is_deleted(rep
     assert done.returncode != 0
     assert f"error: {sentence}" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stdout + done.stderr
-    assert _ran(done.stdout) == ["check_params"]
+    assert ran_stages(done.stdout) == ["check_params"]
     assert sorted(p for p in (repo / "models").rglob("*") if p.is_file()) == outputs
     assert (repo / "data" / "mine" / "notes.txt").read_text() == "the user's own"
 
