@@ -1,7 +1,7 @@
 """What the paper's full protocol costs on this machine, projected from a measured slice
 (prints figures; not a test).
 
-    python bench/projection.py [--profile profiles/paper.yaml] [--subjects 55] [--backends jax tensorflow]
+    python bench/projection.py [--profile profiles/paper.yaml] [--subjects 55] [--backends jax tensorflow] [--budget-mb N]
 
 1. Data of CK+'s size: the demo generator at `--subjects` subjects (55 x 6 = 330 labelled
    sequences; CK+ has 327), extracted and split with the profile's settings (P, seeds).
@@ -119,29 +119,38 @@ def ig_seconds_per_sample(frames: int, arch, steps: int, method: str, budget_mb:
     return (time.perf_counter() - start) / len(x)
 
 
-def measure(backend: str, profile: str, landmarks: Path, splits: Path) -> dict:
+def load_profile(profile: str, budget_mb: int | None):
+    """The profile's params, train.budget_mb replaced where --budget-mb gives one."""
+    from emo.config import load_params
+
+    params = load_params(profile)
+    if budget_mb is None:
+        return params
+    return dataclasses.replace(params, train=dataclasses.replace(params.train, budget_mb=budget_mb))
+
+
+def measure(backend: str, profile: str, landmarks: Path, splits: Path, budget_mb: int | None) -> dict:
     """The slice under one backend (this process is the parent of the training workers)."""
     from emo.models.backend import configure, use_backend
 
     use_backend(backend, single_threaded=True)
     configure(single_threaded=True)
-    from emo.config import load_params
     from emo.data.dataset import load_landmarks, load_partitions
     from emo.models.model import Architecture
-    from emo.paper import LANDMARK_COUNTS
     from emo.models.runs import TrainingContext, run_many
 
-    params = load_params(profile)
+    params = load_profile(profile, budget_mb)
     context = TrainingContext(landmarks, splits, params.model, params.train)
     t = params.tune
     corners = [(min(t.filters), min(t.lstm_units)),
                (sorted(t.filters)[len(t.filters) // 2], sorted(t.lstm_units)[len(t.lstm_units) // 2]),
                (max(t.filters), max(t.lstm_units))]
     neurons = sorted(t.dense_units)[len(t.dense_units) // 2]
-    jobs = [SliceJob(L, f, q, neurons, SLICE_EPOCHS) for L in LANDMARK_COUNTS for f, q in corners]
+    ls = sorted({N_LANDMARKS, *params.retrain_k.ks}, reverse=True)  # every L the profile trains at
+    jobs = [SliceJob(L, f, q, neurons, SLICE_EPOCHS) for L in ls for f, q in corners]
     jobs += [SliceJob(16, f, q, neurons, 0) for f, q in corners]  # to early stopping
     data = load_landmarks(landmarks)
-    sizes = {str(L): batch_sizes(params, L, data.frames, corners[1], neurons) for L in LANDMARK_COUNTS}
+    sizes = {str(L): batch_sizes(params, L, data.frames, corners[1], neurons) for L in ls}
     if backend == "jax":  # under TensorFlow the pipeline trains one model per call
         jobs += [SliceJob(int(L), *corners[1], neurons, SLICE_EPOCHS, M) for L, by_kind in sizes.items()
                  for M in sorted(set(by_kind.values())) if M > 1]
@@ -202,7 +211,7 @@ def project(measured: dict, profile: str, batching: bool) -> list[dict]:
     from emo.data.emotions import EMOTIONS
     from emo.paper import HYPERPARAMETERS
 
-    params = load_params(profile)
+    params = load_params(profile)  # the counts; the batch sizes came with the measurements
     t, r = params.tune, params.retrain_k
     rows = pd.DataFrame(measured["rows"])
     alone = rows[rows.models == 1]
@@ -251,11 +260,12 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=55)
     parser.add_argument("--backends", nargs="+", default=["jax", "tensorflow"])
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "emo-projection")
+    parser.add_argument("--budget-mb", type=int, help="train.budget_mb in place of the profile's (batch sizes)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # the backend of a measuring subprocess
     args = parser.parse_args()
     landmarks, splits = args.workdir / "landmarks" / "landmarks.npz", args.workdir / "splits.json"
     if args.worker:
-        print(json.dumps(measure(args.worker, args.profile, landmarks, splits)))
+        print(json.dumps(measure(args.worker, args.profile, landmarks, splits, args.budget_mb)))
         return
     import pandas as pd
 
@@ -263,8 +273,9 @@ def main() -> None:
     table = []
     for backend in args.backends:
         print(f"measuring {backend} ...", file=sys.stderr, flush=True)
+        budget = ["--budget-mb", str(args.budget_mb)] if args.budget_mb else []
         done = subprocess.run([sys.executable, __file__, "--worker", backend, "--profile", args.profile,
-                               "--workdir", str(args.workdir)], capture_output=True, text=True, cwd=REPO,
+                               "--workdir", str(args.workdir), *budget], capture_output=True, text=True, cwd=REPO,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
         if done.returncode != 0:
             sys.exit(f"{backend} failed:\n{done.stderr[-3000:]}")

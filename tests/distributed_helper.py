@@ -98,7 +98,8 @@ def main_runs(data_dir: str, tuner_dir: str, out_file: str) -> None:
     role = tuning.distributed_role()
     if role:
         served_runs.run_batch = recording_batch
-        results = served_runs.serve_runs(specs if role == "chief" else None, role, "test", tuner_dir, context, progress=False)
+        results = served_runs.serve_runs(specs if role == "chief" else None, role, "test", tuner_dir, context,
+                                         progress=False)
     else:
         results = sorted(runs.run_batches(specs, context, load_landmarks(landmarks).frames, 1),
                          key=lambda r: specs.index(r.spec))

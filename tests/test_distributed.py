@@ -30,20 +30,28 @@ def _start(role, data, tuner, out, port=None, strategy="grid", timeout=None):
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_chief_and_two_workers_run_every_trial_once_and_agree_with_one_process(tmp_path):
+def _chief_and_two_workers(tmp_path, strategy: str, alone: bool) -> tuple[dict, list[list], dict | None]:
+    """A chief and two workers on loopback (and, if `alone`, the same work in one process
+    beside them), run to the end: the chief's output, each worker's trained list, the lone
+    process's output."""
     data = tmp_path / "data"
     write_dataset(data, subjects=8)
     port = free_port()
-    chief = _start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port)
-    workers = [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port) for i in (0, 1)]
-    alone = _start(None, data, tmp_path / "alone", tmp_path / "alone.json")
-    for process in [chief, *workers, alone]:
+    processes = [_start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port, strategy)]
+    processes += [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port, strategy)
+                  for i in (0, 1)]
+    if alone:
+        processes.append(_start(None, data, tmp_path / "alone", tmp_path / "alone.json", strategy=strategy))
+    for process in processes:
         output, _ = process.communicate(timeout=600)
         assert process.returncode == 0, output[-3000:]
-
-    chief_out = json.loads((tmp_path / "chief.json").read_text())
     worker_runs = [json.loads((tmp_path / f"worker{i}.json").read_text())["trained"] for i in (0, 1)]
-    alone_out = json.loads((tmp_path / "alone.json").read_text())
+    return (json.loads((tmp_path / "chief.json").read_text()), worker_runs,
+            json.loads((tmp_path / "alone.json").read_text()) if alone else None)
+
+
+def test_chief_and_two_workers_run_every_trial_once_and_agree_with_one_process(tmp_path):
+    chief_out, worker_runs, alone_out = _chief_and_two_workers(tmp_path, "grid", alone=True)
     # The chief serves the grid and trains nothing; the workers share it, each grid point once.
     assert chief_out["trained"] == []
     trained = sorted(map(tuple, worker_runs[0] + worker_runs[1]))
@@ -59,17 +67,7 @@ def test_chief_and_two_workers_run_every_trial_once_and_agree_with_one_process(t
 
 
 def test_hyperband_chief_and_two_workers_run_every_trial_once(tmp_path):
-    data = tmp_path / "data"
-    write_dataset(data, subjects=8)
-    port = free_port()
-    chief = _start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port, "hyperband")
-    workers = [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port, "hyperband")
-               for i in (0, 1)]
-    for process in [chief, *workers]:
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, output[-3000:]
-    chief_out = json.loads((tmp_path / "chief.json").read_text())
-    worker_runs = [json.loads((tmp_path / f"worker{i}.json").read_text())["trained"] for i in (0, 1)]
+    chief_out, worker_runs, _ = _chief_and_two_workers(tmp_path, "hyperband", alone=False)
     assert chief_out["trained"] == [] and all(worker_runs)
     trials = [t for result in chief_out["results"] for t in result["trials"]]
     # Every trial the chief records was trained once by one worker; some continue an earlier one.
@@ -84,18 +82,7 @@ def test_train_full_chief_and_two_workers_give_the_runs_of_one_process(tmp_path)
     worker; the chief's runs table equals one process's (the numbers within the batched
     trainer's tolerance: which runs share a call depends on which worker asked first), and
     every model is saved where the chief's run list puts it."""
-    data = tmp_path / "data"
-    write_dataset(data, subjects=8)
-    port = free_port()
-    chief = _start("chief", data, tmp_path / "shared", tmp_path / "chief.json", port, "runs")
-    workers = [_start(f"tuner{i}", data, tmp_path / "shared", tmp_path / f"worker{i}.json", port, "runs")
-               for i in (0, 1)]
-    alone = _start(None, data, tmp_path / "alone", tmp_path / "alone.json", strategy="runs")
-    for process in [chief, *workers, alone]:
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, output[-3000:]
-    chief_out, alone_out = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("chief", "alone"))
-    worker_runs = [json.loads((tmp_path / f"worker{i}.json").read_text())["trained"] for i in (0, 1)]
+    chief_out, worker_runs, alone_out = _chief_and_two_workers(tmp_path, "runs", alone=True)
     assert chief_out["trained"] == [] and all(worker_runs)
     assert len(set(worker_runs[0] + worker_runs[1])) == len(worker_runs[0] + worker_runs[1]) == len(chief_out["runs"])
     chief_runs, alone_runs = pd.DataFrame(chief_out["runs"]), pd.DataFrame(alone_out["runs"])

@@ -3,15 +3,16 @@
 One function, `search_all`, serves the tune stage (all 468 landmarks) and retrain_k (each
 emotion's top K): every emotion's (and K's) search in one Keras Tuner search, whose trials
 of one shape train together in one call (emo.models.trials). It trains T-EMO on partition
-0's training part and scores it on its validation part; the test part is never touched. `tune.strategy: grid` trains every
-combination of the F, Q, R lists for train.epochs (the paper); `hyperband` is Keras Tuner's
-Hyperband oracle over the same lists with train.epochs as its largest budget: it trains
-many combinations for a few epochs and continues the best ones from their weights (the
-oracles are in emo.models.oracles). Keras Tuner keeps each search's state under
-`tune.directory`, in a project named after everything that shapes its numbers, so an
-interrupted search resumes where it stopped and a changed setting starts afresh. Its state
-files are written atomically (emo.models.search_state.save_json); one that is unreadable all the
-same (cut short by an older version, edited) makes that search start afresh, said once.
+0's training part and scores it on its validation part; the test part is never touched.
+`tune.strategy: grid` trains every combination of the F, Q, R lists for train.epochs (the
+paper); `hyperband` is Keras Tuner's Hyperband oracle over the same lists with train.epochs
+as its largest budget: it trains many combinations for a few epochs and continues the best
+ones from their weights (the oracles are in emo.models.oracles). Keras Tuner keeps each
+search's state under `tune.directory`, in a project named after everything that shapes its
+numbers, so an interrupted search resumes where it stopped and a changed setting starts
+afresh. Its state files are written atomically (emo.models.search_state.save_json); one that
+is unreadable all the same (cut short by an older version, edited) makes that search start
+afresh, said once.
 
 Here: running the searches, in this machine's processes or Keras Tuner's distributed mode.
 A search's job is in emo.models.search_jobs, its tuner in emo.models.tuner, the training of
