@@ -148,9 +148,9 @@ def serve_runs(specs: list[RunSpec] | None, role: str, stage: str, directory: st
     if role == "chief":
         timeout = trial_timeout()  # checked before anything starts
         listed = [spec_document(s) for s in specs]
+        discard_unreadable_state(project)  # a state file cut short: start afresh, said once
         if listed_file.is_file() and json.loads(listed_file.read_text()) != listed:
             shutil.rmtree(project)  # another run list's: nothing to resume
-        discard_unreadable_state(project)
         project.mkdir(parents=True, exist_ok=True)
         save_json(listed_file, listed)
     else:
