@@ -14,24 +14,6 @@ from tests.support import BACKEND, DVC, REPO, SMOKE, run
 
 use_backend(BACKEND)
 
-# The file that starts first: it builds the smoke pipeline (about 200 s on 2 cores) and then
-# runs the longest file's tests on it.
-SMOKE_BUILDER = "test_workflow.py"
-
-
-def pytest_collection_modifyitems(items):
-    """Files in the order pytest-xdist hands them to its workers (`--dist loadfile
-    --no-loadscope-reorder`): SMOKE_BUILDER first, then every file that does not read the
-    smoke pipeline (the other worker runs them while the pipeline is built), then those that
-    do; within each, as collected."""
-    uses_smoke = {item.path.name for item in items if "smoke_repo" in getattr(item, "fixturenames", ())}
-
-    def rank(item) -> int:
-        name = item.path.name
-        return 0 if name == SMOKE_BUILDER else 2 if name in uses_smoke else 1
-
-    items.sort(key=rank)  # stable: the collected order within each rank
-
 
 @pytest.fixture(scope="session", autouse=True)
 def backend_configured():
