@@ -141,12 +141,17 @@ def _scored(spec: RunSpec, fitted: Fitted, data: LandmarkData, part: Partition) 
     )
 
 
+def spec_batches(jobs: list, frames: int, train: TrainParams, spec_of: Callable = lambda job: job) -> list[list]:
+    """Runs (or what holds one: spec_of(job)) in batches of one shape (L, F/Q/R, variant), as
+    many per batch as one training call holds (emo.models.batches)."""
+    return model_batches(jobs, lambda job: (spec_of(job).k, spec_of(job).arch, spec_of(job).variant),
+                         lambda job: call_size(frames, spec_of(job).k, spec_of(job).arch, train))
+
+
 def run_batches(specs: list[RunSpec], context: TrainingContext, frames: int, workers: int) -> Iterator[RunResult]:
-    """Train every spec, models of one shape together in batches (emo.models.batches) spread
-    over `workers` processes; yield the results as their batches finish."""
-    batches = model_batches(specs, lambda s: (s.k, s.arch, s.variant),
-                            lambda s: call_size(frames, s.k, s.arch, context.train))
-    for results in run_many(batches, context, workers, task=run_batch):
+    """Train every spec, models of one shape together in batches (spec_batches) spread over
+    `workers` processes; yield the results as their batches finish."""
+    for results in run_many(spec_batches(specs, frames, context.train), context, workers, task=run_batch):
         yield from results
 
 

@@ -27,10 +27,9 @@ from tqdm import tqdm
 from emo.data.dataset import LandmarkData, Partition
 from emo.errors import EmoError
 from emo.models.batch_tuner import BatchTuner
-from emo.models.batches import call_size, model_batches
 from emo.models.model import Architecture, build_model
 from emo.models.oracles import GridOracle, JobsOracle, trial_timeout
-from emo.models.runs import RunResult, RunSpec, TrainingContext, run_batch
+from emo.models.runs import RunResult, RunSpec, TrainingContext, run_batch, spec_batches
 from emo.models.search_state import discard_unreadable_state, save_json
 
 RUNS_FILE = "runs.json"
@@ -102,8 +101,7 @@ class RunsTuner(BatchTuner):
         return ServedRun(trial.trial_id, spec, trial_dir)
 
     def batches(self, works: list[ServedRun]) -> list[list[ServedRun]]:
-        return model_batches(works, lambda w: (w.spec.k, w.spec.arch, w.spec.variant),
-                             lambda w: call_size(self.data.frames, w.spec.k, w.spec.arch, self.context.train))
+        return spec_batches(works, self.data.frames, self.context.train, spec_of=lambda w: w.spec)
 
     def describe(self, trial) -> str:
         return self.specs[trial.hyperparameters.values["run"]].name
