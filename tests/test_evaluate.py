@@ -14,7 +14,6 @@ from emo.errors import EmoError
 from emo.evaluation.cross_dataset import dataset_sources
 from emo.evaluation.runs import TEMO_BEST_K as BEST
 from emo.pipeline import evaluate_landmarks
-from tests.support import EMO, run
 
 EVALUATED = Evaluation("demo_heldout")
 
@@ -43,12 +42,13 @@ def test_evaluate_writes_its_metrics_plot_and_report_section(smoke_repo):
 
 
 @pytest.mark.slow
-def test_evaluate_gives_what_emo_predict_gives(smoke_repo):
+def test_evaluate_gives_what_emo_predict_gives(smoke_repo, emo_in_process):
     predictions = pd.read_csv(smoke_repo / EVALUATED.predictions)
     manifest = pd.read_csv(smoke_repo / EVALUATED.manifest).set_index("sequence")
     chosen = predictions[predictions.config == BEST].head(3)
     paths = [str(smoke_repo / "data/raw/demo_heldout" / manifest.loc[s, "path"]) for s in chosen.sequence]
-    done = run([EMO, "predict", *paths, "--json"], smoke_repo)
+    done = emo_in_process(["predict", *paths, "--json"], smoke_repo)
+    assert done.returncode == 0, done.stderr
     for video, (_, row) in zip(json.loads(done.stdout)["videos"], chosen.iterrows()):
         expected = [row[f"p_{e}"] for e in EMOTIONS]
         assert [video[e] for e in EMOTIONS] == pytest.approx(expected, abs=1e-5)

@@ -203,16 +203,17 @@ def test_dvc_exp_run_changes_one_line_and_dvc_exp_show_fits_the_headline_in_200_
     shutil.copytree(smoke_repo, copy, symlinks=True)
     run(["git", "add", "-A"], copy)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "smoke results"], copy)
-    run([DVC, "exp", "run", "-n", "c2", "-S", "baselines.C=2.0"], copy)
+    # A key only the timeline reads (two quick stages rerun, not the rankings), which moves a headline number
+    run([DVC, "exp", "run", "-n", "t6", "-S", "timeline.threshold=0.6"], copy)
     diff = run(["git", "diff", "-U0", "params.yaml"], copy).stdout.splitlines()
     changed = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert len(changed) == 2 and "C: 2.0" in changed[1], changed  # one line out, one in
+    assert len(changed) == 2 and "threshold: 0.6" in changed[1], changed  # one line out, one in
 
     shown = json.loads(run([DVC, "exp", "show", "--json"], copy).stdout)
     experiments = [e for commit in shown for e in (commit.get("experiments") or [])]
-    (c2,) = [e for e in experiments if e.get("name") == "c2"]
-    data = c2["revs"][0]["data"]
-    assert data["params"]["params.yaml"]["data"]["baselines"]["C"] == 2.0
+    (t6,) = [e for e in experiments if e.get("name") == "t6"]
+    data = t6["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["timeline"]["threshold"] == 0.6
     assert list(data["metrics"]) == ["reports/headline.json"]  # the detailed JSONs are outputs, not metrics
     headline = data["metrics"]["reports/headline.json"]["data"]
     assert 10 <= len(headline) <= 20 and 0 <= headline["six_class"] <= 1 and "vs_svm_p" in headline
@@ -222,16 +223,16 @@ def test_dvc_exp_run_changes_one_line_and_dvc_exp_show_fits_the_headline_in_200_
     lines = table.splitlines()
     assert max(map(len, lines)) <= 200 and "…" not in table, table  # nothing squeezed out
     header = next(line for line in lines if "Experiment" in line).split()
-    assert "baselines.C" in header, header  # the changed param, and the headline numbers that changed
-    assert set(header) - {"Experiment", "Created", "baselines.C"} <= set(headline), header
-    assert any("[c2]" in line for line in lines)
+    assert "timeline.threshold" in header, header  # the changed param, and the headline numbers that changed
+    assert set(header) - {"Experiment", "Created", "timeline.threshold"} <= set(headline), header
+    assert any("[t6]" in line for line in lines)
 
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{copy / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("emo").experiment_id
-    tagged = client.search_runs([experiment], f"tags.{DVC_EXP_TAG} = 'c2'")
-    assert {r.data.tags["stage"] for r in tagged} >= {"baselines", "report"}
+    tagged = client.search_runs([experiment], f"tags.{DVC_EXP_TAG} = 't6'")
+    assert {r.data.tags["stage"] for r in tagged} >= {"timeline@demo", "report"}
 
 
 def test_emo_ui_serves_the_store_and_prints_the_runs_view_address(smoke_repo):

@@ -29,7 +29,7 @@ from emo.report.callouts import gatherings, ranked_figure, spread
 from emo.video.clips import Moment
 from emo.video.mp4 import H264Writer
 from emo.video.onset import BACKWARDS_EVIDENCE, NeutralFace
-from tests.support import EMO, REPO, run
+from tests.support import REPO
 
 
 def video_codec(path: Path) -> str:
@@ -200,8 +200,8 @@ def test_import_emo_stays_cheap():
     (["--csv", "--out", "t.json"], "--csv and --out t.json disagree"),
     (["--out", "t.txt"], "name a .csv or .json file"),
 ])
-def test_a_table_file_that_cannot_be_is_refused_before_any_work(tmp_path, options, message):
-    done = run([EMO, "predict", "clip.mp4", *options], tmp_path, check=False)
+def test_a_table_file_that_cannot_be_is_refused_before_any_work(tmp_path, options, message, emo_in_process):
+    done = emo_in_process(["predict", "clip.mp4", *options], tmp_path)
     assert done.returncode == 2 and done.stderr.strip() == f"error: {done.stderr.strip()[7:]}"
     assert message in done.stderr and not (tmp_path / "t.json").exists()
 
@@ -259,8 +259,8 @@ def test_paths_that_are_no_videos_are_answered_before_any_model_loads(tmp_path, 
 @pytest.mark.parametrize("command", [["explain", "clip.mp4", "--out", "x", "--steps", "0"],
                                      ["explain", "clip.mp4", "--out", "x", "--top", "0"],
                                      ["timeline", "clip.mp4", "--stride", "0"]])
-def test_steps_top_and_stride_below_one_are_refused_in_one_line(tmp_path, command):
-    done = run([EMO, *command], tmp_path, check=False)
+def test_steps_top_and_stride_below_one_are_refused_in_one_line(tmp_path, command, emo_in_process):
+    done = emo_in_process(command, tmp_path)
     option = command[-2]
     expected = {"--steps": "must be at least 1 (not 0)", "--top": "N must lie between 1 and 468",
                 "--stride": "must be at least 1 (not 0)"}[option]

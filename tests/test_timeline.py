@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 MACRO_F1_FLOOR = 0.30
 
 
-def emo(args, cwd):
-    return run([EMO, *map(str, args)], cwd, check=False)
+@pytest.fixture
+def emo(emo_in_process):
+    return emo_in_process
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def test_the_report_has_the_timeline_section(smoke_repo):
     assert "timeline" in json.loads((smoke_repo / "reports/metrics.json").read_text())
 
 
-def test_cli_writes_csv_parquet_plot_and_annotated_video(smoke_repo, recordings, tmp_path):
+def test_cli_writes_csv_parquet_plot_and_annotated_video(smoke_repo, recordings, tmp_path, emo):
     done = emo(["timeline", recordings[0], "--out", tmp_path / "one.parquet", "--video"], smoke_repo)
     assert done.returncode == 0, done.stderr
     table = pd.read_parquet(tmp_path / "one.parquet")
@@ -91,7 +92,7 @@ def test_cli_writes_csv_parquet_plot_and_annotated_video(smoke_repo, recordings,
     assert sorted(p.name for p in (tmp_path / "all").glob("*.csv")) == sorted(f"{r.stem}.csv" for r in recordings)
 
 
-def test_stdout_table_and_the_python_api_agree(smoke_repo, recordings):
+def test_stdout_table_and_the_python_api_agree(smoke_repo, recordings, emo):
     done = emo(["timeline", recordings[0], "--workers", "1"], smoke_repo)
     assert done.returncode == 0, done.stderr
     printed = pd.read_csv(pd.io.common.StringIO(done.stdout))
@@ -100,7 +101,7 @@ def test_stdout_table_and_the_python_api_agree(smoke_repo, recordings):
     assert printed.equals(pd.read_csv(pd.io.common.StringIO(api)))
 
 
-def test_live_mode_plays_a_file_in_real_time_and_counts_dropped_frames(smoke_repo, recordings, tmp_path):
+def test_live_mode_plays_a_file_in_real_time_and_counts_dropped_frames(smoke_repo, recordings, tmp_path, emo):
     """Offered at 200 frames/s, faster than any CPU here answers: frames must be dropped."""
     fast = tmp_path / "fast.avi"
     cap = cv2.VideoCapture(str(recordings[0]))
@@ -150,7 +151,7 @@ def _write(path, frames, fps=10):
     return path
 
 
-def test_bad_recordings_get_one_sentence(smoke_repo, recordings, tmp_path):
+def test_bad_recordings_get_one_sentence(smoke_repo, recordings, tmp_path, emo):
     blank = _write(tmp_path / "blank.avi", [np.full((240, 320, 3), 90, np.uint8)] * 30)
     cases = {
         "no face was found in any of its 30 frames": [blank],
@@ -167,7 +168,7 @@ def test_bad_recordings_get_one_sentence(smoke_repo, recordings, tmp_path):
         assert message in done.stderr and "Traceback" not in done.stderr, (message, done.stderr)
 
 
-def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_repo, recordings, tmp_path):
+def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_repo, recordings, tmp_path, emo):
     folder = tmp_path / "frames"
     folder.mkdir()
     cap = cv2.VideoCapture(str(recordings[0]))
@@ -183,7 +184,7 @@ def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_
     assert len(table) == 40 and not table.face[table.frame.isin([20, 21])].any()
 
 
-def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path):
+def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path, emo):
     """From the neutral frame before an expression to its apex: explained as a clip, named after the stretch."""
     truth = pd.read_csv(recordings[0].with_name(f"{recordings[0].stem}.truth.csv"))
     onset = truth.index[truth.phase.eq("onset")][0]
