@@ -1,6 +1,7 @@
 """The timeline's speed, memory and accuracy (prints figures; not a test).
 
-    python bench/timeline.py [--recordings data/raw/demo_recordings] [--hour] [--only speed|accuracy]
+    python bench/timeline.py [--recordings data/raw/demo_recordings] [--heldout data/raw/demo_recordings_heldout]
+                             [--hour] [--only speed|accuracy]
     python bench/timeline.py --only model-step [--device cpu|gpu] [--bundle .gpu/timeline] [--batches 1 32 64 1024]
 
 Run where `dvc repro` ran (it uses the trained models and the demo's synthetic recordings).
@@ -11,10 +12,13 @@ Run where `dvc repro` ran (it uses the trained models and the demo's synthetic r
   probabilities. Beside py-feat's, LibreFace's and OpenFace's published CPU figures.
 - memory (--hour): a one-hour recording (the first recording looped), offline with 2 workers,
   its table streamed to CSV; the peak RSS of the process and its workers, sampled every 5 s.
-- accuracy: on the recordings with truth, per-frame macro-F1, episode recall/precision, onset
-  latency and neutral false positives for each reference choice, alignment and window length;
-  the threshold chosen on the main demo's identities (demo_*) and scored on the held-apart
-  ones (heldout_*). Landmarks are read once per recording; the settings only rerun the models.
+- accuracy: on the recordings with truth, per-frame macro-F1 (also of the recordings that open
+  on an expression), episode recall/precision, onset latency, false positives at rest and while
+  talking, and the share of onset, apex and offset frames named right, for each reference
+  choice (the estimated one also live), alignment and window length; the threshold chosen on
+  the recordings of people the models trained on (--recordings) and scored on those of
+  held-apart people (--heldout). Landmarks are read once per recording; the settings only
+  rerun the models.
 - model step (--only model-step): the timeline's model step alone (CompiledEnsemble, as
   `emo timeline` runs it: the six emotions' chosen models, every seed averaged, in one compiled
   call of a fixed batch), in windows (= frames, at stride 1) per second at each batch size,
@@ -175,51 +179,74 @@ def hour(recording: Path) -> None:
     print("  RSS over the run: " + ", ".join(f"{t} s {m:.0f} MB" for t, m in marks))
 
 
-def accuracy(folder: Path) -> None:
-    from emo.video.recording import landmark_runs
-    from emo.video.scoring import read_truth, timeline_scores
+def accuracy(folders: dict[str, Path]) -> None:
+    from emo import artifacts
+    from emo.video.recording import landmark_runs, neutral_face_of
+    from emo.video.reference import NeutralEstimate
+    from emo.video.scoring import opens_on_expression, read_truth, timeline_scores
     from emo.video.streams import recordings_in
     from emo.video.sliding_window import Timeline, TimelineSettings
 
     params, TimelineReader, models = _setup()
+    base = TimelineSettings.of(params.timeline, params.extract)
+    face = neutral_face_of(TimelineSettings(**{**base.__dict__, "reference": "estimated"}), artifacts.LANDMARKS)
     reader = TimelineReader(params.extract, models)
-    runs = {}
-    for source in recordings_in(folder, params.timeline.frame_rate):
-        if source.truth_file():
-            runs[source.name] = (list(landmark_runs(source, None, 1, reader.tracker, source.fps())),
-                                 read_truth(source.truth_file()))
+    runs, groups = {}, {group: [] for group in folders}
+    for group, folder in folders.items():
+        for source in recordings_in(folder, params.timeline.frame_rate):
+            if source.truth_file():
+                runs[source.name] = (list(landmark_runs(source, None, 1, reader.tracker, source.fps())),
+                                     read_truth(source.truth_file()), source.fps())
+                groups[group].append(source.name)
     reader.close()
-    groups = {"demo identities": [n for n in runs if n.startswith("demo_")],
-              "held-apart identities": [n for n in runs if n.startswith("heldout_")]}
 
-    def tables(settings, names):
+    def engine(settings, mode, stretches, fps):
+        """The timeline of one recording as `emo timeline` makes it: the estimated reference from the
+        whole recording offline, or fed frame by frame live."""
+        if settings.reference != "estimated":
+            return Timeline(settings, reader.classify, 256)
+        estimate = NeutralEstimate(face, round(settings.neutral_s * fps), settings.neutral_s)
+        if mode == "live":
+            return Timeline(settings, reader.classify, 256, estimate=estimate)
+        for run in stretches:
+            estimate.add(run.time_s, run.points)
+        return Timeline(settings, reader.classify, 256, reference=estimate.reference())
+
+    def tables(settings, mode, names):
         out = []
         for name in names:
-            stretches, truth = runs[name]
-            engine = Timeline(settings, reader.classify, 256)
-            out.append((pd.concat([*map(engine.feed, stretches), engine.finish()], ignore_index=True), truth))
+            stretches, truth, fps = runs[name]
+            timeline = engine(settings, mode, stretches, fps)
+            out.append((pd.concat([*map(timeline.feed, stretches), timeline.finish()], ignore_index=True), truth))
         return out
 
     from emo.pipeline.timeline import pooled
 
     rows = []
-    base = TimelineSettings.of(params.timeline, params.extract)
-    for reference, align, window in itertools.product(("first", "rolling", "neutral"), ("none", "similarity"),
-                                                      (0.5, 1.0, 2.0)):
+    combinations = [(r, "offline", a, w) for r, a, w in itertools.product(
+        ("estimated", "first", "rolling", "neutral"), ("none", "similarity"), (0.5, 1.0, 2.0))]
+    combinations += [("estimated", "live", "similarity", 1.0)]
+    trained_on, held_apart = list(folders)
+    for reference, mode, align, window in combinations:
         settings = TimelineSettings(**{**base.__dict__, "reference": reference, "align": align, "window_s": window})
-        row = {"reference": reference, "align": align, "window_s": window}
-        for group, names in groups.items():
-            table, truth = pooled(tables(settings, names))
+        row = {"reference": reference + (" (live)" if mode == "live" else ""), "align": align, "window_s": window}
+        for group in (trained_on, held_apart):
+            scored = tables(settings, mode, groups[group])
+            table, truth = pooled(scored)
             sweep = {t: timeline_scores(table, truth, t)["macro_f1"] for t in np.round(np.arange(0.3, 0.91, 0.05), 2)}
-            if group == "demo identities":
+            if group == trained_on:
                 chosen = max(sweep, key=sweep.get)
-                row["threshold (chosen on demo identities)"] = chosen
+                row["threshold (chosen on trained-on people)"] = chosen
             scores = timeline_scores(table, truth, chosen)
             row[f"{group}: macro-F1"] = round(scores["macro_f1"], 3)
-            if group == "held-apart identities":
+            if group == held_apart:
+                opening = [pair for pair in scored if opens_on_expression(pair[1])]
+                row["held-apart, opening on an expression: macro-F1"] = (
+                    round(timeline_scores(*pooled(opening), chosen)["macro_f1"], 3) if opening else None)
                 row.update({f"held-apart: {k}": None if scores[k] is None else round(scores[k], 3) for k in
                             ("accuracy", "episode_recall", "episode_precision", "onset_latency_ms",
-                             "neutral_false_positive_rate")})
+                             "neutral_false_positive_rate", "talking_false_positive_rate", "onset_accuracy",
+                             "apex_accuracy", "offset_accuracy")})
         rows.append(row)
     print(pd.DataFrame(rows).to_markdown(index=False))
 
@@ -340,7 +367,10 @@ def main() -> None:
         mode, path, workers, cores, out = sys.argv[2:7]
         return child(mode, path, int(workers), int(cores), out)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recordings", type=Path, default=REPO / "data/raw/demo_recordings")
+    parser.add_argument("--recordings", type=Path, default=REPO / "data/raw/demo_recordings",
+                        help="recordings of people the models trained on (defaults are chosen on these)")
+    parser.add_argument("--heldout", type=Path, default=REPO / "data/raw/demo_recordings_heldout",
+                        help="recordings of people no model saw (the scores to quote)")
     parser.add_argument("--hour", action="store_true", help="also the one-hour memory run (about 10 minutes)")
     parser.add_argument("--only", choices=["speed", "accuracy", "model-step"])
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu", help="model-step: where the models run")
@@ -349,15 +379,15 @@ def main() -> None:
                         help="model-step: batch sizes (live runs 1, offline 32)")
     args = parser.parse_args()
     if args.only == "model-step":
-        held_apart = sorted(args.recordings.glob("heldout_*.mp4"))
+        held_apart = sorted(args.heldout.glob("*.mp4"))
         return model_step(args.bundle, args.device, args.batches, held_apart[0] if held_apart else None)
-    first = sorted(args.recordings.glob("heldout_*.mp4"))[0]
+    first = sorted(args.heldout.glob("*.mp4"))[0]
     if args.only != "accuracy":
         speed(first)
     if args.hour:
         hour(first)
     if args.only != "speed":
-        accuracy(args.recordings)
+        accuracy({"trained-on people": args.recordings, "held-apart": args.heldout})
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ N_LANDMARKS = 468
 
 # The Python APIs of `emo predict` and `emo timeline`, imported on first use: `import emo` stays
 # cheap (the models' stack takes seconds to import).
-_API = {"Predictor": "emo.predict", "predict_videos": "emo.predict", "StartsAtPeakWarning": "emo.predict",
-        "COLUMNS": "emo.predict", "timeline": "emo.timeline_api"}
+_API = {"Predictor": "emo.predict", "predict_videos": "emo.predict", "ClipWarning": "emo.predict",
+        "StartsAtPeakWarning": "emo.predict", "LongRecordingWarning": "emo.predict", "COLUMNS": "emo.predict",
+        "timeline": "emo.timeline_api"}
 __all__ = ["N_LANDMARKS", *_API]
 
 

@@ -29,6 +29,7 @@ FACE_MODEL_PARAM = ParamPath("extract.face_model")
 DEMO = ParamPath("demo.out")
 DEMO_HELDOUT = ParamPath("demo.heldout.out")
 DEMO_RECORDINGS = ParamPath("demo.recordings.out")
+DEMO_RECORDINGS_HELDOUT = ParamPath("demo.recordings.heldout_out")
 EVALUATED_ROOT = ParamPath("item.root")  # evaluate.datasets.NAME.root in the foreach stages
 RECORDINGS_ROOT = ParamPath("item.root")  # timeline.recordings.NAME.root in the timeline stage
 
@@ -122,6 +123,7 @@ class RunSet:
 
 FULL = RunSet(Path("models/full"), per_k=False)
 RETRAIN = RunSet(Path("models/retrain_k"), per_k=True)
+TIMELINE_SET = RunSet(Path("models/timeline_set"), per_k=False)  # the timeline's own models (train_timeline)
 
 
 REGISTERED = Path("models/registered_model.json")  # the register stage's MLflow model: name, version, URI

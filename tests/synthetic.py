@@ -8,7 +8,9 @@ import numpy as np
 
 from emo import artifacts
 from emo.config import SplitParams
+from emo.data.action_units import EMOTION_ACTION_UNITS, action_unit_field
 from emo.data.dataset import LandmarkData, save_landmarks
+from emo.data.emotions import EMOTIONS
 from emo.data.mesh import face_mesh
 from emo.data.splits import make_partitions, partitions_document
 from emo.files import write_json
@@ -43,3 +45,20 @@ def write_dataset(root: Path, subjects: int = 8, frames: int = 4, seeds=(0,), si
     params = SplitParams(seeds=list(seeds), mode="subject", test_fraction=0.25, val_fraction=0.2)
     write_json(splits, partitions_document(make_partitions(y, subject, params), params, len(y)))
     return landmarks, splits
+
+
+def expression_clips(rng, subjects: int, frames: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Landmark clips [N, P, 2, 468] from a neutral face (the canonical one with each subject's
+    own shape) to each emotion's action units at the subject's intensity, head still."""
+    canonical = face_mesh().vertices[:, :2] * np.array([1, -1])
+    X, y = [], []
+    for _ in range(subjects):
+        neutral = canonical + rng.normal(0, 0.15, canonical.shape)  # cm: a face differs more than an expression
+        gain = rng.uniform(0.5, 1.0)
+        for e, emotion in enumerate(EMOTIONS):
+            peak = sum(action_unit_field(au) for au in EMOTION_ACTION_UNITS[emotion]) * np.array([1, -1])
+            alpha = np.linspace(0, 1, frames) ** 2
+            clip = neutral + gain * alpha[:, None, None] * peak + rng.normal(0, 0.01, (frames, *canonical.shape))
+            X.append((clip / 20 + 0.5).transpose(0, 2, 1))  # into a crop's [0, 1], [P, 2, 468]
+            y.append(e)
+    return np.array(X, np.float32), np.array(y)

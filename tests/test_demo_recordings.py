@@ -24,8 +24,8 @@ NAME = "demo_S001"
 def tiny_params(smoke_params):
     """One recording of the main demo's first subject: 2 short episodes at 5 frames a second."""
     demo = smoke_params.demo
-    recordings = dataclasses.replace(demo.recordings, subjects=1, heldout_subjects=0, fps=5.0, episodes=2,
-                                     neutral_range_s=(1.0, 1.4), apex_range_s=(1.0, 1.2))
+    recordings = dataclasses.replace(demo.recordings, subjects=1, heldout_subjects=0, opens_on_expression=0, fps=5.0,
+                                     episodes=2, neutral_range_s=(1.0, 1.4), apex_range_s=(1.0, 1.2))
     return dataclasses.replace(demo, frames=(4, 6), workers=1, recordings=recordings)
 
 
@@ -33,8 +33,10 @@ def tiny_params(smoke_params):
 def recorded(tmp_path_factory, tiny_params, face_model):
     out = tmp_path_factory.mktemp("recordings") / "a"
     out.mkdir()
-    summary = generate_recordings(tiny_params, face_model, out, progress=False)
-    assert summary.startswith("1 recordings (1 of demo subjects, 0 held apart)")
+    (out.parent / "held").mkdir()
+    summary = generate_recordings(tiny_params, face_model, out, out.parent / "held", progress=False)
+    assert summary.startswith("1 recordings (1 of demo subjects, 0 held apart; 0 open on an expression)")
+    assert not any((out.parent / "held").iterdir())
     return out
 
 
@@ -101,7 +103,7 @@ def test_the_face_leaves_once_and_no_detector_finds_it_then(recorded, face_model
 
 @pytest.mark.slow
 def test_same_params_same_files(recorded, tiny_params, face_model, tmp_path):
-    generate_recordings(tiny_params, face_model, tmp_path, progress=False)
+    generate_recordings(tiny_params, face_model, tmp_path, tmp_path, progress=False)
     truth = NAME + TRUTH_SUFFIX
     assert (tmp_path / truth).read_bytes() == (recorded / truth).read_bytes()
     video = f"{NAME}.mp4"
@@ -132,6 +134,8 @@ def test_recordings_are_named_after_their_set_and_subject(smoke_params):
     plans = plan_recordings(params)
     assert [r.name for r in plans] == ["demo_S001", "demo_S002", "heldout_S001"]
     assert plans[2].params.seed == demo.heldout.seed and plans[0].params.seed == demo.seed
+    assert [r.heldout for r in plans] == [False, False, True]
+    assert [r.opens_on_expression for r in plans] == [False, True, True]  # each set's last (smoke: 1 per set)
     too_many = dataclasses.replace(demo.recordings, heldout_subjects=demo.heldout.subjects + 1)
     with pytest.raises(ConfigError, match="heldout_subjects"):
         plan_recordings(dataclasses.replace(demo, recordings=too_many))
@@ -149,3 +153,26 @@ def test_blink_brings_the_upper_lids_down_to_the_lower_lids():
         assert d[lower, 1] == 0
     brows = np.concatenate([mesh.regions["left_eyebrow"], mesh.regions["right_eyebrow"]])
     assert np.abs(d[brows]).max() < 0.05 and np.abs(d[:, 0]).max() == 0
+
+
+def test_a_recording_opens_on_an_apex_talks_at_its_end_and_its_expressions_fade_slowly(smoke_params):
+    demo = smoke_params.demo
+    params = dataclasses.replace(demo, recordings=dataclasses.replace(demo.recordings, episodes=4, fps=15.0))
+    fps = params.recordings.fps
+    opening, plain = plan_timeline(params, 0, opens_on_expression=True), plan_timeline(params, 0)
+    truth = opening.truth(fps)
+    assert truth.phase[0] == "apex" and truth.emotion[0] == opening.emotions[0] and truth.intensity[0] == 1
+    assert plain.truth(fps).phase[0] == "neutral" and plain.emotions == opening.emotions
+    for line in (opening, plain):
+        talking = np.flatnonzero(line.talking)
+        assert talking[-1] == len(line.phase) - 1 and np.all(np.diff(talking) == 1)  # one stretch, at the end
+        assert 6 * fps - 1 <= len(talking) <= 10 * fps + 1
+        assert np.all(line.phase[talking] == PHASES.index("neutral")) and line.alpha[talking].max() == 0
+        assert line.mouth[talking, 0].max() > 0.2 and not line.mouth[~line.talking].any()  # the jaw moves
+        assert not line.distractor[talking].any()
+        for k in range(len(line.emotions)):
+            mine = line.episode == k
+            onset, offset = ((line.phase == PHASES.index(p)) & mine for p in ("onset", "offset"))
+            assert offset.sum() >= 1.5 * max(onset.sum(), params.frames[0]) - 1  # an expression fades slowly
+            assert np.all(np.diff(line.alpha[offset]) < 0)
+    assert set(opening.truth(fps).talking) == {"true", "false"}

@@ -29,6 +29,9 @@ def test_repro_builds_every_artifact(smoke_repo):
     attributions = np.load(smoke_repo / artifacts.ATTRIBUTIONS)
     assert attributions["ranking"].shape == (6, 468)
     assert len(list((smoke_repo / artifacts.RETRAIN.models).glob("K32/*/*/*.keras"))) == 6 * 2 * 2
+    # The timeline's own models: T-EMO only, every emotion and seed, scored on the same test clips
+    assert len(list((smoke_repo / artifacts.TIMELINE_SET.models).glob("*/temo/*.keras"))) == 6 * 2
+    assert set(json.loads((smoke_repo / artifacts.TIMELINE_SET.metrics).read_text())) == set(EMOTIONS)
     # Keep-and-retrain per ranking (retrain_k.rankings: ig, effect_size): T-EMO on each one's top K.
     runs = pd.read_csv(smoke_repo / artifacts.RETRAIN.runs)
     rival = runs[runs.selection == "effect_size"]
@@ -101,7 +104,7 @@ def test_second_repro_does_nothing(smoke_repo):
     assert "Running stage" not in out, out
 
 
-STAGES_TRACKED = {"face_model", "demo_data", "extract", "split", "tune", "train_full", "attribute", "rivals",
+STAGES_TRACKED = {"face_model", "demo_data", "extract", "split", "tune", "train_full", "train_timeline", "attribute", "rivals",
                   "check_rankings", "baselines", "retrain_k", "register", "evaluate_landmarks@demo_heldout",
                   "evaluate@demo_heldout", "report"}
 NATIVE_LOG_MARKS = ("I0000 ", "W0000 ", "oneDNN", "cuda drivers", "absl::InitializeLog", "XNNPACK")

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emo.data.action_units import EMOTION_ACTION_UNITS, action_unit_field
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import face_mesh
 from emo.errors import EmoError
@@ -23,13 +22,14 @@ from emo.artifacts import RunSet
 from emo.models.ensemble import EmotionModels
 from emo.predict import COLUMNS, Predictor
 from emo.predict.explain import explanation_files, explanation_names, refuse_to_overwrite
-from emo.predict.predictor import checked_model_choice
+from emo.predict.predictor import LONG_CLIP_FRAMES, StartsAtPeakWarning, checked_model_choice, long_recording
 from emo.predict.tables import VideoResult, results_table, table_text
 from emo.report.callouts import gatherings, ranked_figure, spread
 from emo.video.clips import Moment
 from emo.video.mp4 import H264Writer
 from emo.video.onset import BACKWARDS_EVIDENCE, NeutralFace
 from tests.support import REPO
+from tests.synthetic import expression_clips
 
 
 def video_codec(path: Path) -> str:
@@ -42,7 +42,7 @@ def video_codec(path: Path) -> str:
 def _results():
     return [VideoResult("a/clip.mp4", probabilities=np.linspace(0.1, 0.6, 6)),
             VideoResult("missing.mp4", error="missing.mp4 does not exist."),
-            VideoResult("b", probabilities=np.full(6, 0.2), warning="starts at its peak?")]
+            VideoResult("b", probabilities=np.full(6, 0.2), notes=[(StartsAtPeakWarning, "starts at its peak?")])]
 
 
 def test_the_columns_stay_in_order_when_a_path_fails():
@@ -102,34 +102,17 @@ def test_h264_writer_writes_what_browsers_play(tmp_path):
         H264Writer(tmp_path / "small.mp4", 10, (64, 48)).write(frames[0])
 
 
-def _clips(rng, subjects: int, frames: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Landmark clips [N, P, 2, 468] from a neutral face (the canonical one with each subject's
-    own shape) to each emotion's action units at the subject's intensity, head still."""
-    canonical = face_mesh().vertices[:, :2] * np.array([1, -1])
-    X, y = [], []
-    for _ in range(subjects):
-        neutral = canonical + rng.normal(0, 0.15, canonical.shape)  # cm: a face differs more than an expression
-        gain = rng.uniform(0.5, 1.0)
-        for e, emotion in enumerate(EMOTIONS):
-            peak = sum(action_unit_field(au) for au in EMOTION_ACTION_UNITS[emotion]) * np.array([1, -1])
-            alpha = np.linspace(0, 1, frames) ** 2
-            clip = neutral + gain * alpha[:, None, None] * peak + rng.normal(0, 0.01, (frames, *canonical.shape))
-            X.append((clip / 20 + 0.5).transpose(0, 2, 1))  # into a crop's [0, 1], [P, 2, 468]
-            y.append(e)
-    return np.array(X, np.float32), np.array(y)
-
-
 def test_a_clip_played_backwards_is_told_from_one_played_forwards():
     rng = np.random.default_rng(0)
-    model = NeutralFace.fit(*_clips(rng, 20))
-    X, _ = _clips(rng, 5)  # other people
+    model = NeutralFace.fit(*expression_clips(rng, 20))
+    X, _ = expression_clips(rng, 5)  # other people
     forward, backward = model.backwards_evidence(X), model.backwards_evidence(X[:, ::-1])
     assert (forward < 0).all() and (backward > BACKWARDS_EVIDENCE).all(), (forward.max(), backward.min())
     assert np.allclose(forward, -backward)
 
 
 def test_the_threshold_rises_where_the_clips_are_too_few_to_judge_new_people():
-    X, y = _clips(np.random.default_rng(2), 20)
+    X, y = expression_clips(np.random.default_rng(2), 20)
     subject = np.repeat(np.arange(20), len(EMOTIONS))
     assert NeutralFace.fit(X, y).threshold == BACKWARDS_EVIDENCE
     assert NeutralFace.fit(X, y, subject).threshold == BACKWARDS_EVIDENCE  # enough people: no clip comes near
@@ -137,7 +120,7 @@ def test_the_threshold_rises_where_the_clips_are_too_few_to_judge_new_people():
 
 
 def test_neutral_faces_need_two_emotions(tmp_path):
-    X, y = _clips(np.random.default_rng(1), 2)
+    X, y = expression_clips(np.random.default_rng(1), 2)
     np.savez(tmp_path / "landmarks.npz", X=X[y == 0], y=y[y == 0], subject=np.array(["S1", "S2"]),
              sequence=np.array(["S1/1", "S2/1"]))
     with pytest.raises(EmoError, match="fewer than two emotions"):
@@ -267,3 +250,12 @@ def test_steps_top_and_stride_below_one_are_refused_in_one_line(tmp_path, comman
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == f"emo {command[0]}: error: argument {option}: {expected}"
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_a_long_recording_is_pointed_to_the_timeline_and_told_when_no_emotion_reaches_its_threshold():
+    p = np.array([0.12, 0.15, 0.19, 0.1, 0.11, 0.13])
+    text = long_recording(464, p, 0.7)
+    assert "464 frames" in text and "emo timeline" in text
+    assert "no emotion reaches timeline.threshold = 0.7 (the most probable, fear, at 0.19)" in text
+    assert "threshold" not in long_recording(464, np.where(np.arange(6) == 2, 0.9, 0.1), 0.7)
+    assert 71 < LONG_CLIP_FRAMES < 464  # CK+'s longest sequence is a clip; the real 15 s recording is not

@@ -100,7 +100,8 @@ def write_artifacts(data, extract, face_model) -> None:
     full = [_runs(rng, y, partitions, v, N_LANDMARKS, "all") for v in ("temo", "remo")]
     retrain = [_runs(rng, y, partitions, v, 32, "top") for v in ("temo", "remo")]
     retrain += [_runs(rng, y, partitions, "temo", 32, s) for s in ("random", "bottom")]
-    for runs, run_set in ((full, artifacts.FULL), (retrain, artifacts.RETRAIN)):
+    timeline_set = [_runs(np.random.default_rng(1), y, partitions, "temo", N_LANDMARKS, "all")]  # draws apart
+    for runs, run_set in ((full, artifacts.FULL), (retrain, artifacts.RETRAIN), (timeline_set, artifacts.TIMELINE_SET)):
         run_set.root.mkdir(parents=True, exist_ok=True)
         table = pd.concat([r for r, _ in runs])
         table.drop(columns=list(TIMINGS)).to_csv(run_set.runs, index=False)
@@ -187,10 +188,10 @@ def masked(path, data_root) -> bytes:
 
 
 def without_later_keys(path) -> bytes:
-    """metrics.json as it was before the timeline's scores and the rankings' checks were added to it."""
+    """metrics.json as it was before the timeline's scores and models and the rankings' checks were added to it."""
     summary = json.loads(path.read_text())
-    summary.pop("timeline")
-    summary.pop("rankings")
+    for later in ("timeline", "timeline_models_accuracy", "rankings"):
+        summary.pop(later)
     return (json.dumps(summary, indent=2) + "\n").encode()
 
 
@@ -490,9 +491,17 @@ def test_no_table_is_too_wide_and_html_tables_scroll(report):
 def test_the_timeline_scores_are_split_into_frames_and_episodes():
     scores = {"frames": 100, "frames_with_face": 90, "macro_f1": 0.5, "accuracy": 0.6, "episode_recall": 0.7,
               "episode_precision": None, "onset_latency_ms": 250.0, "neutral_false_positive_rate": 0.1}
-    frames, episodes = tables.timeline_tables({"recordings": {"a": scores}, "pooled": scores})
+    opening = {**scores, "talking_false_positive_rate": 0.2, "apex_accuracy": 0.9}
+    frames, episodes = tables.timeline_tables({"recordings": {"a": scores}, "pooled": scores,
+                                               "pooled_opening_on_expression": opening})
     assert frames.columns.tolist() == ["recording", "frames", "with face", "macro-F1", "accuracy",
-                                       "neutral false positives"]
+                                       "neutral false positives", "talking false positives", "onset", "apex", "offset"]
     assert episodes.columns.tolist() == ["recording", "episode recall", "episode precision", "onset latency (ms)"]
-    assert frames.recording.tolist() == episodes.recording.tolist() == ["a", "**pooled**"]
+    assert frames.recording.tolist() == episodes.recording.tolist() == [
+        "a", "**pooled**", "**pooled, opening on an expression**"]
     assert episodes.iloc[0].tolist() == ["a", "0.700", "n/a", "250"] and frames.iloc[0, 3] == "0.500"
+    assert frames.iloc[0, 6] == "n/a" and frames.iloc[2, 6] == "0.200" and frames.iloc[2, 8] == "0.900"
+    counts = {t: {a: int(t == a) * 3 + int(a == "none") for a in [*EMOTIONS, "none"]} for t in [*EMOTIONS, "none"]}
+    shares = tables.timeline_confusion(counts)
+    assert shares.truth.tolist() == [*EMOTIONS, "none"] and shares.loc[0, "anger"] == "0.75"
+    assert shares.loc[6, "none"] == "1.00"

@@ -26,8 +26,9 @@ def emo(emo_in_process):
 
 @pytest.fixture(scope="module")
 def recordings(smoke_repo):
-    folder = smoke_repo / "data/raw/demo_recordings"
-    return sorted(folder.glob("*.mp4"))
+    """The smoke demo's recordings: its trained-on person's, then its held-apart person's."""
+    return [r for folder in ("demo_recordings", "demo_recordings_heldout")
+            for r in sorted((smoke_repo / "data/raw" / folder).glob("*.mp4"))]
 
 
 @pytest.fixture(scope="module")
@@ -153,19 +154,45 @@ def _write(path, frames, fps=10):
 
 def test_bad_recordings_get_one_sentence(smoke_repo, recordings, tmp_path, emo):
     blank = _write(tmp_path / "blank.avi", [np.full((240, 320, 3), 90, np.uint8)] * 30)
-    cases = {
-        "no face was found in any of its 30 frames": [blank],
-        "shorter than one window": [_write(tmp_path / "short.avi", [np.full((240, 320, 3), 90, np.uint8)] * 3)],
-        "cannot be opened as a video": ["rtsp://127.0.0.1:9/nothing"],
-        "camera 7 cannot be opened": ["7"],
-        "does not exist": [tmp_path / "missing.mp4"],
+    recording_errors = {  # the recording's own: one line, exit 1 once the others are done
+        "no face was found in any of its 30 frames": blank,
+        "shorter than one window": _write(tmp_path / "short.avi", [np.full((240, 320, 3), 90, np.uint8)] * 3),
+        "cannot be opened as a video": "rtsp://127.0.0.1:9/nothing",
+        "camera 7 cannot be opened": "7",
+        "does not exist": tmp_path / "missing.mp4",
+    }
+    for message, source in recording_errors.items():
+        done = emo(["timeline", source], smoke_repo)
+        assert done.returncode == 1, (message, done.stderr)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr, (message, done.stderr)
+    usage_errors = {  # the command's: refused before any work
         "give --out as well": [recordings[0], "--video"],
         "is one file for 2 recordings": [*recordings[:2], "--out", tmp_path / "one.csv"],
     }
-    for message, args in cases.items():
+    for message, args in usage_errors.items():
         done = emo(["timeline", *args], smoke_repo)
         assert done.returncode == 2, (message, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, (message, done.stderr)
+
+
+def test_a_batch_keeps_going_past_bad_recordings_and_sums_them_up(smoke_repo, recordings, tmp_path, emo):
+    blank = _write(tmp_path / "noface.avi", [np.full((240, 320, 3), 90, np.uint8)] * 30)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42 truncated")
+    sources = [recordings[0], blank, broken, recordings[1]]
+    done = emo(["timeline", *sources, "--out", tmp_path / "out"], smoke_repo)
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "noface.avi" in errors[0] and "broken.mp4" in errors[1], done.stderr
+    assert "2 of 4 recordings failed" in done.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted([f"{r.stem}.{ext}" for r in (recordings[0], recordings[1]) for ext in ("csv", "png")]
+                             + ["summary.csv"])
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv", keep_default_na=False)
+    assert summary.recording.tolist() == [str(s) for s in sources]
+    assert (summary.error[[1, 2]] != "").all() and (summary.error[[0, 3]] == "").all()
+    assert int(summary.frames[0]) > 0 and summary.reference[0].startswith("estimated")
 
 
 def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_repo, recordings, tmp_path, emo):

@@ -1,17 +1,23 @@
 """The timeline's parts without the models: windows and references, alignment, scoring, frame streams."""
 
+import re
+
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
 
+from emo.data.action_units import EMOTION_ACTION_UNITS, action_unit_field
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import face_mesh
 from emo.errors import EmoError
 from emo.video.alignment import aligned
-from emo.video.scoring import timeline_scores
+from emo.video.onset import NeutralFace
+from emo.video.reference import NeutralEstimate
+from emo.video.scoring import confusion, opens_on_expression, timeline_scores
 from emo.video.streams import LiveFrames, VideoStream, recordings_in
 from emo.video.sliding_window import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
+from tests.synthetic import expression_clips
 
 REST = np.asarray(face_mesh().vertices[:, :2] / 20 + 0.5, np.float32)  # a face in box coordinates
 
@@ -131,6 +137,73 @@ def _table(emotions: list[str], fps: float = 10.0) -> pd.DataFrame:
         t[e] = [0.9 if x == e else 0.1 for x in emotions]
     t["emotion"] = emotions
     return t
+
+
+def test_scores_by_phase_while_talking_and_as_a_confusion():
+    phases = ["neutral"] * 10 + ["onset"] * 4 + ["apex"] * 6 + ["offset"] * 4 + ["neutral"] * 16
+    emotions = [NONE] * 10 + [NONE, NONE, "anger", "anger"] + ["anger"] * 6 + ["anger", "anger", NONE, NONE] + [NONE] * 16
+    truth = pd.DataFrame({"frame": range(40), "emotion": emotions, "phase": phases,
+                          "talking": [False] * 30 + [True] * 10})
+    said = list(emotions)
+    said[2] = "fear"  # one neutral frame at rest named
+    said[30:33] = ["surprise"] * 3  # three talking frames named
+    said[18:20] = [NONE, NONE]  # two apex frames missed
+    scores = timeline_scores(_table(said), truth)
+    assert scores["neutral_false_positive_rate"] == pytest.approx(1 / 16)  # the 16 neutral frames at rest
+    assert scores["talking_false_positive_rate"] == pytest.approx(3 / 10)
+    assert scores["onset_accuracy"] == 1 and scores["apex_accuracy"] == pytest.approx(4 / 6)
+    assert scores["offset_accuracy"] == 1
+    counts = confusion(_table(said), truth)
+    assert counts["anger"]["anger"] == 8 and counts["anger"][NONE] == 2 and counts[NONE]["surprise"] == 3
+    assert sum(map(sum, (row.values() for row in counts.values()))) == 40 and list(counts) == [*EMOTIONS, NONE]
+    assert not opens_on_expression(truth) and opens_on_expression(truth.iloc[12:])
+
+
+def _person(face: np.ndarray, emotion: str, n_open: int, n_rest: int) -> LandmarkRun:
+    """A recording at 10 frames/s of one person (`face` [468, 2], cm) opening on `emotion`'s apex held
+    for n_open frames, then at rest for n_rest; landmarks in a crop's [0, 1], a little noise."""
+    peak = sum(action_unit_field(au) for au in EMOTION_ACTION_UNITS[emotion]) * np.array([1, -1])
+    rng = np.random.default_rng(3)
+    faces = np.concatenate([np.repeat((face + peak)[None], n_open, 0), np.repeat(face[None], n_rest, 0)])
+    points = (faces + rng.normal(0, 0.01, faces.shape)) / 20 + 0.5
+    n = n_open + n_rest
+    return LandmarkRun(np.arange(n), np.arange(n) / 10, points.astype(np.float32))
+
+
+def _mouth_motion(X: np.ndarray) -> np.ndarray:
+    """'happiness' grows with the lip corners' (61, 291) motion from the reference (frame 0)."""
+    out = np.full((len(X), 6), 0.1)
+    out[:, EMOTIONS.index("happiness")] = np.clip(np.abs(X[:, -1, :, [61, 291]] - X[:, 0, :, [61, 291]]).max(
+        axis=(0, 2)) * 40, 0, 1)
+    return out
+
+
+def test_the_estimated_reference_reads_a_recording_that_opens_on_a_smile_from_its_neutral_frames():
+    rng = np.random.default_rng(0)
+    X, y = expression_clips(rng, 20)
+    face = NeutralFace.fit(X, y)
+    person = (X[-1, 0].T - 0.5) * 20  # a person the discriminant saw at rest, in cm
+    run = _person(person, "happiness", 30, 60)  # 3 s of a smile, then 6 s at rest
+    estimate = NeutralEstimate(face, size=20, opening_s=2.0)
+    estimate.add(run.time_s, run.points)
+    assert estimate.opens_expressive() and "first 2 s look expressive" in estimate.warning()
+    first_s = float(re.search(r"between ([0-9.]+) and", estimate.describe()).group(1))
+    assert first_s >= 3.0  # made of the frames at rest
+    reference = estimate.reference()
+    assert np.abs(reference - run.points[-1]).max() < 0.01  # the face at rest
+    offline = table_of(Timeline(settings(reference="estimated"), _mouth_motion, reference=reference), run)
+    assert (offline.emotion[offline.time_s.between(1.0, 2.9)] == "happiness").all()
+    assert (offline.emotion[offline.time_s >= 4.0] == NONE).all()  # a window after the smile: at rest
+    first = table_of(Timeline(settings(reference="neutral"), _mouth_motion), run)
+    assert (first.emotion[first.time_s >= 4.0] == "happiness").all()  # read against the smile
+    # Live, the estimate starts on the smile and moves to the neutral frames as they come
+    live_estimate = NeutralEstimate(face, size=20, opening_s=2.0)
+    live = table_of(Timeline(settings(reference="estimated"), _mouth_motion, batch=1, estimate=live_estimate), run, 1)
+    assert (live.emotion[live.time_s >= 6.0] == NONE).all()
+    assert live_estimate.opens_expressive()
+    calm = NeutralEstimate(face, size=20, opening_s=2.0)
+    calm.add(*(lambda r: (r.time_s, r.points))(_person(person, "happiness", 0, 60)))
+    assert not calm.opens_expressive() and calm.warning() == ""
 
 
 def test_scores_of_a_perfect_and_a_late_timeline():

@@ -48,11 +48,11 @@ def test_editing_retrain_k_ks_reruns_only_retrain_k_and_what_reads_it(repo):
     # check_rankings scores precision@K at the pipeline's K); report follows once its inputs do.
     assert _stale_stages(repo) == {"check_params", "retrain_k", "check_rankings"}
     out = run([DVC, "repro"], repo).stdout
-    # evaluate and timeline run retrain_k's models; register packages them
+    # evaluate runs retrain_k's models, and the timeline stages may (timeline.models: paper); register packages them
     ran = ran_stages(out)
     # check_params' output is the same for every valid file: nothing else reruns for it
     assert set(ran) == {"check_params", "check_rankings", "retrain_k", "register", "evaluate@demo_heldout",
-                        "timeline@demo", "report"}
+                        "timeline@demo", "timeline@heldout", "report"}
     assert ran[-1] == "report" and ran.index("retrain_k") < ran.index("evaluate@demo_heldout")
     assert "K16" in json.loads((repo / artifacts.REPORT_METRICS).read_text())["accuracy"]["temo"]["anger"]
 
@@ -67,9 +67,9 @@ def test_editing_a_train_full_key_leaves_extract_split_and_tune_alone(repo):
 
 def test_editing_a_module_stales_every_stage_that_imports_it(repo):
     """emo/data/dataset.py (the landmark tensor's reader and writer) is in the import closure of
-    every stage that loads landmarks, so dvc.yaml lists it and `dvc status` sees the edit; the
-    stages that only apply saved models to videos or register them (timeline, register) do not
-    import it, so they stay up to date."""
+    every stage that loads landmarks (the timeline's too: its estimated reference is fitted on
+    them), so dvc.yaml lists it and `dvc status` sees the edit; register, which only packages
+    saved models, does not import it, so it stays up to date."""
     path = repo / "emo/data/dataset.py"
     original = path.read_text()
     path.write_text(original + "\n# an edit\n")
@@ -77,8 +77,9 @@ def test_editing_a_module_stales_every_stage_that_imports_it(repo):
         stale = _stale_stages(repo)
     finally:
         path.write_text(original)
-    assert stale == {"extract", "split", "tune", "train_full", "attribute", "rivals", "check_rankings", "baselines",
-                     "retrain_k", "evaluate_landmarks@demo_heldout", "evaluate@demo_heldout", "report"}
+    assert stale == {"extract", "split", "tune", "train_full", "train_timeline", "attribute", "rivals",
+                     "check_rankings", "baselines", "retrain_k", "evaluate_landmarks@demo_heldout",
+                     "evaluate@demo_heldout", "timeline@demo", "timeline@heldout", "report"}
     assert _stale_stages(repo) == set()
 
 

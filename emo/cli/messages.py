@@ -7,11 +7,11 @@ import sys
 
 
 def print_problems(results) -> None:
-    """One line on stderr per clip that seems to start at its peak, and per path that failed."""
+    """One line on stderr per doubtful answer (a clip that seems to start at its peak, a long recording),
+    and per path that failed."""
     for r in results:
-        if r.warning:
-            print(f"warning: {r.path} {r.warning}: the models read a clip from a neutral face to the peak, so "
-                  "start it at a neutral face.", file=sys.stderr)
+        for _, text in r.notes:
+            print(f"warning: {r.path}: {text}.", file=sys.stderr)
     for r in results:
         if r.error:
             print(f"error: {r.error}", file=sys.stderr)

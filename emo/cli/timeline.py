@@ -13,10 +13,10 @@ from emo.cli.arguments import at_least_one, model_options
 from emo.errors import EmoError
 from emo.parallel import worker_count
 from emo.pipeline import pipeline_params
-from emo.predict.predictor import checked_model_choice
-from emo.video.recording import TABLE_SUFFIXES, TimelineReader, table_writer
+from emo.predict.predictor import timeline_model_choice
+from emo.video.recording import SUMMARY_COLUMNS, TABLE_SUFFIXES, TimelineReader, neutral_face_of, table_writer
 from emo.video.scoring import scores_line
-from emo.video.sliding_window import TimelineSettings
+from emo.video.sliding_window import REFERENCES, TimelineSettings
 from emo.video.streams import VideoStream
 
 
@@ -40,9 +40,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--realtime", action="store_true",
                    help="play files at their own frame rate, as a camera would deliver them (live mode)")
     p.add_argument("--seconds", type=float, help="live: stop after this many seconds")
+    p.add_argument("--models", choices=["timeline", "paper"],
+                   help="timeline: the timeline's own models (train_timeline); paper: each emotion's best K, as emo "
+                        "predict (with --k and --variant); default timeline.models")
     p.add_argument("--window", type=float, metavar="S", help="seconds the models read before each frame")
-    p.add_argument("--reference", choices=["first", "rolling", "neutral"], help="where motion is read from")
-    p.add_argument("--neutral", type=float, metavar="S", help="reference neutral: the first S seconds are neutral")
+    p.add_argument("--reference", choices=list(REFERENCES), help="where motion is read from (see timeline.reference)")
+    p.add_argument("--neutral", type=float, metavar="S",
+                   help="reference estimated: S seconds' worth of the most neutral frames; neutral: the first S seconds")
     p.add_argument("--align", choices=["none", "similarity"], help="remove head motion (similarity) or not")
     p.add_argument("--threshold", type=float, help="least probability that names an emotion (else none)")
     p.add_argument("--stride", type=at_least_one, help="run the models every N-th frame")
@@ -51,11 +55,12 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+SUMMARY_NAME = "summary.csv"  # beside an --out folder's tables: one row per recording
+
+
 def run(args: argparse.Namespace) -> None:
     params = pipeline_params(args.params)
     sources = [VideoStream(spec, args.frame_rate or params.timeline.frame_rate) for spec in args.sources]
-    for source in sources:
-        source.check()
     single = args.out is not None and args.out.suffix.lower() in TABLE_SUFFIXES
     if single and len(sources) > 1:
         raise EmoError(f"--out {args.out} is one file for {len(sources)} recordings; give a folder instead.")
@@ -65,22 +70,49 @@ def run(args: argparse.Namespace) -> None:
                                    neutral_s=args.neutral, align=args.align, threshold=args.threshold,
                                    stride=args.stride)
     live = args.realtime or any(s.live for s in sources)
-    models = checked_model_choice(params, artifacts.FULL, artifacts.RETRAIN, args.variant, args.k)
+    which = args.models or params.timeline.models
+    models = timeline_model_choice(params, which, args.variant, args.k)
     workers = worker_count(args.workers if args.workers is not None else params.timeline.workers, 1 << 16)
-    reader = TimelineReader(params.extract, models, live=live, workers=workers)
-    print(f"models: {args.variant}, K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in reader.models)
+    reader = TimelineReader(params.extract, models, live=live, workers=workers,
+                            neutral_face=neutral_face_of(settings, artifacts.LANDMARKS))
+    print(f"models: {which} ({args.variant}), K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in reader.models)
           + f"; window {settings.window_s} s, reference {settings.reference}, align {settings.align}, "
             f"threshold {settings.threshold}", file=sys.stderr)
+    rows = []
     with reader:
         for source in sources:
             table_path = (args.out if single else args.out / f"{source.name}.{args.format}") if args.out else None
-            with _table_output(table_path) as write:
-                video = table_path.with_suffix(".mp4") if args.video and table_path else None
-                _, summary = reader.read(source, settings, write, progress=table_path is not None, video=video,
-                                         realtime=args.realtime, seconds=args.seconds)
+            try:  # a bad recording is one line and a row of the summary; the others go on
+                with _table_output(table_path) as write:
+                    video = table_path.with_suffix(".mp4") if args.video and table_path else None
+                    _, summary = reader.read(source, settings, write, progress=table_path is not None, video=video,
+                                             realtime=args.realtime, seconds=args.seconds)
+            except EmoError as e:
+                print(f"error: {e}", file=sys.stderr)
+                rows.append({"recording": source.spec, "error": str(e)})
+                continue
             print(summary.line(), file=sys.stderr)
+            if summary.warning:
+                print(f"warning: {source.spec}: {summary.warning}", file=sys.stderr)
             if table_path is not None and not live:
                 _timeline_pictures(source, table_path, settings.threshold)
+            rows.append(summary.row())
+    if args.out is not None and not single:
+        _write_summary(args.out / SUMMARY_NAME, rows)
+    if any(row.get("error") for row in rows):
+        failed = sum(bool(row.get("error")) for row in rows)
+        print(f"{failed} of {len(rows)} recordings failed (above); the others were read.", file=sys.stderr)
+        sys.exit(1)
+
+
+def _write_summary(path: Path, rows: list[dict]) -> None:
+    import pandas as pd
+
+    from emo.files import atomic_file
+
+    with atomic_file(path) as tmp:
+        pd.DataFrame(rows, columns=SUMMARY_COLUMNS).fillna("").to_csv(tmp, index=False)
+    print(f"summary: {path}", file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,10 @@ import argparse
 
 from emo.errors import EmoError
 from emo.models.tuning import distributed_role
-from emo.pipeline import params_sections, pipeline_params, retrain_k, train_full, tune
+from emo.pipeline import params_sections, pipeline_params, retrain_k, train_full, train_timeline, tune
+
+
+STAGES = {"tune": tune, "train_full": train_full, "train_timeline": train_timeline, "retrain_k": retrain_k}
 
 
 def add_parser(subparsers) -> None:
@@ -16,11 +19,11 @@ def add_parser(subparsers) -> None:
         description="Join a distributed stage: the chief runs the stage (`dvc repro tune`) with "
                     "KERASTUNER_TUNER_ID=chief; each worker runs this with KERASTUNER_TUNER_ID=tunerN and the "
                     "chief's KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT, in a checkout with the same "
-                    "params and data. tune: the search's trials; train_full: the final models (tune.directory "
-                    "shared with the chief); retrain_k: both. Workers write no stage output; the chief writes "
+                    "params and data. tune: the search's trials; train_full and train_timeline: the final models "
+                    "(tune.directory shared with the chief); retrain_k: both. Workers write no stage output; the chief writes "
                     "the stage's outputs.",
     )
-    p.add_argument("stage", choices=["tune", "train_full", "retrain_k"], help="whose trials or models to train")
+    p.add_argument("stage", choices=list(STAGES), help="whose trials or models to train")
     p.add_argument("--params", default="params.yaml", help="params file (the chief's)")
     p.set_defaults(func=run)
 
@@ -32,6 +35,6 @@ def run(args: argparse.Namespace) -> None:
             "emo tune-worker needs KERASTUNER_TUNER_ID (e.g. tuner0), KERASTUNER_ORACLE_IP and "
             "KERASTUNER_ORACLE_PORT set to the chief's address; see docs/scaling.md."
         )
-    stage = {"tune": tune, "train_full": train_full, "retrain_k": retrain_k}[args.stage]
+    stage = STAGES[args.stage]
     stage.run(**params_sections(stage.run, params))
     print(f"{args.stage}: the chief has nothing left for its workers")

@@ -13,7 +13,7 @@ from emo.config.data_sections import (DataParams, DemoParams, DemoRecordingsPara
                                       ExtractParams, HeldoutDemoParams, Recordings, SplitParams, TimelineParams)
 from emo.config.folders import replaced_folders
 from emo.config.model_sections import (AttributeParams, BaselineParams, ModelParams, RetrainParams, RivalParams,
-                                       TrainParams, TuneParams)
+                                       TrainParams, TrainTimelineParams, TuneParams)
 from emo.config.params import UNTRACKED, Params
 from emo.config.parsing import PARAMS_FILE, load_params, parse_params
 from emo.config.reads import field_values, log_reads
@@ -22,5 +22,5 @@ __all__ = [
     "AttributeParams", "BaselineParams", "DataParams", "DemoParams", "DemoRecordingsParams", "EvaluateParams",
     "EvaluationDataset", "ExtractParams", "HeldoutDemoParams", "KeyName", "ModelParams", "PARAMS_FILE", "Params",
     "Recordings", "RetrainParams", "RivalParams", "SplitParams", "TimelineParams", "TrainParams",
-    "TuneParams", "UNTRACKED", "field_values", "load_params", "log_reads", "parse_params", "replaced_folders",
+    "TrainTimelineParams", "TuneParams", "UNTRACKED", "field_values", "load_params", "log_reads", "parse_params", "replaced_folders",
 ]

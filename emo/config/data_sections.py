@@ -58,10 +58,15 @@ class DemoRecordingsParams(Section):
     motion, blinks, distractor action units and a stretch where the face leaves the frame."""
 
     out: Path
+    """The recordings of the main demo's people."""
+    heldout_out: Path
+    """The recordings of the held-apart people, in a folder of their own: nothing is chosen on them."""
     subjects: int
     """Recordings of the main demo's identities (the models trained on these people)."""
     heldout_subjects: int
     """Recordings of the held-apart set's identities (no model saw these people)."""
+    opens_on_expression: int
+    """Of each set's recordings, the last this many open on their first expression's apex."""
     fps: float
     episodes: int
     """Expressions per recording, each emotion in turn (a seeded order)."""
@@ -75,6 +80,7 @@ class DemoRecordingsParams(Section):
         check_non_negative(self.heldout_subjects, key("heldout_subjects"))
         if self.subjects + self.heldout_subjects == 0:
             raise ConfigError(f"{key('subjects')} and heldout_subjects are both 0; give at least one recording.")
+        check_within(self.opens_on_expression, key("opens_on_expression"), 0, max(self.subjects, self.heldout_subjects))
         check_within(self.fps, key("fps"), 1, 120)
         check_within(self.episodes, key("episodes"), 1, MAX_EPISODES)
         check_ordered_range(self.neutral_range_s, key("neutral_range_s"), 0.5, MAX_STRETCH_S)
@@ -197,13 +203,19 @@ class Recordings(Section):
 class TimelineParams(Section):
     recordings: dict[str, Recordings]
     """Folders of continuous recordings for the timeline stage, by name ({} = none)."""
+    models: Literal["timeline", "paper"]
+    """'timeline': the timeline's own models (train_timeline: trained on timeline-like windows too);
+    'paper': the paper's (each emotion's best K of train_full and retrain_k, as `emo predict`)."""
     window_s: float
     """The models read the last window_s seconds before each frame (resampled to extract.frames)."""
-    reference: Literal["first", "rolling", "neutral"]
-    """The frame the motion is read from: 'first' of each window (as in training), 'rolling'
-    (the median face of the last history_s seconds), 'neutral' (the first neutral_s seconds)."""
+    reference: Literal["estimated", "first", "rolling", "neutral"]
+    """The face the motion is read from: 'estimated' (the median of neutral_s seconds' worth of the
+    frames that look most neutral: of the whole recording offline, of the frames so far live),
+    'first' of each window (as in training), 'rolling' (the median face of the last history_s
+    seconds), 'neutral' (the first neutral_s seconds)."""
     history_s: float
     neutral_s: float
+    """estimated: seconds' worth of the most neutral-looking frames; neutral: the opening seconds."""
     align: Literal["none", "similarity"]
     """'similarity': each frame's landmarks are rotated, scaled and shifted onto the reference
     (Procrustes on the rigid landmarks), so that head motion does not read as expression."""

@@ -177,3 +177,22 @@ class BaselineParams(Section):
     def check(self, key: KeyName) -> None:
         if not 0 < self.C <= MAX_C:
             raise ConfigError(f"{key('C')} is {self.C}; it must be above 0 and at most {MAX_C:g}.")
+
+
+@section
+class TrainTimelineParams(Section):
+    """The timeline's own models (the train_timeline stage): T-EMO at L = 468 with the tuned F, Q, R,
+    trained on each clip and on windows like those the timeline reads (emo.models.windows)."""
+
+    windows: list[Literal["held", "rest", "offset", "middle"]]
+    """Windows each training and validation clip adds: its apex 'held', its neutral face at 'rest'
+    (negative for every emotion), an 'offset' (the expression fading, named while over half of it
+    is left) and one starting in the 'middle' of its onset."""
+    jitter: float
+    """Landmark noise (face-box units) on the frames a window holds still: measured on the demo
+    recordings' quiet neutral stretches (0.0012; emo.models.windows)."""
+
+    def check(self, key: KeyName) -> None:
+        if len(set(self.windows)) != len(self.windows):
+            raise ConfigError(f"{key('windows')} repeats a value; list each once.")
+        check_within(self.jitter, key("jitter"), 0.0, 0.05)

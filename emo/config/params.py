@@ -10,7 +10,7 @@ from emo.config.data_sections import (DataParams, DemoParams, EvaluateParams, Ex
                                       TimelineParams)
 from emo.config.folders import check_replaced_folders, from_project
 from emo.config.model_sections import (AttributeParams, BaselineParams, ModelParams, RetrainParams, RivalParams,
-                                       TrainParams, TuneParams)
+                                       TrainParams, TrainTimelineParams, TuneParams)
 from emo.errors import ConfigError
 
 # Keys that change how fast or where a stage works, never a number it writes: no DVC stage
@@ -33,6 +33,7 @@ class Params:
     rivals: RivalParams
     baselines: BaselineParams
     evaluate: EvaluateParams
+    train_timeline: TrainTimelineParams
     timeline: TimelineParams
 
     def check(self, key: KeyName) -> None:

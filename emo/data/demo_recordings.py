@@ -2,9 +2,12 @@
 
 A recording is one demo subject (of the main set, whom the models trained on, or of the
 held-apart set, whom no model saw) filmed for a minute or so: a neutral stretch, then an
-expression's onset (as many frames as a training clip), its apex held, its offset, then the
-next emotion, the six in a seeded order; a last neutral stretch ends it. On top: the head
-drifts, turns and scales slowly, the eyes blink every few seconds, some neutral stretches
+expression's onset (as many frames as a training clip), its apex held, its offset (slower than
+the onset, as real expressions fade), then the next emotion, the six in a seeded order; a last
+neutral stretch, then a longer one of talking (the jaw and lower lip moving at a syllable's
+pace, no emotion), end it. The last `opens_on_expression` recordings of each set open on their
+first expression's apex, held from frame 0, without a neutral stretch before it. On top: the
+head drifts, turns and scales slowly, the eyes blink every few seconds, some neutral stretches
 hold a brief weak action unit that is no emotion, and once the face leaves the frame for a
 couple of seconds. Each recording is `<name>.mp4` with `<name>.truth.csv` beside it, one row
 per frame (TRUTH_COLUMNS). Everything is drawn from numpy generators seeded by
@@ -25,17 +28,16 @@ from emo.config import DemoParams
 from emo.data.action_units import ACTION_UNITS, action_unit_field, blink_field
 from emo.data.demo import (Subject, _init_worker, _smoothstep, base_faces, heldout_params, render_frame, subject_name,
                            worker_subject)
-from emo.data.emotions import EMOTIONS
+from emo.data.emotions import EMOTIONS, LABELLED_FROM
 from emo.errors import ConfigError
 from emo.parallel import process_pool, worker_count
 
 STREAM = 4  # the recordings' generators: (seed, STREAM, subject, part); the CK+ sequences use 0..3
 CANVAS = (640, 480)  # width, height of every recording
 TRUTH_SUFFIX = ".truth.csv"
-TRUTH_COLUMNS = ("frame", "time_s", "emotion", "phase", "face", "intensity", "blink", "distractor")
+TRUTH_COLUMNS = ("frame", "time_s", "emotion", "phase", "face", "intensity", "blink", "distractor", "talking")
 PHASES = ("neutral", "onset", "apex", "offset", "away")
 NEUTRAL, ONSET, APEX, OFFSET, AWAY = range(len(PHASES))
-LABELLED_FROM = 0.5  # a frame is labelled with its episode's emotion from this much of the expression on
 
 # Nuisances (seconds, canvas pixels, degrees, action-unit intensities).
 HEAD_SHIFT = 20.0  # largest drift of the head from its resting place, px
@@ -49,6 +51,13 @@ DISTRACTOR_CHANCE = 0.5  # of a neutral stretch holding a distractor action unit
 DISTRACTOR_S = (0.5, 1.0)
 DISTRACTOR_INTENSITY = (0.2, 0.5)
 AWAY_S = (1.5, 2.5)
+OFFSET_SLOWER = (1.5, 3.0)  # an offset lasts this many times its onset
+TALK_S = (6.0, 10.0)  # the talking stretch that ends a recording
+SYLLABLE_S = (0.15, 0.35)  # one opening and closing of the mouth
+PAUSE_CHANCE = 0.2  # of a syllable's time being a pause instead
+JAW = (0.2, 0.6)  # AU26 (jaw drop) per syllable: speech opens the mouth less than surprise's 1
+LOWER_LIP = (0.0, 0.4)  # AU16 (lower lip depressor) per syllable
+TALKING_UNITS = (26, 16)
 AWAY_BLUR = 0.1  # the empty frame's blur, as a fraction of the canvas width
 
 
@@ -59,6 +68,8 @@ class Recording:
     name: str  # demo_S001 (main set) or heldout_S001 (held-apart set)
     params: DemoParams  # the set's generation params (heldout_params for the held-apart set)
     subject: int
+    opens_on_expression: bool
+    heldout: bool  # written to demo.recordings.heldout_out, apart from the trained-on people's
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class Timeline:
     blink: np.ndarray  # [n] how far the eyes are closed, 0..1
     distractor: np.ndarray  # [n] int, the distractor's action unit; 0 when none
     distractor_amount: np.ndarray  # [n] its intensity at that frame
+    talking: np.ndarray  # [n] bool: the talking stretch (its phase is neutral: no emotion)
+    mouth: np.ndarray  # [n, 2] the talking's AU26 and AU16 intensities (TALKING_UNITS); 0 elsewhere
 
     def truth(self, fps: float) -> pd.DataFrame:
         """The per-frame truth table (TRUTH_COLUMNS)."""
@@ -87,6 +100,7 @@ class Timeline:
             "intensity": np.round(self.alpha, 3),
             "blink": np.where(self.blink > 0, "true", "false"),
             "distractor": self.distractor,
+            "talking": np.where(self.talking, "true", "false"),
         }, columns=list(TRUTH_COLUMNS))
 
 
@@ -99,8 +113,9 @@ def _frames(rng: np.random.Generator, seconds: tuple[float, float], fps: float) 
     return max(1, round(rng.uniform(*seconds) * fps))
 
 
-def plan_timeline(params: DemoParams, s: int) -> Timeline:
-    """Subject s's recording (of the set `params`): its episodes, blinks and distractors."""
+def plan_timeline(params: DemoParams, s: int, opens_on_expression: bool = False) -> Timeline:
+    """Subject s's recording (of the set `params`): its episodes, blinks, distractors and talking;
+    with `opens_on_expression`, the first episode's apex is held from frame 0."""
     rec, fps = params.recordings, params.recordings.fps
     rng = np.random.default_rng([params.seed, STREAM, s, 0])
     order = rng.permutation(len(EMOTIONS))
@@ -113,6 +128,8 @@ def plan_timeline(params: DemoParams, s: int) -> Timeline:
     away_in = int(rng.integers(1, rec.episodes + 1))
     away = _frames(rng, AWAY_S, fps)
     away_at = round(neutral[away_in] * rng.uniform(0.25, 0.75))
+    offset = np.maximum(1, np.round(onset * rng.uniform(*OFFSET_SLOWER, size=rec.episodes))).astype(int)
+    talk = _frames(rng, TALK_S, fps)
 
     phase, episode, alpha = [], [], []
 
@@ -122,24 +139,46 @@ def plan_timeline(params: DemoParams, s: int) -> Timeline:
         alpha.append(amounts)
 
     for k in range(rec.episodes + 1):
+        opening = k == 0 and opens_on_expression
         if k == away_in:
             stretch(NEUTRAL, -1, np.zeros(away_at))
             stretch(AWAY, -1, np.zeros(away))
             stretch(NEUTRAL, -1, np.zeros(neutral[k] - away_at))
-        else:
+        elif not opening:
             stretch(NEUTRAL, -1, np.zeros(neutral[k]))
         if k == rec.episodes:
             break
-        rise = _smoothstep((np.arange(onset[k]) + 0.5) / onset[k])
-        stretch(ONSET, k, rise)
+        if not opening:
+            stretch(ONSET, k, _smoothstep((np.arange(onset[k]) + 0.5) / onset[k]))
         stretch(APEX, k, np.ones(apex[k]))
-        stretch(OFFSET, k, rise[::-1])
+        stretch(OFFSET, k, _smoothstep(1 - (np.arange(offset[k]) + 0.5) / offset[k]))
+    stretch(NEUTRAL, -1, np.zeros(talk))
     phase, episode, alpha = (np.concatenate(a) for a in (phase, episode, alpha))
     t = np.arange(len(phase)) / fps
+    talking = np.arange(len(phase)) >= len(phase) - talk
 
     blink = _blinks(params, s, t, phase)
-    distractor, amount = _distractors(params, s, phase, fps)
-    return Timeline(emotions, phase, episode, alpha, blink, distractor, amount)
+    distractor, amount = _distractors(params, s, (phase == NEUTRAL) & ~talking, fps)
+    return Timeline(emotions, phase, episode, alpha, blink, distractor, amount, talking, _mouth(params, s, talking))
+
+
+def _mouth(params: DemoParams, s: int, talking: np.ndarray) -> np.ndarray:
+    """[n, 2] AU26 and AU16 while talking: syllables (the mouth opens and closes once each) of random
+    length and opening, some of them pauses."""
+    rng = np.random.default_rng([params.seed, STREAM, s, 6])
+    fps, n = params.recordings.fps, len(talking)
+    mouth = np.zeros((n, len(TALKING_UNITS)))
+    t = (np.arange(n) - np.argmax(talking)) / fps  # seconds into the talking
+    ends = np.cumsum(rng.uniform(*SYLLABLE_S, size=int(talking.sum() / fps / SYLLABLE_S[0]) + 2))
+    i = np.searchsorted(ends, t, side="right")
+    starts = np.r_[0.0, ends[:-1]]
+    opening = np.stack([rng.uniform(*JAW, size=len(ends)), rng.uniform(*LOWER_LIP, size=len(ends))], axis=1)
+    opening[rng.uniform(size=len(ends)) < PAUSE_CHANCE] = 0.0
+    inside = talking & (i < len(ends))
+    j = i[inside]
+    u = (t[inside] - starts[j]) / (ends[j] - starts[j])
+    mouth[inside] = opening[j] * _bump(np.clip(u, 0, 1))[:, None]
+    return mouth
 
 
 def _blinks(params: DemoParams, s: int, t: np.ndarray, phase: np.ndarray) -> np.ndarray:
@@ -152,13 +191,13 @@ def _blinks(params: DemoParams, s: int, t: np.ndarray, phase: np.ndarray) -> np.
     return np.where((i >= 0) & (u < 1) & (phase != AWAY), _bump(np.clip(u, 0, 1)), 0.0)
 
 
-def _distractors(params: DemoParams, s: int, phase: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """In some neutral stretches (split by the away stretch into two), one brief weak action unit:
-    its number and amount per frame."""
+def _distractors(params: DemoParams, s: int, quiet: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """In some quiet neutral stretches (`quiet` [n]: neutral, not talking; split by the away
+    stretch into two), one brief weak action unit: its number and amount per frame."""
     rng = np.random.default_rng([params.seed, STREAM, s, 2])
-    n = len(phase)
+    n = len(quiet)
     distractor, amount = np.zeros(n, dtype=int), np.zeros(n)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], phase == NEUTRAL, [0]]).astype(int)))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet, [0]]).astype(int)))
     for first, end in edges.reshape(-1, 2):
         # Drawn whether the stretch gets one or not: DISTRACTOR_CHANCE moves no other draw.
         au = int(rng.choice(ACTION_UNITS))
@@ -197,13 +236,14 @@ def _write_recording(args: tuple[Recording, Path]) -> int:
     recording, out = args
     params, s = recording.params, recording.subject
     subject = worker_subject(params, s, canvas=CANVAS)
-    timeline = plan_timeline(params, s)
+    timeline = plan_timeline(params, s, recording.opens_on_expression)
     n = len(timeline.phase)
     shift, turn, zoom = head_motion(params, s, n)
     rng = np.random.default_rng([params.seed, STREAM, s, 4])
     expressions = [subject.expression(rng, emotion, params.distractor) for emotion in timeline.emotions]
     closed_eyes = subject.to_pixels(blink_field())
-    units = {au: subject.to_pixels(action_unit_field(au)) for au in np.unique(timeline.distractor) if au}
+    units = {au: subject.to_pixels(action_unit_field(au))
+             for au in {*np.unique(timeline.distractor), *TALKING_UNITS} if au}
     empty = empty_frame(subject)
     noise = np.random.default_rng([params.seed, STREAM, s, 5])
 
@@ -222,6 +262,8 @@ def _write_recording(args: tuple[Recording, Path]) -> int:
                     target = target + timeline.alpha[f] * expressions[timeline.episode[f]]
                 if timeline.distractor[f]:
                     target = target + timeline.distractor_amount[f] * units[timeline.distractor[f]]
+                if timeline.talking[f]:
+                    target = target + sum(a * units[au] for a, au in zip(timeline.mouth[f], TALKING_UNITS))
                 frame = subject.render(target, subject.placement(turn[f], shift[f], zoom[f]), noise)
             writer.write(frame if subject.colour else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
     finally:
@@ -233,25 +275,31 @@ def _write_recording(args: tuple[Recording, Path]) -> int:
 
 def plan_recordings(params: DemoParams) -> list[Recording]:
     """The recordings params.recordings asks for: subjects 0, 1, ... of the main demo set (on
-    base faces 0, 1, ... in turn), then of the held-apart set."""
+    base faces 0, 1, ... in turn), then of the held-apart set; the last `opens_on_expression`
+    of each set open on an expression."""
     rec, held = params.recordings, heldout_params(params)
     for what, count, available in (("subjects", rec.subjects, params.subjects),
                                    ("heldout_subjects", rec.heldout_subjects, held.subjects)):
         if count > available:
             raise ConfigError(f"demo.recordings.{what} is {count}, but that demo set has only {available} subjects.")
-    return ([Recording(f"demo_{subject_name(s)}", params, s) for s in range(rec.subjects)]
-            + [Recording(f"heldout_{subject_name(s)}", held, s) for s in range(rec.heldout_subjects)])
+    return [Recording(f"{prefix}_{subject_name(s)}", set_params, s, s >= count - rec.opens_on_expression, heldout)
+            for prefix, set_params, count, heldout in (("demo", params, rec.subjects, False),
+                                                       ("heldout", held, rec.heldout_subjects, True))
+            for s in range(count)]
 
 
-def generate_recordings(params: DemoParams, model_path: Path, out: Path, progress: bool = True) -> str:
+def generate_recordings(params: DemoParams, model_path: Path, out: Path, heldout_out: Path,
+                        progress: bool = True) -> str:
     """Write the recordings params.recordings asks for, each a video and its truth, into the
-    empty folder `out`; return a one-line summary."""
+    empty folders `out` (the main demo's people) and `heldout_out` (the held-apart people's);
+    return a one-line summary."""
     recordings = plan_recordings(params)
     bases = base_faces(model_path)
     with process_pool(worker_count(params.workers, len(recordings)), _init_worker, (bases,)) as pool:
-        jobs = pool.map(_write_recording, [(r, out) for r in recordings])
+        jobs = pool.map(_write_recording, [(r, heldout_out if r.heldout else out) for r in recordings])
         frames = sum(tqdm(jobs, total=len(recordings), desc="demo_recordings", unit="recording",
                           disable=not progress))
-    fps = params.recordings.fps
-    return (f"{len(recordings)} recordings ({params.recordings.subjects} of demo subjects, "
-            f"{params.recordings.heldout_subjects} held apart), {frames} frames, {frames / fps:.1f} s at {fps:g} fps")
+    rec, fps = params.recordings, params.recordings.fps
+    opening = sum(r.opens_on_expression for r in recordings)
+    return (f"{len(recordings)} recordings ({rec.subjects} of demo subjects, {rec.heldout_subjects} held apart; "
+            f"{opening} open on an expression), {frames} frames, {frames / fps:.1f} s at {fps:g} fps")

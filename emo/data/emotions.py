@@ -19,6 +19,10 @@ CKPLUS_CODES: dict[int, str] = {
 # Present in CK+ but not among the six classes (the paper drops contempt: too few videos).
 EXCLUDED = ("neutral", "contempt")
 
+# A moment is named by its expression from this share of the expression's peak on (the demo
+# recordings' per-frame truth, and the windows the timeline's models train on).
+LABELLED_FROM = 0.5
+
 # Folder names a generic dataset may use for each emotion.
 ALIASES: dict[str, str] = {
     "anger": "anger", "angry": "anger",

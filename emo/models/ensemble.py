@@ -56,6 +56,20 @@ def choose_models(full: RunSet, retrain: RunSet, variant: str = "temo", k: int |
     return chosen
 
 
+def timeline_set_models(run_set: RunSet, variant: str = "temo") -> list[EmotionModels]:
+    """Each emotion's models of the timeline's own set (the train_timeline stage): all 468
+    landmarks, one model per seed."""
+    chosen = []
+    for emotion in EMOTIONS:
+        folder = run_set.model_folder(emotion, variant, N_LANDMARKS)
+        files = sorted(folder.glob("partition*.keras"))
+        if not files:
+            raise EmoError(f"no {variant} models in {folder}; run `dvc repro train_timeline` to train the "
+                           "timeline's models, or use --models paper.")
+        chosen.append(EmotionModels(emotion, N_LANDMARKS, None, files))
+    return chosen
+
+
 def load_models(models: list[EmotionModels]) -> dict[str, list]:
     """Each emotion's Keras models, one per seed."""
     return {m.emotion: [load_model(f) for f in m.files] for m in models}

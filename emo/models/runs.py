@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emo.config import ModelParams, TrainParams
+from emo.config import ModelParams, TrainParams, TrainTimelineParams
 from emo.data.dataset import LandmarkData, Partition, load_landmarks, load_partitions
 from emo.data.emotions import EMOTIONS
 from emo.data.mesh import N_LANDMARKS
@@ -30,6 +30,7 @@ from emo.models.backend import configure, gpu_visible, use_backend
 from emo.models.batches import call_size, model_batches
 from emo.models.model import Architecture, save_model
 from emo.models.training import BinaryTask, Fitted, fit_binaries, model_input
+from emo.models.windows import timeline_windows
 from emo.parallel import process_pool, worker_count
 
 
@@ -95,6 +96,7 @@ class TrainingContext:
     splits_file: Path
     model: ModelParams
     train: TrainParams
+    windows: TrainTimelineParams | None = None  # the timeline's models: clips and timeline-like windows
 
     def load(self) -> tuple[LandmarkData, list[Partition]]:
         data = load_landmarks(self.landmarks_file)
@@ -102,21 +104,33 @@ class TrainingContext:
 
 
 def training_inputs(data: LandmarkData, part: Partition, emotion: int, landmarks: tuple[int, ...] | None,
-                    flip: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Model-ready (X_train, positive_train, X_val, positive_val) of one emotion on one partition."""
+                    flip: str, windows: TrainTimelineParams | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Model-ready (X_train, positive_train, X_val, positive_val) of one emotion on one partition;
+    with `windows`, each part's clips are joined by timeline-like windows made from them."""
     subset = None if landmarks is None else np.asarray(landmarks)
     positive = data.y == emotion
     # Flip the full 468-landmark videos before gathering: a subset's mirror partners may lie outside it.
     X_train, y_train = augment(data.X[part.train], positive[part.train], flip)
-    return model_input(X_train, subset), y_train, model_input(data.X[part.val], subset), positive[part.val]
+    X_val, y_val = data.X[part.val], positive[part.val]
+    if windows is not None:
+        X_train, y_train = _with_windows(X_train, y_train, windows, part.seed)
+        X_val, y_val = _with_windows(X_val, y_val, windows, part.seed + 1)
+    return model_input(X_train, subset), y_train, model_input(X_val, subset), y_val
+
+
+def _with_windows(X: np.ndarray, positive: np.ndarray, windows: TrainTimelineParams, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    extra, labels = timeline_windows(X, positive, windows.windows, windows.jitter, seed)
+    return np.concatenate([X, extra]), np.concatenate([positive, labels])
 
 
 def run_batch(specs: list[RunSpec], data: LandmarkData, partitions: list[Partition],
               context: TrainingContext) -> list[RunResult]:
     """Train runs of one shape together (fit_binaries), each on its own partition, and
     score each on its partition's test part."""
-    tasks = [BinaryTask(*training_inputs(data, partitions[s.partition], s.emotion, s.landmarks, context.train.flip),
-                        seed=partitions[s.partition].seed) for s in specs]
+    tasks = [BinaryTask(*training_inputs(data, partitions[s.partition], s.emotion, s.landmarks, context.train.flip,
+                                         context.windows), seed=partitions[s.partition].seed) for s in specs]
     fitted = fit_binaries(tasks, specs[0].arch, specs[0].variant, context.model, context.train)
     return [_scored(spec, f, data, partitions[spec.partition]) for spec, f in zip(specs, fitted)]
 

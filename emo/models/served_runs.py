@@ -1,4 +1,4 @@
-"""Final training runs (train_full's, retrain_k's) served to Keras Tuner's distributed workers.
+"""Final training runs (train_full's, train_timeline's, retrain_k's) served to Keras Tuner's distributed workers.
 
 The run list is a grid over run indices (emo.models.oracles.GridOracle) that the chief serves
 as it serves a search; each worker trains the runs it is handed, those of one shape together

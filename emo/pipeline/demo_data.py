@@ -1,6 +1,7 @@
 """Stage demo_data: the embedded demo dataset, in CK+ layout, at demo.out; a second one, held
 apart from training, at demo.heldout.out (evaluate's cross-dataset check); and long recordings
-of both sets' people with per-frame truth at demo.recordings.out (the timeline stage's input)."""
+with per-frame truth (the timeline stage's input) of the main set's people at demo.recordings.out
+and of the held-apart people at demo.recordings.heldout_out."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from emo.files import atomic_dir
 from emo.tracking.runs import stage_run
 
 INPUTS = (artifacts.FACE_MODEL,)
-OUTPUTS = (artifacts.DEMO, artifacts.DEMO_HELDOUT, artifacts.DEMO_RECORDINGS)
+OUTPUTS = (artifacts.DEMO, artifacts.DEMO_HELDOUT, artifacts.DEMO_RECORDINGS, artifacts.DEMO_RECORDINGS_HELDOUT)
 
 
 def run(demo: DemoParams, progress: bool = True) -> None:
@@ -22,5 +23,5 @@ def run(demo: DemoParams, progress: bool = True) -> None:
         for label, params in (("", demo), ("held apart: ", heldout_params(demo))):
             with atomic_dir(params.out) as tmp:
                 print(label + generate_demo(params, model, tmp, progress))
-        with atomic_dir(demo.recordings.out) as tmp:
-            print("recordings: " + generate_recordings(demo, model, tmp, progress))
+        with atomic_dir(demo.recordings.out) as tmp, atomic_dir(demo.recordings.heldout_out) as held_tmp:
+            print("recordings: " + generate_recordings(demo, model, tmp, held_tmp, progress))

@@ -26,7 +26,7 @@ INPUTS = (artifacts.DATA_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.LANDMARKS, 
           artifacts.ATTRIBUTIONS, artifacts.ATTRIBUTION_SUMMARY, artifacts.TUNED_HPARAMS, artifacts.FULL.runs,
           artifacts.FULL.timings, artifacts.FULL.predictions, artifacts.RETRAIN.runs, artifacts.RETRAIN.timings,
           artifacts.RETRAIN.predictions, artifacts.RETRAIN.hparams, artifacts.BASELINE_RUNS, artifacts.EVALUATIONS,
-          artifacts.TIMELINES, artifacts.CHECKS, artifacts.RIVALS)
+          artifacts.TIMELINES, artifacts.TIMELINE_SET.runs, artifacts.CHECKS, artifacts.RIVALS)
 OUTPUTS = (artifacts.REPORT_MD, artifacts.REPORT_HTML, artifacts.REPORT_FIGURES, artifacts.REPORT_PLOTS,
            artifacts.PLOTS_PAGE, artifacts.REPORT_TABLES, artifacts.REPORT_METRICS, artifacts.HEADLINE)
 
@@ -40,7 +40,7 @@ def report_inputs(data: DataParams, extract: ExtractParams, split: SplitParams, 
         split_mode=split.mode, model_input=model.input, flip=train.flip, learning_rate=train.learning_rate,
         epochs=train.epochs, frames=extract.frames, ig_steps=attribute.steps,
         evaluated_roots={name: dataset.root for name, dataset in evaluate.datasets.items()},
-        timeline=(f"a window of {timeline.window_s} s, the reference {timeline.reference}, head motion "
+        timeline=(f"the {timeline.models} models, a window of {timeline.window_s} s, the reference {timeline.reference}, head motion "
                   f"{'removed' if timeline.align == 'similarity' else 'kept'}, threshold {timeline.threshold}"),
         face_model=extract.face_model, crop_size=extract.crop_size, box=extract.box, box_margin=extract.box_margin,
     )
@@ -53,6 +53,7 @@ def report_inputs(data: DataParams, extract: ExtractParams, split: SplitParams, 
         retrain_hparams=artifacts.RETRAIN.hparams, baseline_runs=artifacts.BASELINE_RUNS,
         evaluations={name: artifacts.Evaluation(name).metrics for name in evaluate.datasets},
         timelines={name: artifacts.Timeline(name).metrics for name in timeline.recordings},
+        timeline_set_runs=artifacts.TIMELINE_SET.runs,
         check_metrics=artifacts.CHECK_METRICS, localisation=artifacts.LOCALISATION, sanity=artifacts.SANITY,
         agreement=artifacts.AGREEMENT, action_unit_shares=artifacts.ACTION_UNIT_SHARES, rivals=artifacts.RIVALS,
     )

@@ -1,7 +1,7 @@
 """Stage timeline@NAME: the trained models on the continuous recordings of the folder
 timeline.recordings.NAME: per recording its per-frame table and plot, and, where a truth file
-lies beside it, its scores against that truth (metrics.json, with the pooled scores and the
-per-frame macro-F1 at other thresholds)."""
+lies beside it, its scores against that truth (metrics.json, with the pooled scores and confusion,
+those of the recordings that open on an expression, and the per-frame macro-F1 at other thresholds)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ from emo import artifacts
 from emo.config import ExtractParams, TimelineParams
 from emo.errors import EmoError
 from emo.files import atomic_dir, write_json
-from emo.models.ensemble import choose_models
+from emo.models.ensemble import choose_models, timeline_set_models
 from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
 from emo.tracking.runs import metric_name, stage_run
-from emo.video.recording import TimelineReader, read_table, table_writer
-from emo.video.scoring import read_truth, scores_line, timeline_scores
+from emo.video.recording import TimelineReader, neutral_face_of, read_table, table_writer
+from emo.video.scoring import confusion, opens_on_expression, read_truth, scores_line, timeline_scores
 from emo.video.streams import VideoStream, recordings_in
 from emo.video.sliding_window import TimelineSettings
 
 INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.runs, artifacts.FULL.models,
-          artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams)
+          artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams, artifacts.TIMELINE_SET.models,
+          artifacts.LANDMARKS)
 OUTPUTS = (artifacts.TIMELINE_TEMPLATE.folder,)
 THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
 
@@ -47,26 +48,37 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     scored = []
     with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
             atomic_dir(where.folder) as tmp:
-        with TimelineReader(extract, choose_models(artifacts.FULL, artifacts.RETRAIN), workers=workers) as reader:
+        models = (timeline_set_models(artifacts.TIMELINE_SET) if timeline.models == "timeline"
+                  else choose_models(artifacts.FULL, artifacts.RETRAIN))
+        with TimelineReader(extract, models, workers=workers,
+                            neutral_face=neutral_face_of(settings, artifacts.LANDMARKS)) as reader:
             for source in sources:
                 out = tmp / where.table(source.name).name
                 with table_writer(out) as write:
                     _, summary = reader.read(source, settings, write, progress=progress)
                 print(summary.line())
+                if summary.warning:
+                    print(f"warning: {source.name}: {summary.warning}")
                 run.log_metrics({metric_name(f"{source.name}.frames_per_s"): summary.frames_per_s})
                 plot = tmp / where.plot(source.name).name
                 with_truth, scores = plot_and_score(out, source, plot, settings.threshold, f"{name}/{source.name}")
                 entry = {"frames": summary.frames, "frames_with_face": summary.with_face,
                          "frames_answered": summary.answered, "frames_unreadable": summary.unreadable}
                 if scores is not None:
-                    entry.update(scores)
+                    entry.update(scores, opens_on_expression=opens_on_expression(with_truth[1]),
+                                 confusion=confusion(*with_truth))
                     scored.append(with_truth)
                 metrics["recordings"][source.name] = entry
         if scored:
             table, truth = pooled(scored)
             metrics["pooled"] = timeline_scores(table, truth)
+            metrics["confusion"] = confusion(table, truth)
+            opening = [pair for pair in scored if opens_on_expression(pair[1])]
+            if opening:  # the recordings a first-seconds reference gets wrong
+                metrics["pooled_opening_on_expression"] = timeline_scores(*pooled(opening))
             metrics["macro_f1_by_threshold"] = {str(t): timeline_scores(table, truth, t)["macro_f1"] for t in THRESHOLDS}
-            run.log_metrics({metric_name(f"pooled.{k}"): v for k, v in metrics["pooled"].items() if v is not None})
+            run.log_metrics({metric_name(f"{group}.{k}"): v for group in ("pooled", "pooled_opening_on_expression")
+                             for k, v in metrics.get(group, {}).items() if v is not None})
         write_json(tmp / where.metrics.name, metrics)
     if scored:
         print(f"{name}: pooled over {len(scored)} recordings with truth: "

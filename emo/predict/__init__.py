@@ -20,7 +20,7 @@ From Python (py-feat's convention: a DataFrame, one row per video, the columns o
         table = predictor.predict_landmarks(X)            # [N, P, 2, 468], as the extract stage writes
 """
 
-from emo.predict.predictor import Predictor, StartsAtPeakWarning, predict_videos
+from emo.predict.predictor import ClipWarning, LongRecordingWarning, Predictor, StartsAtPeakWarning, predict_videos
 from emo.predict.tables import COLUMNS
 
-__all__ = ["COLUMNS", "Predictor", "StartsAtPeakWarning", "predict_videos"]
+__all__ = ["COLUMNS", "ClipWarning", "LongRecordingWarning", "Predictor", "StartsAtPeakWarning", "predict_videos"]

@@ -28,15 +28,28 @@ from emo.data.sources import check_video_path
 from emo.errors import EmoError
 from emo.files import require_complete
 from emo.models.backend import configure
-from emo.models.ensemble import EmotionModels, choose_models, ensemble_probabilities, load_models, trained_runs
+from emo.models.ensemble import (EmotionModels, choose_models, ensemble_probabilities, load_models,
+                                 timeline_set_models, trained_runs)
 from emo.pipeline import pipeline_params
 from emo.predict.tables import VideoResult, results_table
 from emo.video.clips import Moment, timed, video_frames
 from emo.video.onset import NeutralFace
 
 
-class StartsAtPeakWarning(UserWarning):
+class ClipWarning(UserWarning):
+    """A clip's answer is doubtful: it is not what the models read (an onset from a neutral face)."""
+
+
+class StartsAtPeakWarning(ClipWarning):
     """A clip seems to start at its expression's peak, where the models expect a neutral face."""
+
+
+class LongRecordingWarning(ClipWarning):
+    """A video is a recording, longer than the onset clips the models read."""
+
+
+# Longer than any onset clip (CK+'s longest sequence has 71 frames): a recording, which `emo timeline` reads
+LONG_CLIP_FRAMES = 90
 
 
 def checked(path: Path, moment: Moment | None = None) -> VideoResult:
@@ -52,7 +65,20 @@ def checked(path: Path, moment: Moment | None = None) -> VideoResult:
 
 def starts_at_peak(evidence: float) -> str:
     """The warning of a clip whose last frame looks more neutral than its first by `evidence` nats."""
-    return f"starts at its peak? its last frame looks more neutral than its first ({evidence:.0f} nats)"
+    return (f"starts at its peak? its last frame looks more neutral than its first ({evidence:.0f} nats): the models "
+            "read a clip from a neutral face to the peak, so start it at a neutral face")
+
+
+def long_recording(frames: int, probabilities: np.ndarray, threshold: float) -> str:
+    """The warning of a video of `frames` frames, longer than an onset clip; and, when no emotion reaches the
+    timeline's threshold, which came closest."""
+    text = (f"a recording of {frames} frames, read as one onset clip squeezed into the models' frames: for the "
+            "emotion at each moment, run `emo timeline` on it")
+    best = int(np.argmax(probabilities))
+    if probabilities[best] < threshold:
+        text += (f"; no emotion reaches timeline.threshold = {threshold:g} (the most probable, {EMOTIONS[best]}, "
+                 f"at {probabilities[best]:.2f}), which the timeline would call none")
+    return text
 
 
 class Predictor:
@@ -134,8 +160,8 @@ class Predictor:
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         results = self.video_results([Path(p) for p in paths])
         for r in results:
-            if r.warning:
-                warnings.warn(f"{r.path}: {r.warning}", StartsAtPeakWarning, stacklevel=2)
+            for category, text in r.notes:
+                warnings.warn(f"{r.path}: {text}", category, stacklevel=2)
         return results_table(results)
 
     def predict_landmarks(self, X: np.ndarray) -> pd.DataFrame:
@@ -153,8 +179,8 @@ class Predictor:
         with self._native_logs_hidden():
             self.classify(results)
         for i, r in enumerate(results):
-            if r.warning:
-                warnings.warn(f"video {i}: {r.warning}", StartsAtPeakWarning, stacklevel=2)
+            for category, text in r.notes:
+                warnings.warn(f"video {i}: {text}", category, stacklevel=2)
         return results_table(results)
 
     # -------------------------------------------------------------------------- the steps
@@ -210,7 +236,9 @@ class Predictor:
         for r, p, nats in zip(ok, probabilities, evidence):
             r.probabilities = p
             r.timing["model"] = elapsed
-            r.warning = starts_at_peak(nats) if nats > threshold else ""
+            r.notes = ([(StartsAtPeakWarning, starts_at_peak(nats))] if nats > threshold else []) + (
+                [(LongRecordingWarning, long_recording(r.frames_total, p, self.params.timeline.threshold))]
+                if r.frames_total > LONG_CLIP_FRAMES else [])
 
 
 def checked_model_choice(params: Params, full: RunSet, retrain: RunSet, variant: str = "temo",
@@ -233,6 +261,18 @@ def checked_model_choice(params: Params, full: RunSet, retrain: RunSet, variant:
                                f"{trained}) cannot be chosen; run `dvc repro` to train them, or pass --k to use one K "
                                "for every emotion.")
     return choose_models(full, retrain, variant, k)
+
+
+def timeline_model_choice(params: Params, which: str, variant: str = "temo", k: int | None = None
+                          ) -> list[EmotionModels]:
+    """The models a timeline runs: the timeline's own set ('timeline', T-EMO at 468: train_timeline)
+    or the paper's ('paper': checked_model_choice's, at `variant` and `k`)."""
+    if which == "paper":
+        return checked_model_choice(params, artifacts.FULL, artifacts.RETRAIN, variant, k)
+    if variant != "temo" or k not in (None, N_LANDMARKS):
+        raise EmoError(f"the timeline's own models are T-EMO at K = {N_LANDMARKS}; for --variant {variant} or --k {k} "
+                       "add --models paper.")
+    return timeline_set_models(artifacts.TIMELINE_SET)
 
 
 def predict_videos(paths: str | Path | Iterable[str | Path], params: str | Path | Params = "params.yaml",

@@ -25,12 +25,17 @@ class VideoResult:
     path: str
     probabilities: np.ndarray | None = None  # [6], mean over seeds
     error: str = ""
-    warning: str = ""  # set when the clip seems to start at its peak
+    notes: list = field(default_factory=list)  # (warning category, sentence): why the answer is doubtful
     landmarks: np.ndarray | None = None  # [P, 2, 468], what the models see
     frames_total: int = 0  # frames read, decoded or not
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
     timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
     moment: Moment | None = None  # the stretch of a recording it is, when not the whole file
+
+    @property
+    def warning(self) -> str:
+        """The table's warning column: its notes, '; ' apart ('' when there are none)."""
+        return "; ".join(text for _, text in self.notes)
 
     @property
     def emotion(self) -> str | None:

@@ -9,7 +9,8 @@ show --only-changed` has to fit them and the changed params in a 200-column term
   top K against K random landmarks at the smallest K (where the choice matters most), and
   `vs_svm`, T-EMO against the linear SVM at L = 468;
 - each other dataset's six-class accuracy (`<name>_acc`) and each recording folder's pooled
-  macro-F1 (`<name>_f1`).
+  per-frame macro-F1 (`<name>_f1`), share of neutral frames at rest named an emotion
+  (`<name>_neutral_fp`) and macro-F1 of its recordings that open on an expression (`<name>_opens_f1`).
 Everything else (R-EMO, every K, every comparison) is in reports/metrics.json and MLflow.
 """
 
@@ -39,4 +40,8 @@ def headline(metrics: dict, best_k: dict[str, int]) -> dict[str, float]:
         doc[f"{dataset}_acc"] = result[TEMO_BEST_K]["six_class_accuracy"]
     for folder, result in metrics["timeline"].items():
         doc[f"{folder}_f1"] = result["macro_f1"]
+        for key, value in ((f"{folder}_neutral_fp", result["neutral_false_positive_rate"]),
+                           (f"{folder}_opens_f1", result.get("opening_on_expression_macro_f1"))):
+            if value is not None:  # a folder without neutral frames, or without a recording opening on one
+                doc[key] = value
     return doc

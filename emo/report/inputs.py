@@ -72,6 +72,7 @@ class ReportInputs:
     hparams: dict[int, dict[str, dict]]  # K -> emotion -> the chosen F/Q/R
     evaluations: dict[str, dict]  # each dataset of evaluate.datasets: its metrics.json
     timelines: dict[str, dict]  # each folder of timeline.recordings: its metrics.json
+    timeline_set: pd.DataFrame  # the timeline's own models' summary on the test clips (train_timeline)
     timeline_plots: dict[str, dict[str, Path]]  # ... and each recording's plot
     # Derived:
     summary: pd.DataFrame  # emo.evaluation.metrics.summarize of the runs
@@ -109,7 +110,8 @@ class ReportInputs:
 def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: Path, attribution_summary: Path,
                 tuned_hparams: Path, full_runs: Path, full_timings: Path, full_predictions: Path,
                 retrain_runs: Path, retrain_timings: Path, retrain_predictions: Path, retrain_hparams: Path,
-                baseline_runs: Path, evaluations: dict[str, Path], timelines: dict[str, Path], check_metrics: Path,
+                baseline_runs: Path, evaluations: dict[str, Path], timelines: dict[str, Path], timeline_set_runs: Path,
+                check_metrics: Path,
                 localisation: Path, sanity: Path, agreement: Path, action_unit_shares: Path,
                 rivals: Path) -> ReportInputs:
     """Load the report's files (`evaluations`: each evaluated dataset's metrics.json;
@@ -117,7 +119,8 @@ def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: 
     exists only where check_rankings had a truth) after checking that every one exists."""
     files = [landmarks, manifest, attributions, attribution_summary, tuned_hparams, full_runs, full_timings,
              full_predictions, retrain_runs, retrain_timings, retrain_predictions, retrain_hparams, baseline_runs,
-             *evaluations.values(), *timelines.values(), check_metrics, sanity, agreement, action_unit_shares, rivals]
+             *evaluations.values(), *timelines.values(), timeline_set_runs, check_metrics, sanity, agreement,
+             action_unit_shares, rivals]
     _require(files)
     checks = _json(check_metrics)
     if checks["truth"]:
@@ -139,6 +142,7 @@ def load_inputs(setup: Setup, *, landmarks: Path, manifest: Path, attributions: 
         attribution_summary=_json(attribution_summary), runs=runs, predictions=predictions, svm=svm,
         hparams=hparams, evaluations={name: _json(path) for name, path in evaluations.items()},
         timelines={name: _json(path) for name, path in timelines.items()},
+        timeline_set=summarize(pd.read_csv(timeline_set_runs)),
         timeline_plots={name: {rec: Path(path).parent / f"{rec}.png" for rec in _json(path)["recordings"]}
                         for name, path in timelines.items()},
         summary=summarize(runs), ks=ks_of(runs), best_k=best_k, merged=merged, six=accuracy_table(merged),

@@ -27,8 +27,13 @@ def metrics_document(r: ReportInputs) -> dict:
     doc["evaluation"] = {name: {config: {k: result[config][k] for k in ("six_class_accuracy", "balanced_accuracy")}
                                 for config in result if config != "videos"}
                          for name, result in r.evaluations.items()}
-    doc["timeline"] = {name: {k: None if v is None else rounded(v) for k, v in result["pooled"].items()}
+    doc["timeline"] = {name: {**{k: None if v is None else rounded(v) for k, v in result["pooled"].items()},
+                              "opening_on_expression_macro_f1": rounded(opening["macro_f1"])
+                              if (opening := result.get("pooled_opening_on_expression")) else None}
                        for name, result in r.timelines.items() if "pooled" in result}
+    own = r.timeline_set[(r.timeline_set.variant == "temo") & (r.timeline_set.selection == "all")]
+    doc["timeline_models_accuracy"] = {row["emotion"]: rounded(row["accuracy_mean"])
+                                       for row in own.to_dict(orient="records")}
     doc["rankings"] = rankings_document(r.checks, r.comparisons)
     return doc
 

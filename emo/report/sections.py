@@ -160,6 +160,10 @@ def other_datasets(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
 
 def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None:
     doc.heading("Continuous recordings: the emotion at every moment")
+    doc.table(tables.timeline_set_table(r.summary, r.timeline_set),
+              "Clip accuracy of the timeline's own models (train_timeline: T-EMO at L = 468 trained on the clips "
+              "and on windows like the timeline's: a face at rest, an apex held, an offset, an onset under way) "
+              "beside the paper's T-EMO at L = 468, on the same test clips (mean ± std over seeds)")
     if not r.timelines:
         doc.text("`timeline.recordings` lists no folder, so no recording was run; add one (videos or frame "
                  "folders) to see the per-frame timeline, or use `emo timeline` on any recording.")
@@ -172,12 +176,18 @@ def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None
              "when the timeline names it while it lasts; precision is the share of the timeline's own episodes "
              "(at least 0.2 s) that overlap a true one; onset latency runs from the truth's first frame of an "
              "episode (its intensity past one half) to the first frame the timeline names it; neutral false "
-             "positives are the neutral frames given an emotion.")
+             "positives are the neutral frames at rest given an emotion, talking false positives those of the "
+             "neutral stretches where the person talks; onset, apex and offset are the shares of those phases' "
+             "frames named as the truth names them. Recordings that open on an expression are also pooled apart: "
+             "a reference taken from the first seconds reads them against the expression.")
     for name, result in r.timelines.items():
         doc.heading(f"{name}", 3)
         frames, episodes = tables.timeline_tables(result)
         doc.table(frames, "Frames per recording, and pooled over the recordings with truth")
         doc.table(episodes, "Episodes per recording, and pooled over the recordings with truth")
+        if "confusion" in result:
+            doc.table(tables.timeline_confusion(result["confusion"]),
+                      "Pooled frames by truth (rows) and answer (columns), each row's share")
         if "macro_f1_by_threshold" in result:
             sweep = result["macro_f1_by_threshold"]
             best = max(sweep, key=sweep.get)

@@ -220,7 +220,9 @@ def evaluation_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     return table.drop(columns=list(EMOTIONS)), table[["models", *EMOTIONS]]
 
 
-FRAME_SCORES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "neutral_false_positive_rate": "neutral false positives"}
+FRAME_SCORES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "neutral_false_positive_rate": "neutral false positives",
+                "talking_false_positive_rate": "talking false positives", "onset_accuracy": "onset",
+                "apex_accuracy": "apex", "offset_accuracy": "offset"}
 EPISODE_SCORES = {"episode_recall": "episode recall", "episode_precision": "episode precision",
                   "onset_latency_ms": "onset latency (ms)"}
 
@@ -229,9 +231,10 @@ def timeline_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One recordings folder's timeline scores (its metrics.json), per recording, then pooled:
     the frames (counts and FRAME_SCORES) and the episodes (EPISODE_SCORES)."""
     rows = []
-    entries = list(result["recordings"].items()) + ([("pooled", result["pooled"])] if "pooled" in result else [])
-    for name, m in entries:
-        row = {"recording": f"**{name}**" if name == "pooled" else name, "frames": str(m["frames"]),
+    pooled = [(f"**{label}**", result[key]) for key, label in (("pooled", "pooled"), (
+        "pooled_opening_on_expression", "pooled, opening on an expression")) if key in result]
+    for name, m in list(result["recordings"].items()) + pooled:
+        row = {"recording": name, "frames": str(m["frames"]),
                "with face": str(m.get("frames_with_face", ""))}
         row.update({label: "n/a" if m.get(key) is None or m[key] != m[key] else
                     (f"{m[key]:.0f}" if key == "onset_latency_ms" else f"{m[key]:.3f}")
@@ -240,6 +243,31 @@ def timeline_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     table = pd.DataFrame(rows).fillna("")
     return (table[["recording", "frames", "with face", *FRAME_SCORES.values()]],
             table[["recording", *EPISODE_SCORES.values()]])
+
+
+def timeline_set_table(summary: pd.DataFrame, timeline_set: pd.DataFrame) -> pd.DataFrame:
+    """Clip accuracy per emotion (mean ± std over seeds, the same test clips): the paper's T-EMO at
+    L = 468 (train_full) beside the timeline's own models (train_timeline), and their difference."""
+    def accuracy(table: pd.DataFrame) -> pd.DataFrame:
+        # train_full's runs read as the top 468 among retrain_k's (emo.evaluation.runs.all_runs)
+        rows = table[(table.variant == "temo") & (table.K == N_LANDMARKS) & table.selection.isin(["all", "top"])]
+        return rows.set_index("emotion").reindex(list(EMOTIONS))
+
+    paper, own = accuracy(summary), accuracy(timeline_set)
+    return pd.DataFrame({
+        "emotion": list(EMOTIONS),
+        "paper's T-EMO, L = 468": [f"{m:.3f} ± {s:.3f}" for m, s in zip(paper.accuracy_mean, paper.accuracy_std)],
+        "timeline's models": [f"{m:.3f} ± {s:.3f}" for m, s in zip(own.accuracy_mean, own.accuracy_std)],
+        "difference": [f"{d:+.3f}" for d in own.accuracy_mean.to_numpy() - paper.accuracy_mean.to_numpy()],
+    })
+
+
+def timeline_confusion(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """A recordings folder's pooled confusion (metrics.json's 'confusion'): frames by truth (rows) and
+    answer (columns), each row's share of its frames."""
+    table = pd.DataFrame(counts).T
+    shares = table.div(table.sum(axis=1).where(lambda n: n > 0), axis=0)
+    return shares.map(lambda v: "" if v != v else f"{v:.2f}").rename_axis("truth").reset_index()
 
 
 def per_subject_accuracy(merged: pd.DataFrame, subjects: np.ndarray,

@@ -125,6 +125,10 @@ class NeutralFace:
         scores = shapes @ self.coef.T + self.intercept
         return scores[:, 0] - np.logaddexp.reduce(scores[:, 1:], axis=1)
 
+    def log_odds(self, frames: np.ndarray) -> np.ndarray:
+        """Frames [n, 2, 468] -> [n] log-odds (nats) that each looks neutral rather than a peak."""
+        return self._log_odds(face_shapes(frames))
+
     def _evidence(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
         return self._log_odds(last) - self._log_odds(first)
 

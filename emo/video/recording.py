@@ -12,6 +12,7 @@ the models had no time for are dropped and counted.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -36,12 +37,16 @@ from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
 from emo.parallel import prefetch, process_pool
 from emo.video.annotation import AnnotatedVideo
 from emo.video.faces import FaceTracker
+from emo.video.onset import NeutralFace
+from emo.video.reference import NeutralEstimate
 from emo.video.streams import Frame, LiveFrames, VideoStream
 from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
 
 CHUNK_S = 4.0  # seconds of a file per worker task
 OFFLINE_BATCH = 32  # windows per model call offline; live answers each frame at once
 TABLE_SUFFIXES = (".csv", ".parquet")
+SUMMARY_COLUMNS = ("recording", "frames", "frames_with_face", "frames_answered", "frames_unreadable", "frames_dropped",
+                   "duration_s", "reference", "warning", "error")
 
 
 @dataclass
@@ -54,6 +59,8 @@ class RecordingSummary:
     answered: int = 0
     unreadable: int = 0
     dropped: int = 0  # live: frames skipped while the models were busy
+    reference: str = ""  # how the neutral reference was made, where it was estimated
+    warning: str = ""  # '' or one sentence: the recording seems to open on an expression
     seconds: float = 0.0  # wall time
     duration_s: float = 0.0  # the recording's own time
     # live: arrival to answer, per frame; the last 10,000 frames', so a day-long stream stays small
@@ -70,6 +77,13 @@ class RecordingSummary:
     def frames_per_s(self) -> float:
         return (self.frames + self.dropped) / self.seconds if self.seconds else 0.0
 
+    def row(self) -> dict:
+        """Its row of `emo timeline --out DIR`'s summary table (SUMMARY_COLUMNS)."""
+        return {"recording": self.source, "frames": self.frames, "frames_with_face": self.with_face,
+                "frames_answered": self.answered, "frames_unreadable": self.unreadable, "frames_dropped": self.dropped,
+                "duration_s": round(self.duration_s, 3), "reference": self.reference, "warning": self.warning,
+                "error": ""}
+
     def line(self) -> str:
         text = (f"{self.source}: {self.frames} frames ({self.duration_s:.1f} s), face in {self.with_face}, "
                 f"answered {self.answered}")
@@ -80,6 +94,8 @@ class RecordingSummary:
         text += f"; {self.frames_per_s:.0f} frames/s"
         if self.latency_ms:
             text += f", latency median {np.median(self.latency_ms):.0f} ms"
+        if self.reference:
+            text += f"; reference {self.reference}"
         return text
 
 
@@ -155,6 +171,57 @@ def _take(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
         yield frame
 
 
+class RunSpill:
+    """Landmark runs kept on disk between an offline timeline's two passes (an hour at 30 frames/s
+    is 400 MB of landmarks), their frame numbers and times in memory."""
+
+    def __enter__(self) -> RunSpill:
+        self._file = tempfile.TemporaryFile()
+        self._runs: list[tuple[np.ndarray, np.ndarray, int]] = []
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+    def add(self, run: LandmarkRun) -> None:
+        self._file.write(np.ascontiguousarray(run.points, np.float32).tobytes())
+        self._runs.append((run.index, run.time_s, run.unreadable))
+
+    def runs(self) -> Iterator[LandmarkRun]:
+        self._file.seek(0)
+        for index, times, unreadable in self._runs:
+            points = np.frombuffer(self._file.read(len(index) * N_LANDMARKS * 2 * 4), np.float32)
+            yield LandmarkRun(index, times, points.reshape(len(index), N_LANDMARKS, 2).copy(), unreadable)
+
+
+class SpilledFrames:
+    """The frames an annotated video draws, as `seen` (append while landmarks are read, popleft
+    while answers come) across two passes: their landmarks in pixels on disk, their images
+    decoded again from the source."""
+
+    def __init__(self, source: VideoStream):
+        self.source = source
+
+    def __enter__(self) -> SpilledFrames:
+        self._file = tempfile.TemporaryFile()
+        self._frames: Iterator[Frame] | None = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._file.close()
+
+    def append(self, item: tuple[np.ndarray | None, np.ndarray | None]) -> None:
+        points = item[1] if item[1] is not None else np.full((N_LANDMARKS, 2), np.nan)
+        self._file.write(np.asarray(points, np.float32).tobytes())
+
+    def popleft(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self._frames is None:
+            self._file.seek(0)
+            self._frames = self.source.frames()
+        points = np.frombuffer(self._file.read(N_LANDMARKS * 2 * 4), np.float32).reshape(N_LANDMARKS, 2)
+        return next(self._frames).gray, None if np.isnan(points).any() else points
+
+
 # ------------------------------------------------------------------------------ output
 
 
@@ -196,6 +263,17 @@ def read_table(path: Path) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the models
 
 
+def neutral_face_of(settings: TimelineSettings, landmarks: Path) -> NeutralFace | None:
+    """The discriminant the estimated reference scores frames with, fitted on the training clips'
+    landmarks (the extract stage's landmarks.npz); None for another reference."""
+    if settings.reference != "estimated":
+        return None
+    if not Path(landmarks).is_file():
+        raise EmoError(f"{landmarks} is missing, and the estimated reference is fitted on it; run `dvc repro "
+                       "extract`, or choose another --reference (timeline.reference).")
+    return NeutralFace.of_landmarks(landmarks)
+
+
 class TimelineReader:
     """The one timeline set-up that `emo timeline`, emo.timeline_api and the timeline stage share:
     the face model and the chosen binary models, loaded once for many recordings, and, offline
@@ -203,10 +281,13 @@ class TimelineReader:
     its frames arrive (read_live), else offline (read_offline). Entered as a context manager,
     which starts the workers; leaving it stops them and closes the face model."""
 
-    def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False, workers: int = 1):
+    def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False, workers: int = 1,
+                 neutral_face: NeutralFace | None = None):
+        """`neutral_face`: what the estimated reference scores frames with (neutral_face_of)."""
         configure(single_threaded=False)
         e = self.extract = extract
         self.models = models
+        self.neutral_face = neutral_face
         keras_models = load_models(self.models)
         self.batch = 1 if live else OFFLINE_BATCH
         self.classify = CompiledEnsemble(self.models, keras_models, self.batch)
@@ -263,15 +344,27 @@ class TimelineReader:
         if total and total / fps < settings.window_s:
             raise EmoError(f"{source.spec} lasts {total / fps:.2f} s, shorter than one window ({settings.window_s} s: "
                            "timeline.window_s, --window); give a longer recording or a shorter window.")
-        engine = Timeline(settings, self.classify, self.batch)
+        estimate = self._estimate(settings, fps)
         held: list[pd.DataFrame] = []
-        seen = None if video is None else deque()
         bar = tqdm(total=total or None, desc=source.name, unit="frame", disable=not progress, leave=False)
-        with bar, _annotated(video, fps, source) as draw:
-            for run in landmark_runs(source, self._pool, self.workers, self.tracker, fps, seen):
+        with bar, _annotated(video, fps, source) as draw, contextlib.ExitStack() as spills:
+            # Drawn frames wait for their answers: in memory, or (two passes) their points on disk
+            seen = None if video is None else deque() if estimate is None else spills.enter_context(SpilledFrames(source))
+            runs = landmark_runs(source, self._pool, self.workers, self.tracker, fps, seen)
+            if estimate is not None:  # first pass: every frame scored; the second reads them back
+                spill = spills.enter_context(RunSpill())
+                for run in runs:
+                    spill.add(run)
+                    estimate.add(run.time_s, run.points)
+                    bar.update(len(run))
+                runs = spill.runs()
+                summary.reference, summary.warning = estimate.describe(), estimate.warning()
+            engine = Timeline(settings, self.classify, self.batch, None if estimate is None else estimate.reference())
+            for run in runs:
                 summary.unreadable += run.unreadable
                 self._emit(engine.feed(run), writer, held, summary, draw, seen)
-                bar.update(len(run))
+                if estimate is None:
+                    bar.update(len(run))
             self._emit(engine.finish(), writer, held, summary, draw, seen)
         summary.seconds = time.perf_counter() - started
         if summary.frames == 0:
@@ -288,7 +381,8 @@ class TimelineReader:
         answered is kept."""
         source.check()
         summary = RecordingSummary(source.spec)
-        engine = Timeline(settings, self.classify, batch=1)
+        estimate = self._estimate(settings, source.fps())
+        engine = Timeline(settings, self.classify, batch=1, estimate=estimate)
         held: list[pd.DataFrame] = []
         self.tracker.reset()
         started = time.perf_counter()
@@ -306,8 +400,19 @@ class TimelineReader:
                 pass
             summary.dropped = frames.dropped
         self._emit(engine.finish(), writer, held, summary)
+        if estimate is not None:
+            summary.reference, summary.warning = estimate.describe(), estimate.warning()
         summary.seconds = time.perf_counter() - started
         return (pd.concat(held, ignore_index=True) if writer is None and held else None), summary
+
+    def _estimate(self, settings: TimelineSettings, fps: float) -> NeutralEstimate | None:
+        """The estimated reference's pool (neutral_s seconds' worth of frames), or None for another reference."""
+        if settings.reference != "estimated":
+            return None
+        if self.neutral_face is None:
+            raise EmoError("the estimated reference needs the neutral-face discriminant, fitted on the extract "
+                           "stage's landmarks; run `dvc repro extract`, or choose another --reference.")
+        return NeutralEstimate(self.neutral_face, round(settings.neutral_s * fps), settings.neutral_s)
 
     @staticmethod
     def _emit(rows: pd.DataFrame, writer: Callable | None, held: list, summary: RecordingSummary,

@@ -8,7 +8,11 @@
   of that emotion;
 - onset latency: from a detected episode's first true frame to its first named frame (ms,
   negative when the timeline names it before the truth's intensity reaches one half);
-- false positives during neutral stretches: the share of neutral frames given an emotion.
+- false positives during neutral stretches: the share of neutral frames given an emotion, at
+  rest (`neutral_false_positive_rate`) and, where the truth marks them (its `talking` column),
+  while talking (`talking_false_positive_rate`);
+- by the truth's phase: the share of onset, apex and offset frames named as the truth names them;
+- the confusion of the six emotions and 'none' (`confusion`: counts, truth by answer).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from emo.errors import EmoError
 from emo.video.sliding_window import NONE, emotion_of
 
 LABELS = [*EMOTIONS, NONE]
+PHASE_SCORES = ("onset", "apex", "offset")  # each scored by its share of frames named right
 MIN_EPISODE_S = 0.2  # shorter runs of one answer are flicker, not an episode
 EARLY_S = 0.5  # an answer this long before a true episode still detects it (onset)
 
@@ -45,10 +50,16 @@ def _runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
     return [(labels[a], a, b) for a, b in zip(starts, ends) if labels[a] != NONE]
 
 
-def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None = None) -> dict:
-    """The timeline's scores against truth, on the frames both have; `threshold` re-decides
-    the emotion from the probabilities (the table's own column otherwise)."""
-    merged = table.merge(truth[[c for c in ("frame", "emotion", "phase") if c in truth]], on="frame",
+def opens_on_expression(truth: pd.DataFrame) -> bool:
+    """Whether a recording's first frame (with a face, where the truth says) shows an emotion."""
+    shown = truth[truth.face.astype(str).str.lower() == "true"] if "face" in truth else truth
+    return bool(len(shown)) and shown.emotion.iloc[0] != NONE
+
+
+def _answers(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frames both have (the truth's columns suffixed _true where the table has one too) and
+    the answer on each: 'none' where there is none; `threshold` re-decides it from the probabilities."""
+    merged = table.merge(truth[[c for c in ("frame", "emotion", "phase", "talking") if c in truth]], on="frame",
                          suffixes=("", "_true"))
     if merged.empty:
         raise EmoError("the timeline and its truth file share no frame numbers; check that the truth belongs to it.")
@@ -57,7 +68,21 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
     else:
         said = emotion_of(merged[list(EMOTIONS)].to_numpy(float), threshold)
         said = np.where(said == "", NONE, said)
-    said = said.astype(str)
+    return merged, said.astype(str)
+
+
+def confusion(table: pd.DataFrame, truth: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Frames counted by the truth's label (rows) and the timeline's answer (columns), over LABELS."""
+    merged, said = _answers(table, truth, None)
+    counts = pd.crosstab(pd.Categorical(merged.emotion_true.astype(str), LABELS), pd.Categorical(said, LABELS),
+                         dropna=False)
+    return {t: {a: int(counts.loc[t, a]) for a in LABELS} for t in LABELS}
+
+
+def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None = None) -> dict:
+    """The timeline's scores against truth, on the frames both have; `threshold` re-decides
+    the emotion from the probabilities (the table's own column otherwise)."""
+    merged, said = _answers(table, truth, threshold)
     true = merged.emotion_true.to_numpy().astype(str)
     times = merged.time_s.to_numpy()
     frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
@@ -73,7 +98,14 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
     said_episodes = [r for r in _runs(said) if (r[2] - r[1]) * frame_s >= MIN_EPISODE_S]
     correct = sum(bool(((true[a:b] == emotion)).any()) for emotion, a, b in said_episodes)
     neutral = merged.phase.eq("neutral").to_numpy() if "phase" in merged else true == NONE
+    talking = merged.talking.astype(str).str.lower().eq("true").to_numpy() if "talking" in merged else None
+    at_rest = neutral & ~talking if talking is not None else neutral
 
+    def share_named(frames: np.ndarray) -> float | None:
+        return float((said[frames] != NONE).mean()) if frames.any() else None
+
+    by_phase = {f"{p}_accuracy": float((said[m] == true[m]).mean()) if (m := merged.phase.eq(p).to_numpy()).any()
+                else None for p in PHASE_SCORES} if "phase" in merged else {}
     return {
         "frames": len(merged),
         "macro_f1": float(f1_score(true, said, average="macro", zero_division=0)),  # over the labels either names
@@ -83,7 +115,9 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
         "episode_recall": detected / len(truth_episodes) if truth_episodes else None,
         "episode_precision": correct / len(said_episodes) if said_episodes else None,
         "onset_latency_ms": float(np.median(latencies)) if latencies else None,
-        "neutral_false_positive_rate": float((said[neutral] != NONE).mean()) if neutral.any() else None,
+        "neutral_false_positive_rate": share_named(at_rest),
+        "talking_false_positive_rate": None if talking is None else share_named(neutral & talking),
+        **by_phase,
     }
 
 

@@ -3,12 +3,14 @@ motion of the last `window_s` seconds against a neutral reference face.
 
 The models were trained on clips that start at the neutral face (their input is each frame's
 motion from the first). On a recording no frame is known to be neutral, so the reference is
-one of: the first frame of each window (as in training), the median face of the last
-`history_s` seconds (people are neutral most of the time, and each landmark moves in only a
-few expressions, so each coordinate's median stays at rest), or the median of the first
-`neutral_s` seconds (a calibration stretch the user vouches for). With `align`, each frame
-is first mapped onto the reference by the similarity of its rigid landmarks, so that head
-motion does not read as expression.
+one of: estimated (the median of the `neutral_s` seconds' worth of frames that look most
+neutral, emo.video.reference: of the whole recording offline, of the frames so far live), the
+first frame of each window (as in training), the median face of the last `history_s` seconds
+(people are neutral most of the time, and each landmark moves in only a few expressions, so
+each coordinate's median stays at rest), or the median of the first `neutral_s` seconds (a
+calibration stretch the user vouches for). With `align`, each frame is first mapped onto the
+reference by the similarity of its rigid landmarks, so that head motion does not read as
+expression.
 
 State is a few seconds of landmarks, whatever the recording's length.
 """
@@ -25,9 +27,11 @@ import pandas as pd
 from emo.config import ExtractParams, TimelineParams
 from emo.data.emotions import EMOTIONS
 from emo.video.alignment import aligned
+from emo.video.reference import NeutralEstimate
 
 TIMELINE_COLUMNS = ["frame", "time_s", "face", *EMOTIONS, "emotion"]
 NONE = "none"
+REFERENCES = ("estimated", "first", "rolling", "neutral")  # timeline.reference's choices
 REFERENCE_EVERY_S = 0.25  # how often the rolling reference is recomputed
 
 
@@ -35,7 +39,7 @@ REFERENCE_EVERY_S = 0.25  # how often the rolling reference is recomputed
 class TimelineSettings:
     frames: int  # P, the models' input frames
     window_s: float
-    reference: str  # first | rolling | neutral
+    reference: str  # estimated | first | rolling | neutral
     history_s: float
     neutral_s: float
     align: str  # none | similarity
@@ -81,12 +85,17 @@ class Timeline:
     """Feed a recording's landmarks in order; get its table's rows back as their answers are
     computed (the models run on `batch` windows at a time)."""
 
-    def __init__(self, settings: TimelineSettings, classify: Callable[[np.ndarray], np.ndarray], batch: int = 32):
+    def __init__(self, settings: TimelineSettings, classify: Callable[[np.ndarray], np.ndarray], batch: int = 32,
+                 reference: np.ndarray | None = None, estimate: NeutralEstimate | None = None):
+        """With the estimated reference: offline, `reference` (estimated beforehand from the whole
+        recording) holds throughout; live, `estimate` is fed every face frame and remade into the
+        reference now and then."""
         self.s = settings
         self.classify = classify
         self.batch = batch
         self.start: float | None = None
-        self.reference: np.ndarray | None = None  # [468, 2]
+        self.reference: np.ndarray | None = reference  # [468, 2]
+        self.estimate = estimate
         self._reference_time = -np.inf
         self._history: deque = deque()  # (time, aligned points) of face frames the reference is made of
         self._window: deque = deque()  # (time, aligned points or NaN) of the last window_s
@@ -126,7 +135,13 @@ class Timeline:
 
     def _remember(self, t: float, points: np.ndarray) -> None:
         """Keep a face frame for the reference, and recompute the reference now and then."""
-        if self.s.reference == "first":
+        if self.s.reference == "first" or (self.s.reference == "estimated" and self.estimate is None):
+            return
+        if self.s.reference == "estimated":
+            self.estimate.add(np.array([t]), points[None])
+            if t - self._reference_time >= REFERENCE_EVERY_S:
+                self.reference = self.estimate.reference()
+                self._reference_time = t
             return
         if self.s.reference == "rolling" or t - self.start < self.s.neutral_s:
             self._history.append((t, points))

@@ -1,20 +1,23 @@
-"""What train_full and retrain_k share: train a set of runs in parallel, log it to MLflow (one
-child per emotion and K), and write its tables (emo.artifacts.RunSet)."""
+"""What train_full, train_timeline and retrain_k share: train a set of runs in parallel, log it to
+MLflow (one child per emotion and K), and write its tables (emo.artifacts.RunSet)."""
 
 from __future__ import annotations
 
 import pandas as pd
 from tqdm import tqdm
 
+from emo import artifacts
 from emo.artifacts import RunSet
 from emo.data.emotions import EMOTIONS
-from emo.evaluation.metrics import TIMINGS, summarize
+from emo.evaluation.metrics import TIMINGS, summarize, summary_metrics
 from emo.evaluation.runs import RUN_KEYS
-from emo.files import write_csv, write_json
-from emo.models.experiments import predictions_table, runs_table, summary_document
+from emo.data.dataset import load_landmarks, load_partitions
+from emo.files import atomic_dir, write_csv, write_json
+from emo.models.experiments import full_specs, predictions_table, runs_table, summary_document
+from emo.models.search_results import load_hparams
 from emo.models.runs import RunResult, RunSpec, TrainingContext, run_batches
 from emo.models.tuning import distributed_role
-from emo.tracking.runs import StageRun
+from emo.tracking.runs import StageRun, stage_run
 
 HEADLINE = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "val_loss")
 
@@ -85,3 +88,26 @@ def write_results(results: list[RunResult], run_set: RunSet, run: StageRun) -> p
     return summary
 
 
+
+
+def train_at_all_landmarks(stage: str, run_set: RunSet, variants: tuple[str, ...], context: TrainingContext,
+                           directory: str, progress: bool = True, **logged) -> pd.DataFrame | None:
+    """Every emotion x variant x seed at all 468 landmarks with the tuned F, Q, R (train_full, and
+    train_timeline on its windows too), logged to MLflow as `stage` with the sections `logged`; the
+    run set's outputs and its summary. A distributed worker trains the runs its chief serves and
+    writes nothing (None)."""
+    if distributed_role() == "worker":  # the chief writes the outputs
+        from emo.models.served_runs import serve_runs  # imports Keras Tuner and Keras
+
+        serve_runs(None, "worker", stage, directory, context, progress)
+        return None
+    data = load_landmarks(artifacts.LANDMARKS)
+    partitions = load_partitions(artifacts.SPLITS, labels=data.y)
+    best = load_hparams(artifacts.TUNED_HPARAMS)
+    with stage_run(stage, **logged, hparams={e: a.as_dict() for e, a in best.items()}) as run:
+        with atomic_dir(run_set.models) as model_dir:
+            specs = full_specs(best, len(partitions), run_set, model_dir, variants)
+            results = run_specs(specs, context, data.frames, run, stage, directory, progress)
+        summary = write_results(results, run_set, run)
+        run.log_metrics(summary_metrics(summary))
+    return summary
