@@ -1,7 +1,11 @@
-"""Train and save, or load and predict, under one Keras backend, for test_backends.py.
+"""Train and save, and load and predict, under one Keras backend, for test_backends.py.
 
-    python -m tests.backend_helper train BACKEND MODEL.keras PROBABILITIES.npy
-    python -m tests.backend_helper load BACKEND MODEL.keras PROBABILITIES.npy
+    python -m tests.backend_helper BACKEND FOLDER [train]
+
+With `train`, trains a model and saves it as FOLDER/saved_under_BACKEND.keras (its own
+probabilities beside it); then loads every saved_under_*.keras in FOLDER and writes each one's
+probabilities under this backend as FOLDER/<model>.loaded_under_BACKEND.npy. One process per
+backend and step: three runs check both ways (train jax, train tensorflow, load under jax again).
 """
 
 import dataclasses
@@ -13,7 +17,7 @@ import numpy as np
 from emo.models.backend import use_backend
 
 
-def main(action: str, backend: str, model_file: str, out_file: str) -> None:
+def main(backend: str, folder: str, *train: str) -> None:
     use_backend(backend)
     from emo.config import load_params
     from emo.models.model import Architecture, load_model
@@ -22,15 +26,17 @@ def main(action: str, backend: str, model_file: str, out_file: str) -> None:
 
     X, y, _ = planted_landmarks(subjects=4, frames=4)
     X = model_input(X, np.arange(8, 24))
-    if action == "train":
+    out = Path(folder)
+    if train:
         params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
-        train = dataclasses.replace(params.train, epochs=3, learning_rate=0.01)
+        settings = dataclasses.replace(params.train, epochs=3, learning_rate=0.01)
         model = fit_binary(X[:16], y[:16] == 2, X[16:], y[16:] == 2, Architecture(3, 4, 4), "temo", 0, params.model,
-                           train).model
-        model.save(model_file)
-    else:
-        model = load_model(model_file)
-    np.save(out_file, np.asarray(model(X, training=False))[:, 1])
+                           settings).model
+        model.save(out / f"saved_under_{backend}.keras")
+        np.save(out / f"saved_under_{backend}.trained.npy", np.asarray(model(X, training=False))[:, 1])
+    for saved in sorted(out.glob("saved_under_*.keras")):
+        model = load_model(saved)
+        np.save(out / f"{saved.stem}.loaded_under_{backend}.npy", np.asarray(model(X, training=False))[:, 1])
 
 
 if __name__ == "__main__":

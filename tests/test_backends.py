@@ -29,10 +29,14 @@ def test_model_trainer_and_attribution_tests_pass_under_the_other_backend():
     assert " passed" in out and " failed" not in out
 
 
-@pytest.mark.parametrize("saved_under", BACKENDS)
-def test_a_saved_model_predicts_the_same_under_either_backend(tmp_path, saved_under):
-    model = tmp_path / "model.keras"
-    _python("-m", "tests.backend_helper", "train", saved_under, str(model), str(tmp_path / "trained.npy"))
-    for backend in BACKENDS:
-        _python("-m", "tests.backend_helper", "load", backend, str(model), str(tmp_path / f"{backend}.npy"))
-        np.testing.assert_allclose(np.load(tmp_path / f"{backend}.npy"), np.load(tmp_path / "trained.npy"), atol=1e-5)
+def test_a_model_saved_under_either_backend_predicts_the_same_under_both(tmp_path):
+    first, second = BACKENDS
+    _python("-m", "tests.backend_helper", first, str(tmp_path), "train")  # and loads its own model
+    _python("-m", "tests.backend_helper", second, str(tmp_path), "train")  # and loads both
+    _python("-m", "tests.backend_helper", first, str(tmp_path))  # loads both
+    for saved_under in BACKENDS:
+        trained = np.load(tmp_path / f"saved_under_{saved_under}.trained.npy")
+        for backend in BACKENDS:
+            loaded = np.load(tmp_path / f"saved_under_{saved_under}.loaded_under_{backend}.npy")
+            np.testing.assert_allclose(loaded, trained, atol=1e-5, err_msg=f"saved under {saved_under}, "
+                                                                            f"loaded under {backend}")

@@ -38,3 +38,29 @@ def test_the_same_seed_gives_the_same_windows_and_fewer_kinds_the_same_ones():
     assert np.array_equal(some, np.concatenate([every[n:2 * n], every[3 * n:]]))
     assert np.array_equal(some_labels, np.concatenate([labels[n:2 * n], labels[3 * n:]]))
     assert len(timeline_windows(X, y == 0, [], 0.0012, seed=3)[0]) == 0
+
+
+def test_a_model_trained_on_them_calls_a_face_at_rest_no_emotion_and_still_reads_clips(smoke_params):
+    import dataclasses
+
+    from emo.data.emotions import EMOTIONS
+    from emo.models.model import Architecture
+    from emo.models.training import fit_binary, model_input
+
+    X, y = expression_clips(np.random.default_rng(4), 16)
+    subject = np.repeat(np.arange(16), len(EMOTIONS))
+    train, val, test = subject < 11, (subject >= 11) & (subject < 13), subject >= 13
+    positive = y == EMOTIONS.index("sadness")
+    windows, labels = timeline_windows(X[train], positive[train], list(KINDS), 0.0012, seed=0)
+    val_windows, val_labels = timeline_windows(X[val], positive[val], list(KINDS), 0.0012, seed=1)
+    settings = dataclasses.replace(smoke_params.train, epochs=25, patience=25, learning_rate=0.01)
+    fitted = fit_binary(model_input(np.concatenate([X[train], windows])), np.concatenate([positive[train], labels]),
+                        model_input(np.concatenate([X[val], val_windows])),
+                        np.concatenate([positive[val], val_labels]), Architecture(4, 8, 8), "temo", 0,
+                        smoke_params.model, settings)
+    rest, _ = timeline_windows(X[test], positive[test], ["rest"], 0.0012, seed=2)
+    held, _ = timeline_windows(X[test], positive[test], ["held"], 0.0012, seed=2)
+    assert (fitted.positive_probability(model_input(rest)) < 0.5).mean() >= 0.95  # a face at rest: no emotion
+    clips = fitted.positive_probability(model_input(X[test])) >= 0.5
+    assert (clips == positive[test]).mean() >= 0.9  # the onset clips still read
+    assert (fitted.positive_probability(model_input(held[positive[test]])) >= 0.5).mean() >= 0.9  # an apex held
