@@ -27,7 +27,7 @@ INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.
           artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams, artifacts.TIMELINE_SET.models,
           artifacts.LANDMARKS)
 OUTPUTS = (artifacts.TIMELINE_TEMPLATE.folder,)
-THRESHOLDS = np.round(np.arange(0.3, 0.96, 0.05), 2)
+THRESHOLDS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 
 def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: bool = True) -> dict:
