@@ -170,7 +170,8 @@ def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None
         return
     doc.text(f"The trained models on long recordings, frame by frame (the timeline stage, `emo timeline`): "
              f"{r.setup.timeline}. A frame's emotion is the most probable one when it reaches the threshold, "
-             "else none; frames without a face, or before the first full window, have no answer and count as "
+             "else none; frames without a face, or (with a reference other than the estimated one) before the "
+             "first full window, have no answer and count as "
              "none. Scored against each recording's per-frame truth where it has one: per-frame macro-F1 and "
              "accuracy over the six emotions and none; an episode (a true stretch of one emotion) is detected "
              "when the timeline names it while it lasts; precision is the share of the timeline's own episodes "

@@ -129,7 +129,11 @@ class Timeline:
             self._window.popleft()
         if face:
             self._remember(t, points)
-        due = face and t - self.start >= self.s.window_s - 1e-6 and self._skipped + 1 >= self.s.stride
+        # The estimated reference comes from no particular frames, so the models answer from the first
+        # face frame on (the window padded with the earliest frame): an expression held from frame 0 is
+        # named from frame 0. The other references are the opening frames themselves: the first window waits.
+        seen = self.s.reference == "estimated" or t - self.start >= self.s.window_s - 1e-6
+        due = face and seen and self._skipped + 1 >= self.s.stride
         self._skipped = 0 if due else self._skipped + 1
         self._pending.append((frame, t, face, due, self._model_input(t) if due else None))
 
@@ -157,7 +161,7 @@ class Timeline:
         times = np.array([w[0] for w in self._window])
         points = np.stack([w[1] for w in self._window])
         face = ~np.isnan(points).any(axis=(1, 2))
-        if face.sum() < 2 or face.mean() < self.s.min_face_fraction:
+        if not face.any() or face.mean() < self.s.min_face_fraction:
             return None
         times, points = times[face], points[face]
         n = self.s.frames if self.s.reference == "first" else self.s.frames - 1
