@@ -17,13 +17,6 @@ from tests.support import BACKEND, DVC, REPO, SMOKE, run
 use_backend(BACKEND)
 
 
-def pytest_xdist_auto_num_workers(config):
-    """`-n auto`: one worker more than the cores (--maxprocesses caps it). The first worker to need
-    the smoke pipeline builds it while the others that need it wait; the extra worker runs the
-    files that do not need it meanwhile, so no core idles behind the wait."""
-    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1
-
-
 @pytest.fixture(scope="session", autouse=True)
 def backend_configured():
     from emo.models.backend import configure

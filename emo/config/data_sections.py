@@ -74,6 +74,8 @@ class DemoRecordingsParams(Section):
     """Shortest and longest neutral stretch before each expression, seconds."""
     apex_range_s: tuple[float, float]
     """Shortest and longest hold of the expression's peak, seconds."""
+    talking_range_s: tuple[float, float]
+    """Shortest and longest stretch of talking (no emotion) that ends each recording, seconds."""
 
     def check(self, key: KeyName) -> None:
         check_non_negative(self.subjects, key("subjects"))
@@ -85,6 +87,7 @@ class DemoRecordingsParams(Section):
         check_within(self.episodes, key("episodes"), 1, MAX_EPISODES)
         check_ordered_range(self.neutral_range_s, key("neutral_range_s"), 0.5, MAX_STRETCH_S)
         check_ordered_range(self.apex_range_s, key("apex_range_s"), 0.2, MAX_STRETCH_S)
+        check_ordered_range(self.talking_range_s, key("talking_range_s"), 0.5, MAX_STRETCH_S)
 
 
 @section

@@ -4,8 +4,8 @@ A recording is one demo subject (of the main set, whom the models trained on, or
 held-apart set, whom no model saw) filmed for a minute or so: a neutral stretch, then an
 expression's onset (as many frames as a training clip), its apex held, its offset (slower than
 the onset, as real expressions fade), then the next emotion, the six in a seeded order; a last
-neutral stretch, then a longer one of talking (the jaw and lower lip moving at a syllable's
-pace, no emotion), end it. The last `opens_on_expression` recordings of each set open on their
+neutral stretch, then one of talking (`talking_range_s`: the jaw and lower lip moving at a
+syllable's pace, no emotion), end it. The last `opens_on_expression` recordings of each set open on their
 first expression's apex, held from frame 0, without a neutral stretch before it. On top: the
 head drifts, turns and scales slowly, the eyes blink every few seconds, some neutral stretches
 hold a brief weak action unit that is no emotion, and once the face leaves the frame for a
@@ -52,7 +52,6 @@ DISTRACTOR_S = (0.5, 1.0)
 DISTRACTOR_INTENSITY = (0.2, 0.5)
 AWAY_S = (1.5, 2.5)
 OFFSET_SLOWER = (1.5, 3.0)  # an offset lasts this many times its onset
-TALK_S = (6.0, 10.0)  # the talking stretch that ends a recording
 SYLLABLE_S = (0.15, 0.35)  # one opening and closing of the mouth
 PAUSE_CHANCE = 0.2  # of a syllable's time being a pause instead
 JAW = (0.2, 0.6)  # AU26 (jaw drop) per syllable: speech opens the mouth less than surprise's 1
@@ -129,7 +128,7 @@ def plan_timeline(params: DemoParams, s: int, opens_on_expression: bool = False)
     away = _frames(rng, AWAY_S, fps)
     away_at = round(neutral[away_in] * rng.uniform(0.25, 0.75))
     offset = np.maximum(1, np.round(onset * rng.uniform(*OFFSET_SLOWER, size=rec.episodes))).astype(int)
-    talk = _frames(rng, TALK_S, fps)
+    talk = _frames(rng, rec.talking_range_s, fps)
 
     phase, episode, alpha = [], [], []
 
