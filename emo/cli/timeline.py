@@ -8,9 +8,12 @@ import contextlib
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from emo import artifacts
 from emo.cli.arguments import at_least_one, model_options
 from emo.errors import EmoError
+from emo.files import atomic_file
 from emo.parallel import worker_count
 from emo.pipeline import pipeline_params
 from emo.predict.predictor import timeline_model_choice
@@ -99,19 +102,17 @@ def run(args: argparse.Namespace) -> None:
             rows.append(summary.row())
     if args.out is not None and not single:
         _write_summary(args.out / SUMMARY_NAME, rows)
-    if any(row.get("error") for row in rows):
-        failed = sum(bool(row.get("error")) for row in rows)
+    failed = sum(bool(row.get("error")) for row in rows)
+    if failed:
         print(f"{failed} of {len(rows)} recordings failed (above); the others were read.", file=sys.stderr)
         sys.exit(1)
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:
-    import pandas as pd
-
-    from emo.files import atomic_file
-
     with atomic_file(path) as tmp:
-        pd.DataFrame(rows, columns=SUMMARY_COLUMNS).fillna("").to_csv(tmp, index=False)
+        table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        # counts stay whole numbers where a failed recording's row leaves them empty
+        table.astype({c: "Int64" for c in SUMMARY_COLUMNS if c.startswith("frames")}).to_csv(tmp, index=False)
     print(f"summary: {path}", file=sys.stderr)
 
 

@@ -12,7 +12,6 @@ the models had no time for are dropped and counted.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from emo.video.annotation import AnnotatedVideo
 from emo.video.faces import FaceTracker
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
+from emo.video.spills import RunSpill, SpilledFrames
 from emo.video.streams import Frame, LiveFrames, VideoStream
 from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
 
@@ -169,57 +169,6 @@ def _take(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
         if frame is None:
             return
         yield frame
-
-
-class RunSpill:
-    """Landmark runs kept on disk between an offline timeline's two passes (an hour at 30 frames/s
-    is 400 MB of landmarks), their frame numbers and times in memory."""
-
-    def __enter__(self) -> RunSpill:
-        self._file = tempfile.TemporaryFile()
-        self._runs: list[tuple[np.ndarray, np.ndarray, int]] = []
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._file.close()
-
-    def add(self, run: LandmarkRun) -> None:
-        self._file.write(np.ascontiguousarray(run.points, np.float32).tobytes())
-        self._runs.append((run.index, run.time_s, run.unreadable))
-
-    def runs(self) -> Iterator[LandmarkRun]:
-        self._file.seek(0)
-        for index, times, unreadable in self._runs:
-            points = np.frombuffer(self._file.read(len(index) * N_LANDMARKS * 2 * 4), np.float32)
-            yield LandmarkRun(index, times, points.reshape(len(index), N_LANDMARKS, 2).copy(), unreadable)
-
-
-class SpilledFrames:
-    """The frames an annotated video draws, as `seen` (append while landmarks are read, popleft
-    while answers come) across two passes: their landmarks in pixels on disk, their images
-    decoded again from the source."""
-
-    def __init__(self, source: VideoStream):
-        self.source = source
-
-    def __enter__(self) -> SpilledFrames:
-        self._file = tempfile.TemporaryFile()
-        self._frames: Iterator[Frame] | None = None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._file.close()
-
-    def append(self, item: tuple[np.ndarray | None, np.ndarray | None]) -> None:
-        points = item[1] if item[1] is not None else np.full((N_LANDMARKS, 2), np.nan)
-        self._file.write(np.asarray(points, np.float32).tobytes())
-
-    def popleft(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if self._frames is None:
-            self._file.seek(0)
-            self._frames = self.source.frames()
-        points = np.frombuffer(self._file.read(N_LANDMARKS * 2 * 4), np.float32).reshape(N_LANDMARKS, 2)
-        return next(self._frames).gray, None if np.isnan(points).any() else points
 
 
 # ------------------------------------------------------------------------------ output

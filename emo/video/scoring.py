@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from emo.data.emotions import EMOTIONS
 from emo.errors import EmoError
@@ -50,9 +50,14 @@ def _runs(labels: np.ndarray) -> list[tuple[str, int, int]]:
     return [(labels[a], a, b) for a, b in zip(starts, ends) if labels[a] != NONE]
 
 
+def _flag(column: pd.Series) -> np.ndarray:
+    """A truth column of true/false (read as bools or as text) as a bool array."""
+    return column.astype(str).str.lower().eq("true").to_numpy()
+
+
 def opens_on_expression(truth: pd.DataFrame) -> bool:
     """Whether a recording's first frame (with a face, where the truth says) shows an emotion."""
-    shown = truth[truth.face.astype(str).str.lower() == "true"] if "face" in truth else truth
+    shown = truth[_flag(truth.face)] if "face" in truth else truth
     return bool(len(shown)) and shown.emotion.iloc[0] != NONE
 
 
@@ -74,9 +79,8 @@ def _answers(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None) 
 def confusion(table: pd.DataFrame, truth: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Frames counted by the truth's label (rows) and the timeline's answer (columns), over LABELS."""
     merged, said = _answers(table, truth, None)
-    counts = pd.crosstab(pd.Categorical(merged.emotion_true.astype(str), LABELS), pd.Categorical(said, LABELS),
-                         dropna=False)
-    return {t: {a: int(counts.loc[t, a]) for a in LABELS} for t in LABELS}
+    counts = confusion_matrix(merged.emotion_true.astype(str), said, labels=LABELS)
+    return {t: dict(zip(LABELS, map(int, row))) for t, row in zip(LABELS, counts)}
 
 
 def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float | None = None) -> dict:
@@ -98,7 +102,7 @@ def timeline_scores(table: pd.DataFrame, truth: pd.DataFrame, threshold: float |
     said_episodes = [r for r in _runs(said) if (r[2] - r[1]) * frame_s >= MIN_EPISODE_S]
     correct = sum(bool(((true[a:b] == emotion)).any()) for emotion, a, b in said_episodes)
     neutral = merged.phase.eq("neutral").to_numpy() if "phase" in merged else true == NONE
-    talking = merged.talking.astype(str).str.lower().eq("true").to_numpy() if "talking" in merged else None
+    talking = _flag(merged.talking) if "talking" in merged else None
     at_rest = neutral & ~talking if talking is not None else neutral
 
     def share_named(frames: np.ndarray) -> float | None:
