@@ -23,6 +23,7 @@ import numpy as np
 
 from emo.config import load_params
 from emo.data.extraction import extract_sequences
+from emo.data.face_boxes import FaceBoxes
 from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.layouts import find_sequences
@@ -52,13 +53,14 @@ def main() -> None:
 
     frames, crops = [], []
     e = params.extract
-    with LandmarkDetector(model, e.crop_size, e.box, e.box_margin) as detector:
+    with FaceBoxes.of(model, e) as faces:
         for s in sources:
-            seq = list(s.frames())
-            frames += seq
-            crops += [c for c in detector.face_crops(seq) if c is not None]  # boxed as the stage boxes them
-        bare_crop = bare_detector_fps(detector, crops)
-        bare_full = bare_detector_fps(detector, frames)
+            seq = [f for f in s.frames() if f.gray is not None]
+            frames += [f.gray for f in seq]
+            boxes = faces.sequence(seq).boxes  # boxed as the stage boxes them
+            crops += [box.crop(f.gray, e.crop_size) for f, box in zip(seq, boxes) if box is not None]
+        bare_crop = bare_detector_fps(faces.detector, crops)
+        bare_full = bare_detector_fps(faces.detector, frames)
     n = len(frames)
     print(f"{len(sources)} sequences, {n} frames of {frames[0].shape[1]}x{frames[0].shape[0]}")
     print(f"{f'bare FaceLandmarker.detect, {e.crop_size}x{e.crop_size} crops':48s} {bare_crop:7.1f} frames/s")

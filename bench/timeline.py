@@ -66,8 +66,8 @@ def _setup(which: str | None = None):
 def child(mode: str, path: str, workers: int, cores: int, out: str) -> None:
     """One measurement, in a process pinned to `cores` cores."""
     os.sched_setaffinity(0, set(range(cores)))
+    from emo.data.frames import VideoStream
     from emo.video.recording import table_writer
-    from emo.video.streams import VideoStream
     from emo.video.sliding_window import TimelineSettings
 
     params, TimelineReader, models = _setup()
@@ -182,6 +182,8 @@ def hour(recording: Path) -> None:
 
 def accuracy(folders: dict[str, Path]) -> None:
     from emo import artifacts
+    from emo.data.dataset import load_end_blendshapes, load_landmarks
+    from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
     from emo.video.recording import landmark_runs, neutral_face_of
     from emo.video.reference import OPENING_NATS, NeutralEstimate
     from emo.video.scoring import opens_on_expression, read_truth, timeline_scores
@@ -197,7 +199,7 @@ def accuracy(folders: dict[str, Path]) -> None:
     for group, folder in folders.items():
         for source in recordings_in(folder, params.timeline.frame_rate):
             if source.truth_file():
-                runs[source.name] = (list(landmark_runs(source, None, 1, reader.tracker, source.fps())),
+                runs[source.name] = (list(landmark_runs(source, None, 1, reader.faces, source.fps())),
                                      read_truth(source.truth_file()), source.fps())
                 groups[group].append(source.name)
     reader.close()
@@ -235,6 +237,17 @@ def accuracy(folders: dict[str, Path]) -> None:
     print(pd.DataFrame(gaps).to_markdown(index=False),
           f"\n(warned above {max(OPENING_NATS, face.threshold):g} nats)\n")
 
+    def held_apart_scores(row, scored, threshold):
+        table, truth = pooled(scored)
+        scores = timeline_scores(table, truth, threshold)
+        opening = [pair for pair in scored if opens_on_expression(pair[1])]
+        row["held-apart, opening on an expression: macro-F1"] = (
+            round(timeline_scores(*pooled(opening), threshold)["macro_f1"], 3) if opening else None)
+        row.update({f"held-apart: {k}": None if scores[k] is None else round(scores[k], 3) for k in
+                    ("accuracy", "episode_recall", "episode_precision", "onset_latency_ms",
+                     "neutral_false_positive_rate", "talking_false_positive_rate", "onset_accuracy",
+                     "apex_accuracy", "offset_accuracy")})
+
     rows = []
     # Head motion kept (align none) measured 0.17-0.31 macro-F1 whatever the reference (docs/usage.md): left out
     combinations = [(m, r, "offline", "similarity", 1.0) for m in ("timeline", "paper")
@@ -254,17 +267,28 @@ def accuracy(folders: dict[str, Path]) -> None:
                 quiet = {t: v for t, v in sweep.items() if (v["neutral_false_positive_rate"] or 0) <= MAX_NEUTRAL_FP}
                 chosen = max(quiet or sweep, key=lambda t: (quiet or sweep)[t]["macro_f1"])
                 row["threshold (chosen on trained-on people)"] = chosen
-            scores = timeline_scores(table, truth, chosen)
-            row[f"{group}: macro-F1"] = round(scores["macro_f1"], 3)
+            row[f"{group}: macro-F1"] = round(timeline_scores(table, truth, chosen)["macro_f1"], 3)
             if group == held_apart:
-                opening = [pair for pair in scored if opens_on_expression(pair[1])]
-                row["held-apart, opening on an expression: macro-F1"] = (
-                    round(timeline_scores(*pooled(opening), chosen)["macro_f1"], 3) if opening else None)
-                row.update({f"held-apart: {k}": None if scores[k] is None else round(scores[k], 3) for k in
-                            ("accuracy", "episode_recall", "episode_precision", "onset_latency_ms",
-                             "neutral_false_positive_rate", "talking_false_positive_rate", "onset_accuracy",
-                             "apex_accuracy", "offset_accuracy")})
+                held_apart_scores(row, scored, chosen)
         rows.append(row)
+
+    # The reference-free baseline (the timeline stage's): each frame's blendshapes alone, the most probable of 7
+    landmarks = load_landmarks(artifacts.LANDMARKS)
+    baseline = BlendshapeBaseline(load_end_blendshapes(artifacts.END_BLENDSHAPES, landmarks), landmarks.y)
+    row = {"models": "blendshape baseline", "reference": "none (one frame)", "window_s": None,
+           "threshold (chosen on trained-on people)": "most probable of 7"}
+    for group in (trained_on, held_apart):
+        scored = []
+        for name in groups[group]:
+            stretches, truth, _ = runs[name]
+            frames = BlendshapeFrames()
+            for run in stretches:
+                frames.add(run)
+            scored.append((baseline.table(frames), truth))
+        row[f"{group}: macro-F1"] = round(timeline_scores(*pooled(scored))["macro_f1"], 3)
+        if group == held_apart:
+            held_apart_scores(row, scored, None)
+    rows.append(row)
     print(pd.DataFrame(rows).to_markdown(index=False))
 
 
@@ -276,11 +300,10 @@ def save_bundle(bundle: Path, recording: Path) -> None:
     timeline reads them), in `bundle`: what the model step needs, without MediaPipe."""
     import shutil
 
+    from emo.data.face_boxes import FaceBoxes
     from emo.data.face_model import resolve_face_model
-    from emo.data.landmarks import LandmarkDetector
-    from emo.video.faces import FaceTracker
+    from emo.data.frames import VideoStream
     from emo.video.recording import landmark_runs
-    from emo.video.streams import VideoStream
 
     params, _, models = _setup()
     manifest = []
@@ -292,11 +315,9 @@ def save_bundle(bundle: Path, recording: Path) -> None:
         manifest.append({"emotion": m.emotion, "k": int(m.k),
                          "landmarks": None if m.landmarks is None else [int(i) for i in m.landmarks],
                          "files": [f"models/{m.emotion}/{f.name}" for f in m.files]})
-    e = params.extract
-    tracker = FaceTracker(LandmarkDetector(resolve_face_model(e.face_model), e.crop_size, "sequence", e.box_margin))
     source = VideoStream(str(recording))
-    runs = list(landmark_runs(source, None, 1, tracker, source.fps()))
-    tracker.detector.close()
+    with FaceBoxes.of(resolve_face_model(params.extract.face_model), params.extract) as faces:
+        runs = list(landmark_runs(source, None, 1, faces, source.fps()))
     np.savez(bundle / "landmarks.npz", lengths=np.array([len(r) for r in runs]),
              index=np.concatenate([r.index for r in runs]), time_s=np.concatenate([r.time_s for r in runs]),
              points=np.concatenate([r.points for r in runs]), unreadable=np.array([r.unreadable for r in runs]))

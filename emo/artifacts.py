@@ -42,6 +42,7 @@ FACE_MODEL = Path("models/face_landmarker.task")  # where the face_model stage p
 LANDMARKS_DIR = Path("data/landmarks")
 LANDMARKS = LANDMARKS_DIR / "landmarks.npz"
 MANIFEST = LANDMARKS_DIR / "manifest.csv"
+END_BLENDSHAPES = LANDMARKS_DIR / "blendshapes.npz"  # each kept video's first and last face's blendshape scores
 SPLITS = Path("data/splits.json")
 
 TUNE = Path("models/tune")

@@ -12,7 +12,7 @@ from emo.config import Params
 from emo.predict.predictor import timeline_model_choice
 from emo.pipeline import pipeline_params
 from emo.video.recording import TimelineReader, neutral_face_of
-from emo.video.streams import VideoStream
+from emo.data.frames import VideoStream
 from emo.video.sliding_window import TIMELINE_COLUMNS, TimelineSettings
 
 

@@ -42,7 +42,7 @@ def test_tiny_demo_is_ckplus_layout(tiny_demo):
     assert {s.problem.split(":")[0] for s in sources if not s.usable} == {"contempt", "unlabeled"}
     label = next(tiny_demo.glob("Emotion/S001/*/*_emotion.txt"))
     assert float(label.read_text()) in range(1, 8)
-    frames = list(usable[0].frames())
+    frames = [f.gray for f in usable[0].frames()]
     assert len(frames) == 10 and frames[0].shape in {(490, 640), (480, 640)}
     truth = read_truth(tiny_demo)  # what the generator planted, beside what it rendered
     assert truth.relevance.shape == (6, 468) and truth.action_units["happiness"] == (6, 12)

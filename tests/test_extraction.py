@@ -8,10 +8,10 @@ import pytest
 from emo.config import DataParams
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import MANIFEST_COLUMNS, SequenceSettings, extract_dataset, extract_sequence
-from emo.data.landmarks import LandmarkDetector
+from emo.data.face_boxes import FaceBoxes, FacesRead
+from emo.data.frames import Frame
 from emo.data.mesh import N_LANDMARKS, face_mesh
 from emo.errors import EmoError
-from emo.video.faces import FaceTracker
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,11 @@ def test_tiny_demo_extracts_to_the_design_shapes(tiny_demo, smoke_params, face_m
     assert (manifest.status == "ok").sum() == 12
     assert set(manifest[manifest.status == "skipped"].reason.str.split(":").str[0]) == {"contempt", "unlabeled"}
     assert len(manifest) == 14 and (manifest.frames_with_face[manifest.status == "ok"] == 10).all()
+    # Each video's first and last face's blendshape scores, from the same landmarker calls.
+    assert data.end_blendshapes.shape == (12, 2, 52) and ((data.end_blendshapes >= 0) & (data.end_blendshapes <= 1)).all()
+    happy = data.y == EMOTIONS.index("happiness")
+    smile = data.end_blendshapes[happy][:, :, [44, 45]].mean(axis=(0, 2))  # mouthSmileLeft/Right
+    assert smile[1] > smile[0] + 0.1
 
     # Landmark motion from the first to the last frame follows each emotion's action units
     # (image y grows downwards): surprise opens the jaw, happiness lifts and widens the mouth corners.
@@ -124,14 +129,15 @@ def test_per_frame_box_mode_agrees_with_per_sequence_box(tiny_demo, smoke_params
 
 
 class _Points:
-    """A detector that returns given landmarks [n, 468, 2], whatever the frames."""
+    """Face boxes that return given landmarks [n, 468, 2], whatever the frames."""
 
     def __init__(self, points):
         self.points = points
 
-    def sequence(self, frames):
+    def sequence(self, frames, warm_up=(), restart_every=None):
         assert len(list(frames)) == len(self.points)
-        return self.points
+        n = len(self.points)
+        return FacesRead(list(self.points), [None] * n, [np.zeros(52, np.float32)] * n)
 
 
 def _face(n: int) -> np.ndarray:
@@ -142,7 +148,7 @@ def _face(n: int) -> np.ndarray:
 
 
 def _outcome(points):
-    frames = [np.zeros((4, 4), np.uint8)] * len(points)
+    frames = [Frame(i, i / 30, np.zeros((4, 4), np.uint8)) for i in range(len(points))]
     return extract_sequence(_Points(points), frames, SequenceSettings(frames=4, min_frames=2, min_face_fraction=0.5))
 
 
@@ -161,23 +167,48 @@ def test_landmarks_that_are_no_face_are_skipped_with_a_reason():
                               "frames")
 
 
-def test_frames_that_change_size_find_the_face_box_again(tiny_demo, smoke_params, face_model):
+def _clip(tiny_demo) -> list[np.ndarray]:
     seq = sorted((tiny_demo / "cohn-kanade-images" / "S001").iterdir())[0]
-    frames = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in sorted(seq.glob("*.png"))]
+    return [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in sorted(seq.glob("*.png"))]
+
+
+def _frames(grays) -> list[Frame]:
+    return [Frame(i, i / 30, g) for i, g in enumerate(grays)]
+
+
+def test_frames_that_change_size_find_the_face_box_again(tiny_demo, smoke_params, face_model):
+    frames = _clip(tiny_demo)
     half = len(frames) // 2
-    # A tenth bigger: the timeline's tracker would not see the face drift out of its box either.
     resized = frames[:half] + [cv2.resize(f, None, fx=1.1, fy=1.1) for f in frames[half:]]
     e = smoke_params.extract
     settings = SequenceSettings(e.frames, e.min_frames, e.min_face_fraction)
-    with LandmarkDetector(face_model, e.crop_size, "sequence", e.box_margin) as detector:
-        same, scaled = (extract_sequence(detector, f, settings) for f in (frames, resized))
-        tracker = FaceTracker(detector)  # the timeline's box, found again as well
-        tracked = [tracker.landmarks(f) for f in resized]
-    assert (same.size_changes, scaled.size_changes, tracker.refound) == (0, 1, 1)
+    with FaceBoxes.of(face_model, e) as faces:
+        same, scaled = (extract_sequence(faces, _frames(f), settings, keep_frames=True) for f in (frames, resized))
+    assert (same.size_changes, scaled.size_changes) == (0, 1)
+    assert scaled.frame_boxes[half] != scaled.frame_boxes[0] and scaled.frame_boxes[half].side > same.frame_boxes[0].side
     # In the first frame's box, the bigger frames' points would lie ~0.035 (mean over the clip) and
     # ~0.07 (the last frame) of the box away.
     assert np.abs(same.points - scaled.points).mean() < 0.01
-    assert np.abs(tracked[-1] - same.points[-1].T).mean() < 0.02
+
+
+def test_a_face_that_slides_out_of_its_box_is_followed_and_measured_in_its_first_box(tiny_demo, smoke_params,
+                                                                                      face_model):
+    # The frames widened to twice their width, so that the face never reaches an edge.
+    frames = [cv2.copyMakeBorder(f, 0, 0, 0, f.shape[1], cv2.BORDER_REPLICATE) for f in _clip(tiny_demo)]
+    shifts = np.linspace(0.0, 0.45 * frames[0].shape[1] / 2, len(frames))  # about the box's width, over the clip
+    slid = [cv2.warpAffine(f, np.float32([[1, 0, dx], [0, 1, 0]]), f.shape[::-1], borderMode=cv2.BORDER_REPLICATE)
+            for f, dx in zip(frames, shifts)]
+    with FaceBoxes.of(face_model, smoke_params.extract) as faces:
+        still = faces.sequence(_frames(frames)).point_array()
+        before = faces.refound
+        read = faces.sequence(_frames(slid))
+        followed, boxes = read.point_array(), read.boxes
+        refound = faces.refound - before
+    assert refound >= 1 and all(b == boxes[0] for b in boxes)
+    # Measured in the first box, the points move as the face moves, and only so: within 0.0015 of
+    # the box on every frame, where a box kept still reads some frames 0.005-0.008 off.
+    expected = still + np.stack([shifts / boxes[0].side, np.zeros_like(shifts)], axis=1)[:, None, :]
+    assert np.abs(followed - expected).mean(axis=(1, 2)).max() < 0.003
 
 
 def test_an_unreadable_data_root_is_one_sentence(tmp_path, smoke_params, face_model, monkeypatch):

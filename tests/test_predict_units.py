@@ -231,7 +231,7 @@ def test_paths_that_are_no_videos_are_answered_before_any_model_loads(tmp_path, 
     models = [EmotionModels(e, 468, None, [tmp_path / "none.keras"]) for e in EMOTIONS]
     with Predictor(smoke_params, models) as predictor:
         table = predictor.predict([tmp_path / "missing.mp4", tmp_path / "empty", tmp_path / "notes.txt"])
-        assert "keras_models" not in vars(predictor) and "detector" not in vars(predictor)
+        assert "keras_models" not in vars(predictor) and "faces" not in vars(predictor)
     assert table.error.tolist() == [
         f"{tmp_path / 'missing.mp4'} does not exist.",
         f"no frames in {tmp_path / 'empty'}: the folder holds no image files (.bmp, .jpeg, .jpg, .png, .tif, .tiff).",

@@ -62,6 +62,9 @@ def test_the_stage_writes_a_table_a_plot_and_scores_per_recording(smoke_repo):
         assert metrics["pooled"]["macro_f1"] > timeline_scores(*silent)["macro_f1"] + MARGIN_OVER_NONE
         assert metrics["pooled_opening_on_expression"]["frames"] == metrics["pooled"]["frames"]
         assert len(metrics["macro_f1_by_threshold"]) > 5
+        baseline = metrics["baseline"]  # on the same frames
+        assert baseline["pooled"]["frames"] == metrics["pooled"]["frames"]
+        assert baseline["pooled"]["macro_f1"] > timeline_scores(*silent)["macro_f1"]
     assert len(metrics["macro_f1_by_threshold"]) > 5
 
 
@@ -252,6 +255,36 @@ def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path, emo):
     assert json.loads(next((tmp_path / "s").glob("*.json")).read_text())["probabilities"] == record["probabilities"]
     beyond = emo(["explain", recordings[0], "--moment", "9000:9001", "--out", tmp_path / "x"], smoke_repo)
     assert beyond.returncode == 2 and "has no frame from 9000 to 9001 s" in beyond.stderr
+
+
+def test_the_timeline_and_explain_a_moment_read_the_same_landmarks(smoke_repo, smoke_params, recordings, face_model,
+                                                                   monkeypatch):
+    from collections import deque
+
+    from emo.data.face_boxes import FaceBoxes, restart_frames
+    from emo.data.frames import VideoStream
+    from emo.predict.predictor import Predictor, checked
+    from emo.video.clips import Moment
+    from emo.video.recording import landmark_runs
+
+    source = VideoStream(str(recordings[0]))
+    fps = source.fps()
+    fresh_start = restart_frames(fps) / fps
+    moment = Moment(fresh_start - 0.6, fresh_start + 0.6, "s")  # across one of the face box's fresh starts
+    seen: deque = deque()  # as `emo timeline` reads it, each frame's landmarks in pixels
+    with FaceBoxes.of(face_model, smoke_params.extract) as faces:
+        times = np.concatenate([run.time_s for run in landmark_runs(source, None, 1, faces, fps, seen)])
+    inside = (times >= moment.start) & (times <= moment.end)
+    read = [points for (_, points), keep in zip(seen, inside) if keep]
+    monkeypatch.chdir(smoke_repo)
+    with Predictor.from_pipeline("params.yaml") as predictor:  # as `emo explain --moment` reads it
+        result = predictor.landmarks_of(checked(recordings[0], moment))
+    explained = [box.to_pixels(points) for points, box in zip(result.frame_points, result.frame_boxes)]
+    assert len(explained) == len(read) > 2 * fps * 0.6 - 2
+    faced = [i for i, points in enumerate(read) if points is not None]  # the others are gap-filled in a clip
+    after = times[inside][faced] >= fresh_start
+    assert after.any() and not after.all()
+    assert np.abs(np.stack([explained[i] for i in faced]) - np.stack([read[i] for i in faced])).max() < 1e-3  # pixels
 
 
 def test_a_recordings_folder_without_truth_is_processed_and_plotted(smoke_repo, smoke_params, recordings, tmp_path,

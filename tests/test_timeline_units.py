@@ -12,10 +12,12 @@ from emo.data.emotions import EMOTIONS
 from emo.data.mesh import face_mesh
 from emo.errors import EmoError
 from emo.video.alignment import aligned
+from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
 from emo.video.scoring import confusion, opens_on_expression, timeline_scores
-from emo.video.streams import LiveFrames, VideoStream, recordings_in
+from emo.data.frames import VideoStream
+from emo.video.streams import LiveFrames, recordings_in
 from emo.video.sliding_window import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
 from tests.synthetic import expression_clips
 
@@ -204,6 +206,26 @@ def test_the_estimated_reference_reads_a_recording_that_opens_on_a_smile_from_it
     calm = NeutralEstimate(face, size=20, opening_s=2.0)
     calm.add(*(lambda r: (r.time_s, r.points))(_person(person, "happiness", 0, 60)))
     assert not calm.opens_expressive() and calm.warning() == ""
+
+
+def test_the_blendshape_baseline_names_each_frame_alone_and_leaves_faceless_frames_unanswered():
+    # Each emotion raises its own blendshape score over a noisy resting face; the first frames rest.
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(6), 10)
+    rest = rng.uniform(0.0, 0.2, (60, 52)).astype(np.float32)
+    peak = rest.copy()
+    peak[np.arange(60), y + 10] += 0.8
+    baseline = BlendshapeBaseline(np.stack([rest, peak], axis=1), y)
+    frames = BlendshapeFrames()
+    scores = rng.uniform(0.0, 0.2, (9, 52)).astype(np.float32)
+    scores[np.arange(1, 7), np.arange(10, 16)] += 0.8  # frames 1-6: each emotion in turn
+    scores[8] = np.nan  # no face
+    frames.add(LandmarkRun(np.arange(5), np.arange(5) / 10, np.zeros((5, 468, 2), np.float32), 0, scores[:5]))
+    frames.add(LandmarkRun(np.arange(5, 9), np.arange(5, 9) / 10, np.zeros((4, 468, 2), np.float32), 0, scores[5:]))
+    table = baseline.table(frames)
+    assert list(table.columns) == TIMELINE_COLUMNS and list(table.frame) == list(range(9))
+    assert list(table.emotion) == [NONE, *EMOTIONS, NONE, ""]
+    assert list(table.face) == [True] * 8 + [False] and table.loc[8, list(EMOTIONS)].isna().all()
 
 
 def test_scores_of_a_perfect_and_a_late_timeline():

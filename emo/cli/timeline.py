@@ -20,7 +20,7 @@ from emo.predict.predictor import timeline_model_choice
 from emo.video.recording import SUMMARY_COLUMNS, TABLE_SUFFIXES, TimelineReader, neutral_face_of, table_writer
 from emo.video.scoring import scores_line
 from emo.video.sliding_window import REFERENCES, TimelineSettings
-from emo.video.streams import VideoStream
+from emo.data.frames import VideoStream
 
 
 def add_parser(subparsers) -> None:

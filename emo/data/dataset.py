@@ -23,6 +23,9 @@ class LandmarkData:
     y: np.ndarray  # [N] index into EMOTIONS
     subject: np.ndarray  # [N] str
     sequence: np.ndarray  # [N] str
+    # [N, 2, 52] each video's first and last face's blendshape scores: extract's, saved apart
+    # (save_end_blendshapes), so that landmarks.npz and the stages that read it stay as they are
+    end_blendshapes: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -71,6 +74,23 @@ def save_landmarks(path: Path, data: LandmarkData) -> None:
     """The landmark tensor as the extract stage writes it (atomically)."""
     with atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, X=data.X, y=data.y, subject=data.subject, sequence=data.sequence)
+
+
+def save_end_blendshapes(path: Path, data: LandmarkData) -> None:
+    """The first and last faces' blendshape scores as the extract stage writes them, with the
+    sequences they belong to (landmarks.npz's order)."""
+    with atomic_file(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, sequence=data.sequence, first=data.end_blendshapes[:, 0], last=data.end_blendshapes[:, 1])
+
+
+def load_end_blendshapes(path: Path, data: LandmarkData) -> np.ndarray:
+    """[N, 2, 52] the first and last faces' blendshape scores of landmarks `data`'s videos."""
+    if not Path(path).is_file():
+        raise EmoError(f"{path} is missing; run `dvc repro extract`.")
+    with np.load(path) as f:
+        if not np.array_equal(f["sequence"], data.sequence):
+            raise EmoError(f"{path} does not belong to the landmarks beside it; run `dvc repro extract`.")
+        return np.stack([f["first"], f["last"]], axis=1)
 
 
 def require_every_emotion(y: np.ndarray, where: str) -> None:

@@ -20,11 +20,12 @@ from tqdm import tqdm
 from emo.config import DataParams, ExtractParams
 from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
-from emo.data.landmarks import LandmarkDetector
+from emo.data.face_boxes import FaceBoxes
+from emo.data.frames import Frame, unreadable
 from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh
 from emo.data.sequences import fill_gaps, resample
-from emo.data.sources import DatasetVideo, unreadable
+from emo.data.sources import DatasetVideo
 from emo.errors import EmoError
 from emo.parallel import process_pool, worker_count
 
@@ -47,7 +48,9 @@ class SequenceOutcome:
     size_changes: int = 0  # frames whose size differs from the previous frame's (the face box found again)
     reason: str = ""  # "" when the sequence was kept
     points: np.ndarray | None = None  # [P, 2, 468]
+    end_blendshapes: np.ndarray | None = None  # [2, 52] the first and the last face's blendshape scores
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's gap-filled landmarks, on request
+    frame_boxes: list | None = None  # [n] the face box each frame's landmarks are measured in (None: no face yet)
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,11 @@ def settings_of(params: ExtractParams) -> SequenceSettings:
     return SequenceSettings(params.frames, params.min_frames, params.min_face_fraction)
 
 
-def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceSettings,
-                     keep_frames: bool = False) -> SequenceOutcome:
+def extract_sequence(faces: FaceBoxes, frames: Iterable[Frame], s: SequenceSettings, keep_frames: bool = False,
+                     warm_up: Iterable[Frame] = (), restart_every: int | None = None) -> SequenceOutcome:
     """One sequence's landmark tensor, or the reason it cannot have one: the extract stage's
-    code path, used as well by `emo predict`."""
+    code path, used as well by `emo predict` (`warm_up`, `restart_every`: FaceBoxes.sequence's,
+    for a stretch of a recording)."""
     import cv2
 
     out = SequenceOutcome()
@@ -73,14 +77,15 @@ def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceS
         shape = None
         for frame in frames:
             out.frames_total += 1
-            if frame is not None:
+            if frame.gray is not None:
                 out.frames_read += 1
-                out.size_changes += shape is not None and frame.shape != shape
-                shape = frame.shape
+                out.size_changes += shape is not None and frame.gray.shape != shape
+                shape = frame.gray.shape
             yield frame
 
     try:
-        points = detector.sequence(counted(frames))
+        read = faces.sequence(counted(frames), warm_up, restart_every)
+        points = read.point_array()
     except (cv2.error, OSError, ValueError) as e:
         out.reason = f"unreadable: {e}"
         return out
@@ -100,8 +105,10 @@ def extract_sequence(detector, frames: Iterable[np.ndarray | None], s: SequenceS
         out.reason = _bad_points(filled)
         if not out.reason:
             out.points = resample(filled, s.frames).transpose(0, 2, 1)  # [P, 2, 468]
+            faced = np.flatnonzero(found)
+            out.end_blendshapes = np.stack([read.blendshapes[faced[0]], read.blendshapes[faced[-1]]])
             if keep_frames:
-                out.frame_points = filled
+                out.frame_points, out.frame_boxes = filled, read.boxes
     return out
 
 
@@ -120,18 +127,18 @@ def _bad_points(points: np.ndarray) -> str:
     return ""
 
 
-_detector = None  # one FaceLandmarker per worker process
+_faces: FaceBoxes | None = None  # one FaceLandmarker per worker process
 
 
-def _init_worker(model_path: str, crop_size: int, box_policy: str, margin: float) -> None:
-    global _detector
-    _detector = LandmarkDetector(model_path, crop_size=crop_size, box_policy=box_policy, margin=margin)
+def _init_worker(model_path: str, params: ExtractParams) -> None:
+    global _faces
+    _faces = FaceBoxes.of(model_path, params)
 
 
 def _extract_one(args: tuple[DatasetVideo, SequenceSettings]) -> SequenceOutcome:
     source, settings = args
     try:
-        return extract_sequence(_detector, source.frames(), settings)
+        return extract_sequence(_faces, source.frames(), settings)
     except EmoError as e:  # a video that cannot be opened, a folder that cannot be listed
         return SequenceOutcome(reason=f"unreadable: {e}")
 
@@ -142,7 +149,7 @@ def extract_sequences(
     """Landmarks of each usable source, in a pool of worker processes, in the sources' order."""
     settings = settings_of(params)
     workers = worker_count(params.workers, len(sources))
-    init_args = (str(model_path), params.crop_size, params.box, params.box_margin)
+    init_args = (str(model_path), params)
     with process_pool(workers, _init_worker, init_args) as pool:
         results = pool.map(_extract_one, [(s, settings) for s in sources])
         return list(tqdm(results, total=len(sources), desc="extract", unit="seq", disable=not progress))
@@ -181,7 +188,7 @@ def extract_dataset(
         row.update({k: getattr(o, k) for k in MANIFEST_COLUMNS if hasattr(o, k)})
         rows.append(row)
         if o.points is not None:
-            kept.append((s, o.points))
+            kept.append((s, o))
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
 
     failed = [o.reason for o in outcomes.values() if o.points is None]
@@ -193,10 +200,11 @@ def extract_dataset(
             f"extract.max_skipped_fraction = {params.max_skipped_fraction}; check the data or raise that limit."
         )
 
-    landmarks = LandmarkData(X=np.stack([p for _, p in kept]).astype(np.float32),
+    landmarks = LandmarkData(X=np.stack([o.points for _, o in kept]).astype(np.float32),
                              y=np.array([EMOTIONS.index(s.label) for s, _ in kept], dtype=np.int64),
                              subject=np.array([s.subject for s, _ in kept]),
-                             sequence=np.array([s.sequence for s, _ in kept]))
+                             sequence=np.array([s.sequence for s, _ in kept]),
+                             end_blendshapes=np.stack([o.end_blendshapes for _, o in kept]))
     return landmarks, manifest
 
 

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from emo.data.emotions import ALIASES, EMOTIONS
-from emo.data.sources import VIDEO_SUFFIXES, DatasetVideo, folder_problem
+from emo.data.frames import VIDEO_SUFFIXES
+from emo.data.sources import DatasetVideo, folder_problem
 from emo.errors import EmoError
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from emo.data import ckplus, folder
-from emo.data.sources import DatasetVideo, unreadable
+from emo.data.frames import unreadable
+from emo.data.sources import DatasetVideo
 from emo.errors import EmoError
 
 

@@ -1,7 +1,8 @@
 """Stage timeline@NAME: the trained models on the continuous recordings of the folder
 timeline.recordings.NAME: per recording its per-frame table and plot, and, where a truth file
 lies beside it, its scores against that truth (metrics.json, with the pooled scores and confusion,
-those of the recordings that open on an expression, and the per-frame macro-F1 at other thresholds)."""
+those of the recordings that open on an expression, and the per-frame macro-F1 at other thresholds),
+and the blendshape baseline's scores on the same frames (metrics.json's `baseline`)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,25 @@ import pandas as pd
 
 from emo import artifacts
 from emo.config import ExtractParams, TimelineParams
+from emo.data.dataset import load_end_blendshapes, load_landmarks
+from emo.data.frames import VideoStream
 from emo.errors import EmoError
 from emo.files import atomic_dir, write_json
 from emo.models.ensemble import choose_models, timeline_set_models
 from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
 from emo.tracking.runs import metric_name, stage_run
+from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
 from emo.video.recording import TimelineReader, neutral_face_of, read_table, table_writer
 from emo.video.scoring import confusion, opens_on_expression, read_truth, scores_line, timeline_scores
-from emo.video.streams import VideoStream, recordings_in
+from emo.video.streams import recordings_in
 from emo.video.sliding_window import TimelineSettings
 
 INPUTS = (artifacts.RECORDINGS_ROOT, artifacts.FACE_MODEL_PARAM, artifacts.FULL.runs, artifacts.FULL.models,
           artifacts.RETRAIN.runs, artifacts.RETRAIN.models, artifacts.RETRAIN.hparams, artifacts.TIMELINE_SET.models,
-          artifacts.LANDMARKS)
+          artifacts.LANDMARKS, artifacts.END_BLENDSHAPES)
 OUTPUTS = (artifacts.TIMELINE_TEMPLATE.folder,)
+SCORE_GROUPS = ("pooled", "pooled_opening_on_expression")
 THRESHOLDS = np.round(np.arange(0.1, 0.96, 0.05), 2)
 
 
@@ -45,7 +50,9 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     where = artifacts.Timeline(name)
     workers = worker_count(timeline.workers, 1 << 16)
     metrics: dict = {"recordings": {}}
-    scored = []
+    scored, baseline_scored = [], []
+    landmarks = load_landmarks(artifacts.LANDMARKS)
+    baseline = BlendshapeBaseline(load_end_blendshapes(artifacts.END_BLENDSHAPES, landmarks), landmarks.y)
     with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
             atomic_dir(where.folder) as tmp:
         models = (timeline_set_models(artifacts.TIMELINE_SET) if timeline.models == "timeline"
@@ -54,8 +61,9 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
                             neutral_face=neutral_face_of(settings, artifacts.LANDMARKS)) as reader:
             for source in sources:
                 out = tmp / where.table(source.name).name
+                blendshapes = BlendshapeFrames()
                 with table_writer(out) as write:
-                    _, summary = reader.read(source, settings, write, progress=progress)
+                    _, summary = reader.read_offline(source, settings, write, progress=progress, tap=blendshapes.add)
                 print(summary.line())
                 if summary.warning:
                     print(f"warning: {source.name}: {summary.warning}")
@@ -68,22 +76,34 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
                     entry.update(scores, opens_on_expression=opens_on_expression(with_truth[1]),
                                  confusion=confusion(*with_truth))
                     scored.append(with_truth)
+                    baseline_scored.append((baseline.table(blendshapes), with_truth[1]))
                 metrics["recordings"][source.name] = entry
         if scored:
             table, truth = pooled(scored)
-            metrics["pooled"] = timeline_scores(table, truth)
+            metrics.update(pooled_scores(scored))
             metrics["confusion"] = confusion(table, truth)
-            opening = [pair for pair in scored if opens_on_expression(pair[1])]
-            if opening:  # the recordings a first-seconds reference gets wrong
-                metrics["pooled_opening_on_expression"] = timeline_scores(*pooled(opening))
             metrics["macro_f1_by_threshold"] = {str(t): timeline_scores(table, truth, t)["macro_f1"] for t in THRESHOLDS}
-            run.log_metrics({metric_name(f"{group}.{k}"): v for group in ("pooled", "pooled_opening_on_expression")
-                             for k, v in metrics.get(group, {}).items() if v is not None})
+            metrics["baseline"] = pooled_scores(baseline_scored)
+            groups = {**{g: metrics[g] for g in SCORE_GROUPS if g in metrics},
+                      **{f"baseline.{g}": metrics["baseline"][g] for g in SCORE_GROUPS if g in metrics["baseline"]}}
+            run.log_metrics({metric_name(f"{group}.{k}"): v for group, scores in groups.items()
+                             for k, v in scores.items() if v is not None})
         write_json(tmp / where.metrics.name, metrics)
     if scored:
         print(f"{name}: pooled over {len(scored)} recordings with truth: "
               + scores_line(metrics["pooled"]))
+        print(f"{name}: blendshape baseline, pooled: " + scores_line(metrics["baseline"]["pooled"]))
     return metrics
+
+
+def pooled_scores(scored: list[tuple[pd.DataFrame, pd.DataFrame]]) -> dict:
+    """Recordings' scores pooled, and pooled over those that open on an expression (which a
+    first-seconds reference gets wrong): SCORE_GROUPS."""
+    scores = {"pooled": timeline_scores(*pooled(scored))}
+    opening = [pair for pair in scored if opens_on_expression(pair[1])]
+    if opening:
+        scores["pooled_opening_on_expression"] = timeline_scores(*pooled(opening))
+    return scores
 
 
 def plot_and_score(table_path: Path, source: VideoStream, plot: Path, threshold: float, title: str

@@ -29,7 +29,7 @@ from emo.models.model import model_weights
 from emo.models.training import model_input
 from emo.predict.predictor import Predictor
 from emo.predict.tables import VideoResult
-from emo.video.clips import Moment, video_frames
+from emo.video.clips import Moment, clip_frames
 from emo.video.mp4 import H264Writer
 
 # Regions a reader names; the face oval stands for the jaw line and cheeks' outline.
@@ -198,12 +198,12 @@ def _write_explanation_video(predictor: Predictor, result: VideoResult, explanat
     peak = moving.max() or 1.0
     scale = 2
     face = blank = np.zeros((size, size), np.uint8)
-    # The video is read a second time, boxed as the first reading boxed it, rather than held:
-    # a long one's frames would not fit in memory.
-    frames = itertools.islice(video_frames(Path(result.path), result.moment), n)
+    # The video is read a second time, each frame cropped to the box its landmarks are measured
+    # in, rather than held: a long one's frames would not fit in memory.
+    frames = itertools.islice(clip_frames(Path(result.path), result.moment).frames, n)
     with atomic_file(path) as tmp, H264Writer(tmp, fps, (size * scale, size * scale)) as video:
-        for i, (frame, box) in enumerate(predictor.detector.boxes(frames)):
-            face = blank if box is None else box.crop(frame, size)
+        for i, (frame, box) in enumerate(zip(frames, result.frame_boxes)):
+            face = blank if box is None else box.crop(frame.gray, size)
             # The model saw P frames resampled from n: each frame shows the nearest one's attribution.
             t = int(round(i * (P - 1) / max(n - 1, 1)))
             video.write(colour_points(face, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))

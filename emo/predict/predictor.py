@@ -22,9 +22,9 @@ from emo.console import native_logs_hidden
 from emo.data.emotions import EMOTIONS
 from emo.data.extraction import extract_sequence, settings_of
 from emo.data.face_model import resolve_face_model
-from emo.data.landmarks import LandmarkDetector
+from emo.data.face_boxes import FaceBoxes
 from emo.data.mesh import N_LANDMARKS
-from emo.data.sources import check_video_path
+from emo.data.frames import check_video_path
 from emo.errors import EmoError
 from emo.files import require_complete
 from emo.models.backend import configure
@@ -32,7 +32,7 @@ from emo.models.ensemble import (EmotionModels, choose_models, ensemble_probabil
                                  timeline_set_models, trained_runs)
 from emo.pipeline import pipeline_params
 from emo.predict.tables import VideoResult, results_table
-from emo.video.clips import Moment, timed, video_frames
+from emo.video.clips import Moment, clip_frames, timed
 from emo.video.onset import NeutralFace
 
 
@@ -104,10 +104,9 @@ class Predictor:
             return load_models(self.models)
 
     @functools.cached_property
-    def detector(self) -> LandmarkDetector:
-        e = self.params.extract
+    def faces(self) -> FaceBoxes:
         with self._native_logs_hidden():
-            return LandmarkDetector(resolve_face_model(self.face_model), e.crop_size, e.box, e.box_margin)
+            return FaceBoxes.of(resolve_face_model(self.face_model), self.params.extract)
 
     @classmethod
     def from_folders(cls, full: str | Path, retrain: str | Path, params: str | Path | Params, *,
@@ -138,9 +137,9 @@ class Predictor:
                                 variant=variant, k=k, quiet=quiet)
 
     def close(self) -> None:
-        if "detector" in self.__dict__:
+        if "faces" in self.__dict__:
             with self._native_logs_hidden():
-                self.detector.close()
+                self.faces.close()
 
     def __enter__(self) -> Predictor:
         return self
@@ -207,8 +206,9 @@ class Predictor:
         """A checked video's landmarks, or the reason it has none."""
         try:
             start = time.perf_counter()
-            frames = timed(video_frames(Path(result.path), result.moment), result.timing, "decode")
-            outcome = extract_sequence(self.detector, frames, settings_of(self.params.extract), keep_frames=keep_points)
+            clip = clip_frames(Path(result.path), result.moment)
+            outcome = extract_sequence(self.faces, timed(clip.frames, result.timing, "decode"),
+                                       settings_of(self.params.extract), keep_points, clip.warm_up, clip.restart_every)
             result.timing["landmarks"] = time.perf_counter() - start
         except EmoError as err:
             result.error = str(err)
@@ -218,7 +218,8 @@ class Predictor:
             result.error = f"{result.path} has no frame {result.moment.span}; check the range against its length."
         elif outcome.points is None:
             result.error = f"{result.path}: {outcome.reason}"
-        result.landmarks, result.frame_points = outcome.points, outcome.frame_points
+        result.landmarks = outcome.points
+        result.frame_points, result.frame_boxes = outcome.frame_points, outcome.frame_boxes
         return result
 
     def classify(self, results: list[VideoResult]) -> None:

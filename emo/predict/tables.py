@@ -29,6 +29,7 @@ class VideoResult:
     landmarks: np.ndarray | None = None  # [P, 2, 468], what the models see
     frames_total: int = 0  # frames read, decoded or not
     frame_points: np.ndarray | None = None  # [n, 468, 2] every frame's landmarks, for `explain`
+    frame_boxes: list | None = None  # [n] the face box each frame's landmarks are measured in (None: no face yet)
     timing: dict[str, float] = field(default_factory=dict)  # seconds: decode, landmarks, model, ig
     moment: Moment | None = None  # the stretch of a recording it is, when not the whole file
 

@@ -14,6 +14,7 @@ import pandas as pd
 from emo.data.dataset import LandmarkData, load_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
+from emo.data.face_boxes import FaceBoxes
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
 from emo.data.sources import DatasetVideo
@@ -98,11 +99,11 @@ class ReportInputs:
         per emotion, and only when a figure is drawn."""
         setup, typical = self.setup, self.attributions["typical"][0]
         faces = {}
-        with LandmarkDetector(resolve_face_model(setup.face_model), setup.crop_size, setup.box,
-                              setup.box_margin) as detector:
+        detector = LandmarkDetector(resolve_face_model(setup.face_model), setup.crop_size, setup.box_margin)
+        with FaceBoxes(detector, setup.box) as boxes:
             for e, emotion in enumerate(EMOTIONS):
                 sequence = str(self.data.sequence[typical[e]])
-                crop = peak_face(detector, setup.data_root / self.manifest.loc[sequence, "path"])
+                crop = peak_face(boxes, setup.data_root / self.manifest.loc[sequence, "path"], setup.crop_size)
                 faces[emotion] = TypicalFace(sequence, crop, self.data.X[typical[e], -1].T * setup.crop_size)
         return faces
 
@@ -172,13 +173,13 @@ def _with_timings(runs: Path, timings: Path) -> pd.DataFrame:
     return pd.read_csv(runs).merge(table, on=[c for c in table.columns if c not in TIMINGS], how="left")
 
 
-def peak_face(detector: LandmarkDetector, path: Path) -> np.ndarray:
-    """A video's last (peak) frame, cropped as extract cropped it."""
+def peak_face(boxes: FaceBoxes, path: Path, size: int) -> np.ndarray:
+    """A video's last (peak) frame, cropped to the box extract measured its landmarks in."""
     frames = list(DatasetVideo(sequence=path.name, subject="", path=path, label="").frames())
-    crop = detector.face_crops(frames)[-1]
-    if crop is None:
+    measured_in = boxes.sequence(frames).boxes
+    if not frames or measured_in[-1] is None or frames[-1].gray is None:
         raise EmoError(f"no face found again in {path}; was data.root changed since extract ran?")
-    return crop
+    return measured_in[-1].crop(frames[-1].gray, size)
 
 
 def _six_class_predictions(predictions: pd.DataFrame, best_k: dict[str, int]) -> pd.DataFrame:

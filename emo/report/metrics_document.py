@@ -29,7 +29,10 @@ def metrics_document(r: ReportInputs) -> dict:
                          for name, result in r.evaluations.items()}
     doc["timeline"] = {name: {**{k: None if v is None else rounded(v) for k, v in result["pooled"].items()},
                               "opening_on_expression_macro_f1": rounded(opening["macro_f1"])
-                              if (opening := result.get("pooled_opening_on_expression")) else None}
+                              if (opening := result.get("pooled_opening_on_expression")) else None,
+                              **({f"baseline_{k}": rounded(result["baseline"]["pooled"][k])
+                                  for k in ("macro_f1", "neutral_false_positive_rate", "talking_false_positive_rate")
+                                  if result["baseline"]["pooled"].get(k) is not None} if "baseline" in result else {})}
                        for name, result in r.timelines.items() if "pooled" in result}
     own = r.timeline_set[(r.timeline_set.variant == "temo") & (r.timeline_set.selection == "all")]
     doc["timeline_models_accuracy"] = {row["emotion"]: rounded(row["accuracy_mean"])

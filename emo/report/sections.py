@@ -180,7 +180,10 @@ def continuous_recordings(doc: Document, r: ReportInputs, fig_dir: Path) -> None
              "positives are the neutral frames at rest given an emotion, talking false positives those of the "
              "neutral stretches where the person talks; onset, apex and offset are the shares of those phases' "
              "frames named as the truth names them. Recordings that open on an expression are also pooled apart: "
-             "a reference taken from the first seconds reads them against the expression.")
+             "a reference taken from the first seconds reads them against the expression. Beside the timeline "
+             "stands a reference-free baseline, as the SVMs stand beside the clip models: each frame's 52 "
+             "blendshape scores (from the same FaceLandmarker call) into a 7-class logistic regression, trained "
+             "on the training videos' first frames as none and last frames as their emotion.")
     for name, result in r.timelines.items():
         doc.heading(f"{name}", 3)
         frames, episodes = tables.timeline_tables(result)

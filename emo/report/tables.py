@@ -228,11 +228,14 @@ EPISODE_SCORES = {"episode_recall": "episode recall", "episode_precision": "epis
 
 
 def timeline_tables(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One recordings folder's timeline scores (its metrics.json), per recording, then pooled:
-    the frames (counts and FRAME_SCORES) and the episodes (EPISODE_SCORES)."""
+    """One recordings folder's timeline scores (its metrics.json), per recording, then pooled, and
+    the blendshape baseline's pooled: the frames (counts and FRAME_SCORES) and the episodes
+    (EPISODE_SCORES)."""
     rows = []
-    pooled = [(f"**{label}**", result[key]) for key, label in (("pooled", "pooled"), (
-        "pooled_opening_on_expression", "pooled, opening on an expression")) if key in result]
+    groups = (("pooled", "pooled"), ("pooled_opening_on_expression", "pooled, opening on an expression"))
+    pooled = [(f"**{label}**", result[key]) for key, label in groups if key in result]
+    pooled += [(f"**{label}, blendshape baseline**", result["baseline"][key]) for key, label in groups
+               if key in result.get("baseline", {})]
     for name, m in list(result["recordings"].items()) + pooled:
         row = {"recording": name, "frames": str(m["frames"]),
                "with face": str(m.get("frames_with_face", ""))}

@@ -10,10 +10,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
-from emo.data.sources import DatasetVideo, check_video_path
-from emo.video.streams import Frame, VideoStream
+from emo.data.face_boxes import restart_frames
+from emo.data.frames import Frame, VideoStream, check_video_path
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,33 @@ class Moment:
         return f"{self.start:g}-{self.end:g}{'s' if self.unit == 's' else ''}"
 
 
-def video_frames(path: Path, moment: Moment | None = None) -> Iterator[np.ndarray | None]:
-    """A video's grayscale frames (None: one that does not decode), read as they are used, never
-    held; with `moment`, only that stretch of it (the recording is read up to the stretch's end).
-    The path is checked at once; a file that cannot be opened raises when first read."""
+@dataclass
+class ClipFrames:
+    """A clip's frames as FaceBoxes.sequence reads them: a whole video from its first frame, or a
+    moment of a recording from the face box's last fresh start before it (its warm-up), so that
+    the moment's frames get the landmarks the timeline reads in them."""
+
+    frames: Iterator[Frame]
+    warm_up: Iterator[Frame] = iter(())
+    restart_every: int | None = None
+
+
+def clip_frames(path: Path, moment: Moment | None = None) -> ClipFrames:
+    """A video's frames, read as they are used, never held; with `moment`, only that stretch of
+    it (the recording is read to the stretch's start, then again from the box's last fresh
+    start). The path is checked at once; a file that cannot be opened raises when first read."""
     check_video_path(path)
+    stream = VideoStream(str(path))
     if moment is None:
-        return DatasetVideo(sequence=path.name, subject="", path=path, label="").frames()
-    frames = itertools.takewhile(lambda f: not moment.past(f), VideoStream(str(path)).frames())
-    return (f.gray for f in frames if moment.holds(f))
+        return ClipFrames(stream.frames())
+    first = next((f.index for f in itertools.takewhile(lambda f: not moment.past(f), stream.frames())
+                  if moment.holds(f)), None)
+    if first is None:
+        return ClipFrames(iter(()))
+    every = restart_frames(stream.fps())
+    start = first - first % every
+    frames = itertools.takewhile(lambda f: not moment.past(f), stream.frames(start))
+    return ClipFrames((f for f in frames if moment.holds(f)), itertools.islice(frames, first - start), every)
 
 
 def timed(frames: Iterable, timing: dict[str, float], key: str) -> Iterator:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from emo.config import ExtractParams
 from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
-from emo.data.landmarks import LandmarkDetector
+from emo.data.face_boxes import NO_BLENDSHAPES, NO_POINTS, FaceBoxes, FacesRead, restart_frames
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.files import atomic_file
@@ -35,14 +35,13 @@ from emo.models.backend import configure
 from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
 from emo.parallel import prefetch, process_pool
 from emo.video.annotation import AnnotatedVideo
-from emo.video.faces import FaceTracker
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
 from emo.video.spills import RunSpill, SpilledFrames
-from emo.video.streams import Frame, LiveFrames, VideoStream
+from emo.data.frames import Frame, VideoStream
+from emo.video.streams import LiveFrames
 from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
 
-CHUNK_S = 4.0  # seconds of a file per worker task
 OFFLINE_BATCH = 32  # windows per model call offline; live answers each frame at once
 TABLE_SUFFIXES = (".csv", ".parquet")
 SUMMARY_COLUMNS = ("recording", "frames", "frames_with_face", "frames_answered", "frames_unreadable", "frames_dropped",
@@ -101,59 +100,61 @@ class RecordingSummary:
 
 # ------------------------------------------------------------------------------ landmarks
 
-_tracker: FaceTracker | None = None  # one per worker process
+_faces: FaceBoxes | None = None  # one per worker process
 
 
-def _init_worker(model_path: str, crop_size: int, margin: float) -> None:
-    global _tracker
-    _tracker = FaceTracker(LandmarkDetector(model_path, crop_size=crop_size, margin=margin))
+def _init_worker(model_path: str, extract: ExtractParams) -> None:
+    global _faces
+    _faces = FaceBoxes.of(model_path, extract)
 
 
-def _landmark_run(args: tuple[VideoStream, int, int | None]) -> LandmarkRun:
-    """Frames start..stop of a file, tracked from scratch (the box is found on its first face)."""
-    source, start, stop = args
-    _tracker.reset()
-    return landmark_run(_tracker, source.frames(start, stop))
+def _landmark_run(args: tuple[VideoStream, int, int | None, int]) -> LandmarkRun:
+    """Frames start..stop of a file, read afresh (the box is found on its first face)."""
+    source, start, stop, restart_every = args
+    _faces.reset(restart_every)
+    return landmark_run(_faces, source.frames(start, stop))
 
 
-def landmark_run(tracker: FaceTracker, frames, seen: deque | None = None) -> LandmarkRun:
+def landmark_run(faces: FaceBoxes, frames, seen: deque | None = None) -> LandmarkRun:
     """The frames' landmarks; `seen` (for drawing) gets each frame and its landmarks in pixels."""
-    index, times, points, unreadable = [], [], [], 0
-    nan = np.full((N_LANDMARKS, 2), np.nan, np.float32)
+    index, times, unreadable = [], [], 0
+    read = FacesRead([], [], [])
     for frame in frames:
-        found = tracker.landmarks(frame.gray)
+        found = faces.landmarks(frame)
         unreadable += frame.gray is None
         if seen is not None:
-            box = tracker.box
-            seen.append((frame.gray, None if found is None else found * box.side + [box.x0, box.y0]))
+            seen.append((frame.gray, None if found is None else faces.anchor.to_pixels(found)))
         index.append(frame.index)
         times.append(frame.time_s)
-        points.append(nan if found is None else found)
-    return LandmarkRun(np.array(index, int), np.array(times, float),
-                       np.stack(points) if points else np.zeros((0, N_LANDMARKS, 2), np.float32), unreadable)
+        read.points.append(NO_POINTS if found is None else found)
+        read.boxes.append(faces.anchor)
+        read.blendshapes.append(NO_BLENDSHAPES if found is None else faces.blendshapes)
+    return LandmarkRun(np.array(index, int), np.array(times, float), read.point_array(), unreadable,
+                       read.blendshape_array())
 
 
-def landmark_runs(source: VideoStream, pool, workers: int, tracker: FaceTracker, fps: float,
+def landmark_runs(source: VideoStream, pool, workers: int, faces: FaceBoxes, fps: float,
                   seen: deque | None = None) -> Iterator[LandmarkRun]:
-    """The recording's landmarks, in order, a stretch of CHUNK_S seconds at a time, each tracked
-    from scratch, so that the numbers do not depend on the number of workers: read by
+    """The recording's landmarks, in order, a stretch between the face box's fresh starts
+    (restart_frames) at a time, each read afresh, so that the numbers do not depend on the
+    number of workers: read by
     `workers` processes, or (one worker, or frames kept in `seen`) here, decoding ahead in a
     thread."""
-    chunk = max(int(CHUNK_S * fps), 16)
+    chunk = restart_frames(fps)
     starts = list(range(0, max(source.frame_count(), 1), chunk))
     if pool is None or workers < 2 or seen is not None:
         frames = prefetch(source.frames(), depth=8)
         for first in starts:
-            tracker.reset()
+            faces.reset(chunk)
             left = chunk if first != starts[-1] else None  # the last stretch runs to the end
             while left is None or left > 0:
-                run = landmark_run(tracker, _take(frames, 16 if left is None else min(16, left)), seen)
+                run = landmark_run(faces, _take(frames, 16 if left is None else min(16, left)), seen)
                 if not len(run):
                     return
                 left = None if left is None else left - len(run)
                 yield run
         return
-    jobs = [(source, s, None if s == starts[-1] else s + chunk) for s in starts]
+    jobs = [(source, s, None if s == starts[-1] else s + chunk, chunk) for s in starts]
     in_flight: deque = deque()
     for job in jobs:
         in_flight.append(pool.submit(_landmark_run, job))
@@ -161,6 +162,12 @@ def landmark_runs(source: VideoStream, pool, workers: int, tracker: FaceTracker,
             yield in_flight.popleft().result()
     while in_flight:
         yield in_flight.popleft().result()
+
+
+def _tapped(runs: Iterator[LandmarkRun], tap: Callable[[LandmarkRun], None]) -> Iterator[LandmarkRun]:
+    for run in runs:
+        tap(run)
+        yield run
 
 
 def _take(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
@@ -242,7 +249,7 @@ class TimelineReader:
         self.classify = CompiledEnsemble(self.models, keras_models, self.batch)
         self.classify(np.zeros((1, e.frames, 2, N_LANDMARKS), np.float32))  # compile now, not on the first frame
         self.model_path = resolve_face_model(e.face_model)
-        self.tracker = FaceTracker(LandmarkDetector(self.model_path, e.crop_size, "sequence", e.box_margin))
+        self.faces = FaceBoxes.of(self.model_path, e)
         self.live = live
         self.workers = 1 if live else workers
         self._pool = None
@@ -263,14 +270,13 @@ class TimelineReader:
             self.close()
 
     def close(self) -> None:
-        self.tracker.detector.close()
+        self.faces.close()
 
     def _worker_pool(self):
         """Worker processes reading landmarks (None for one worker: read here)."""
         if self.workers < 2:
             return contextlib.nullcontext(None)
-        e = self.extract
-        return process_pool(self.workers, _init_worker, (str(self.model_path), e.crop_size, e.box_margin))
+        return process_pool(self.workers, _init_worker, (str(self.model_path), self.extract))
 
     def read(self, source: VideoStream, settings: TimelineSettings, writer: Callable | None = None, *,
              progress: bool = False, video: Path | None = None, realtime: bool = False,
@@ -282,9 +288,11 @@ class TimelineReader:
         return self.read_offline(source, settings, writer, progress=progress, video=video)
 
     def read_offline(self, source: VideoStream, settings: TimelineSettings, writer: Callable | None = None,
-                     progress: bool = False, video: Path | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
+                     progress: bool = False, video: Path | None = None,
+                     tap: Callable[[LandmarkRun], None] | None = None) -> tuple[pd.DataFrame | None, RecordingSummary]:
         """A file's or frame folder's timeline: written to `writer` as it comes, or returned;
-        `video`: an annotated MP4 of it as well (its frames are read here, not in workers)."""
+        `video`: an annotated MP4 of it as well (its frames are read here, not in workers);
+        `tap`: called with every landmark run as it is read (the timeline stage's baseline)."""
         source.check()
         summary = RecordingSummary(source.spec)
         started = time.perf_counter()
@@ -299,7 +307,9 @@ class TimelineReader:
         with bar, _annotated(video, fps, source) as draw, contextlib.ExitStack() as spills:
             # Drawn frames wait for their answers: in memory, or (two passes) their points on disk
             seen = None if video is None else deque() if estimate is None else spills.enter_context(SpilledFrames(source))
-            runs = landmark_runs(source, self._pool, self.workers, self.tracker, fps, seen)
+            runs = landmark_runs(source, self._pool, self.workers, self.faces, fps, seen)
+            if tap is not None:
+                runs = _tapped(runs, tap)
             if estimate is not None:  # first pass: every frame scored; the second reads them back
                 spill = spills.enter_context(RunSpill())
                 for run in runs:
@@ -333,12 +343,12 @@ class TimelineReader:
         estimate = self._estimate(settings, source.fps())
         engine = Timeline(settings, self.classify, batch=1, estimate=estimate)
         held: list[pd.DataFrame] = []
-        self.tracker.reset()
+        self.faces.reset()
         started = time.perf_counter()
         with LiveFrames(source, realtime) as frames:
             try:
                 for frame in frames:
-                    run = landmark_run(self.tracker, [frame])
+                    run = landmark_run(self.faces, [frame])
                     summary.unreadable += run.unreadable
                     rows = engine.feed(run)
                     summary.latency_ms.extend([1000 * (time.perf_counter() - frame.arrival)] * len(rows))

@@ -65,6 +65,7 @@ class LandmarkRun:
     time_s: np.ndarray  # [n]
     points: np.ndarray  # [n, 468, 2] float32 in the face box's [0, 1] coordinates; NaN: no face
     unreadable: int = 0  # frames that could not be decoded
+    blendshapes: np.ndarray | None = None  # [n, 52] the face's blendshape scores; NaN: no face (None: not kept)
 
     def __len__(self) -> int:
         return len(self.index)

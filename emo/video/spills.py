@@ -12,7 +12,7 @@ import numpy as np
 
 from emo.data.mesh import N_LANDMARKS
 from emo.video.sliding_window import LandmarkRun
-from emo.video.streams import Frame, VideoStream
+from emo.data.frames import Frame, VideoStream
 
 
 class RunSpill:
