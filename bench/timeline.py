@@ -48,6 +48,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_NEUTRAL_FP = 0.05  # the threshold's constraint: at most this share of frames at rest named an emotion
+ABSOLUTE_WEIGHTS = (0.2, 0.4, 0.6, 0.8)  # shares of each answer from the frame's blendshapes, beside 0
 PUBLISHED = [("py-feat v2, batch 1, one thread", "8.9"), ("py-feat v2, batch 16, one thread", "17.6"),
              ("LibreFace", "2.7"), ("OpenFace 2 (no emotions)", "about real time")]
 
@@ -182,9 +183,8 @@ def hour(recording: Path) -> None:
 
 def accuracy(folders: dict[str, Path]) -> None:
     from emo import artifacts
-    from emo.data.dataset import load_end_blendshapes, load_landmarks
-    from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
-    from emo.video.recording import landmark_runs, neutral_face_of
+    from emo.video.blendshape_baseline import BlendshapeFrames
+    from emo.video.recording import ClipFits, landmark_runs
     from emo.video.reference import OPENING_NATS, NeutralEstimate
     from emo.video.scoring import opens_on_expression, read_truth, timeline_scores
     from emo.video.streams import recordings_in
@@ -192,7 +192,9 @@ def accuracy(folders: dict[str, Path]) -> None:
 
     params, TimelineReader, models = _setup()
     base = TimelineSettings.of(params.timeline, params.extract)
-    face = neutral_face_of(TimelineSettings(**{**base.__dict__, "reference": "estimated"}), artifacts.LANDMARKS)
+    fits = ClipFits.of(TimelineSettings(**{**base.__dict__, "reference": "estimated", "absolute_weight": 1.0}),
+                       artifacts.LANDMARKS, artifacts.END_BLENDSHAPES)
+    face, absolute = fits.neutral_face, fits.baseline.emotion_probabilities
     reader = TimelineReader(params.extract, models)
     classify = {which: TimelineReader(params.extract, _setup(which)[2]).classify for which in ("timeline", "paper")}
     runs, groups = {}, {group: [] for group in folders}
@@ -208,13 +210,13 @@ def accuracy(folders: dict[str, Path]) -> None:
         """The timeline of one recording as `emo timeline` makes it: the estimated reference from the
         whole recording offline, or fed frame by frame live."""
         if settings.reference != "estimated":
-            return Timeline(settings, classify[which], 256)
+            return Timeline(settings, classify[which], 256, absolute=absolute)
         estimate = NeutralEstimate(face, round(settings.neutral_s * fps), settings.neutral_s)
         if mode == "live":
-            return Timeline(settings, classify[which], 256, estimate=estimate)
+            return Timeline(settings, classify[which], 256, estimate=estimate, absolute=absolute)
         for run in stretches:
             estimate.add(run.time_s, run.points)
-        return Timeline(settings, classify[which], 256, reference=estimate.reference())
+        return Timeline(settings, classify[which], 256, reference=estimate.reference(), absolute=absolute)
 
     def tables(settings, which, mode, names):
         out = []
@@ -250,14 +252,19 @@ def accuracy(folders: dict[str, Path]) -> None:
 
     rows = []
     # Head motion kept (align none) measured 0.17-0.31 macro-F1 whatever the reference (docs/usage.md): left out
-    combinations = [(m, r, "offline", "similarity", 1.0) for m in ("timeline", "paper")
+    # (models, reference, mode, window_s, absolute weight): the models alone, then with a share of the blendshapes
+    combinations = [(m, r, "offline", 1.0, 0.0) for m in ("timeline", "paper")
                     for r in ("estimated", "neutral", "rolling", "first")]
-    combinations += [("timeline", "estimated", "offline", "similarity", w) for w in (0.5, 2.0)]
-    combinations += [(m, "estimated", "live", "similarity", 1.0) for m in ("timeline", "paper")]
+    combinations += [("timeline", "estimated", "offline", w, 0.0) for w in (0.5, 2.0)]
+    combinations += [(m, "estimated", "live", 1.0, 0.0) for m in ("timeline", "paper")]
+    combinations += [("timeline", "estimated", "offline", 1.0, a) for a in ABSOLUTE_WEIGHTS]
+    combinations += [("timeline", "estimated", "live", 1.0, base.absolute_weight)]
     trained_on, held_apart = list(folders)
-    for which, reference, mode, align, window in combinations:
-        settings = TimelineSettings(**{**base.__dict__, "reference": reference, "align": align, "window_s": window})
-        row = {"models": which, "reference": reference + (" (live)" if mode == "live" else ""), "window_s": window}
+    for which, reference, mode, window, weight in combinations:
+        settings = TimelineSettings(**{**base.__dict__, "reference": reference, "align": "similarity",
+                                       "window_s": window, "absolute_weight": weight})
+        row = {"models": which, "reference": reference + (" (live)" if mode == "live" else ""), "window_s": window,
+               "absolute weight": weight}
         for group in (trained_on, held_apart):
             scored = tables(settings, which, mode, groups[group])
             table, truth = pooled(scored)
@@ -273,9 +280,7 @@ def accuracy(folders: dict[str, Path]) -> None:
         rows.append(row)
 
     # The reference-free baseline (the timeline stage's): each frame's blendshapes alone, the most probable of 7
-    landmarks = load_landmarks(artifacts.LANDMARKS)
-    baseline = BlendshapeBaseline(load_end_blendshapes(artifacts.END_BLENDSHAPES, landmarks), landmarks.y)
-    row = {"models": "blendshape baseline", "reference": "none (one frame)", "window_s": None,
+    row = {"models": "blendshape baseline", "reference": "none (one frame)", "window_s": None, "absolute weight": 1.0,
            "threshold (chosen on trained-on people)": "most probable of 7"}
     for group in (trained_on, held_apart):
         scored = []
@@ -284,7 +289,7 @@ def accuracy(folders: dict[str, Path]) -> None:
             frames = BlendshapeFrames()
             for run in stretches:
                 frames.add(run)
-            scored.append((baseline.table(frames), truth))
+            scored.append((fits.baseline.table(frames), truth))
         row[f"{group}: macro-F1"] = round(timeline_scores(*pooled(scored))["macro_f1"], 3)
         if group == held_apart:
             held_apart_scores(row, scored, None)

@@ -103,6 +103,42 @@ def test_stride_repeats_the_last_answer_and_runs_the_models_less():
     assert answered[table.time_s >= 1.0].all()
 
 
+def test_an_absolute_share_mixes_each_frames_blendshape_reading_into_its_answer():
+    plain = recording(no_face=[])
+    shapes = np.zeros((len(plain), 52), np.float32)
+    shapes[40:] = np.nan  # frames whose scores are missing keep the models' answer
+    run = LandmarkRun(plain.index, plain.time_s, plain.points, 0, shapes)
+
+    def angry(scores):
+        out = np.zeros((len(scores), 6))
+        out[:, EMOTIONS.index("anger")] = 0.9
+        return out
+
+    def answers(weight):
+        engine = Timeline(settings(absolute_weight=weight), motion, batch=4, absolute=angry)
+        return pd.concat([engine.feed(run), engine.finish()], ignore_index=True)[list(EMOTIONS)].to_numpy(float)
+
+    alone, mixed = answers(0.0), answers(0.5)
+    answered = ~np.isnan(alone).any(axis=1)
+    assert answered[:40].sum() > 20
+    expected = 0.5 * alone[:40] + 0.5 * angry(shapes[:40])
+    assert np.allclose(mixed[:40][answered[:40]], expected[answered[:40]], atol=1e-4)
+    assert np.array_equal(mixed[40:], alone[40:], equal_nan=True)
+
+
+def test_spilled_runs_come_back_with_their_blendshapes():
+    from emo.video.spills import RunSpill
+
+    points = np.random.default_rng(0).random((5, 468, 2), dtype=np.float32)
+    shapes = np.random.default_rng(1).random((5, 52), dtype=np.float32)
+    with RunSpill() as spill:
+        spill.add(LandmarkRun(np.arange(5), np.arange(5) / 10, points, 1, shapes))
+        spill.add(LandmarkRun(np.arange(5, 7), np.arange(5, 7) / 10, points[:2], 0))  # no scores kept
+        first, second = spill.runs()
+    assert np.array_equal(first.points, points) and np.array_equal(first.blendshapes, shapes) and first.unreadable == 1
+    assert np.isnan(second.blendshapes).all() and second.blendshapes.shape == (2, 52)
+
+
 def test_windows_follow_timestamps_not_frame_counts():
     """Variable frame rate: a second of frames is a second, however many frames it holds."""
     run = recording(n=40, smile=[], no_face=[])

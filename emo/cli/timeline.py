@@ -17,7 +17,7 @@ from emo.files import atomic_file
 from emo.parallel import worker_count
 from emo.pipeline import pipeline_params
 from emo.predict.predictor import timeline_model_choice
-from emo.video.recording import SUMMARY_COLUMNS, TABLE_SUFFIXES, TimelineReader, neutral_face_of, table_writer
+from emo.video.recording import SUMMARY_COLUMNS, TABLE_SUFFIXES, ClipFits, TimelineReader, table_writer
 from emo.video.scoring import scores_line
 from emo.video.sliding_window import REFERENCES, TimelineSettings
 from emo.data.frames import VideoStream
@@ -52,6 +52,8 @@ def add_parser(subparsers) -> None:
                    help="reference estimated: S seconds' worth of the most neutral frames; neutral: the first S seconds")
     p.add_argument("--align", choices=["none", "similarity"], help="remove head motion (similarity) or not")
     p.add_argument("--threshold", type=float, help="least probability that names an emotion (else none)")
+    p.add_argument("--absolute-weight", type=float, metavar="W",
+                   help="share of each answer read from the frame alone (its blendshapes), 0 to 1")
     p.add_argument("--stride", type=at_least_one, help="run the models every N-th frame")
     p.add_argument("--frame-rate", type=float, help="frames per second of frame folders")
     p.add_argument("--workers", type=int, help="processes reading landmarks (0 = every core)")
@@ -71,16 +73,16 @@ def run(args: argparse.Namespace) -> None:
         raise EmoError("--video writes the annotated MP4 beside the table; give --out as well.")
     settings = TimelineSettings.of(params.timeline, params.extract, window_s=args.window, reference=args.reference,
                                    neutral_s=args.neutral, align=args.align, threshold=args.threshold,
-                                   stride=args.stride)
+                                   absolute_weight=args.absolute_weight, stride=args.stride)
     live = args.realtime or any(s.live for s in sources)
     which = args.models or params.timeline.models
     models = timeline_model_choice(params, which, args.variant, args.k)
     workers = worker_count(args.workers if args.workers is not None else params.timeline.workers, 1 << 16)
     reader = TimelineReader(params.extract, models, live=live, workers=workers,
-                            neutral_face=neutral_face_of(settings, artifacts.LANDMARKS))
+                            fits=ClipFits.of(settings, artifacts.LANDMARKS, artifacts.END_BLENDSHAPES))
     print(f"models: {which} ({args.variant}), K per emotion: " + ", ".join(f"{m.emotion} {m.k}" for m in reader.models)
           + f"; window {settings.window_s} s, reference {settings.reference}, align {settings.align}, "
-            f"threshold {settings.threshold}", file=sys.stderr)
+            f"threshold {settings.threshold}, absolute weight {settings.absolute_weight}", file=sys.stderr)
     rows = []
     with reader:
         for source in sources:

@@ -224,6 +224,9 @@ class TimelineParams(Section):
     (Procrustes on the rigid landmarks), so that head motion does not read as expression."""
     threshold: float
     """A frame's emotion is the most probable one when its probability reaches this, else 'none'."""
+    absolute_weight: float
+    """The share of each frame's probabilities read from the frame alone (its blendshape scores,
+    the reference-free baseline), the rest from the models' reading against the neutral face."""
     stride: int
     """The models run every stride-th frame; the frames between repeat the last answer."""
     frame_rate: float
@@ -240,6 +243,7 @@ class TimelineParams(Section):
                                        ("neutral_s", self.neutral_s, 0.1, 600.0), ("frame_rate", self.frame_rate, 1.0, 1000.0)):
             check_within(value, key(name), low, high)
         check_fraction(self.threshold, key("threshold"))
+        check_fraction(self.absolute_weight, key("absolute_weight"))
         check_within(self.stride, key("stride"), 1, MAX_STRIDE)
         check_workers(self.workers, key("workers"))
 

@@ -86,7 +86,7 @@ def save_end_blendshapes(path: Path, data: LandmarkData) -> None:
 def load_end_blendshapes(path: Path, data: LandmarkData) -> np.ndarray:
     """[N, 2, 52] the first and last faces' blendshape scores of landmarks `data`'s videos."""
     if not Path(path).is_file():
-        raise EmoError(f"{path} is missing; run `dvc repro extract`.")
+        raise EmoError(f"{path} is missing; run `dvc repro extract`, which writes it beside landmarks.npz.")
     with np.load(path) as f:
         if not np.array_equal(f["sequence"], data.sequence):
             raise EmoError(f"{path} does not belong to the landmarks beside it; run `dvc repro extract`.")

@@ -41,7 +41,8 @@ def report_inputs(data: DataParams, extract: ExtractParams, split: SplitParams, 
         epochs=train.epochs, frames=extract.frames, ig_steps=attribute.steps,
         evaluated_roots={name: dataset.root for name, dataset in evaluate.datasets.items()},
         timeline=(f"the {timeline.models} models, a window of {timeline.window_s} s, the reference {timeline.reference}, head motion "
-                  f"{'removed' if timeline.align == 'similarity' else 'kept'}, threshold {timeline.threshold}"),
+                  f"{'removed' if timeline.align == 'similarity' else 'kept'}, {timeline.absolute_weight:g} of each answer "
+                  f"from the frame's blendshapes alone, threshold {timeline.threshold}"),
         face_model=extract.face_model, crop_size=extract.crop_size, box=extract.box, box_margin=extract.box_margin,
     )
     return load_inputs(

@@ -13,7 +13,6 @@ import pandas as pd
 
 from emo import artifacts
 from emo.config import ExtractParams, TimelineParams
-from emo.data.dataset import load_end_blendshapes, load_landmarks
 from emo.data.frames import VideoStream
 from emo.errors import EmoError
 from emo.files import atomic_dir, write_json
@@ -22,7 +21,7 @@ from emo.parallel import worker_count
 from emo.report.timelines import save_timeline_figure
 from emo.tracking.runs import metric_name, stage_run
 from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
-from emo.video.recording import TimelineReader, neutral_face_of, read_table, table_writer
+from emo.video.recording import ClipFits, TimelineReader, read_table, table_writer
 from emo.video.scoring import confusion, opens_on_expression, read_truth, scores_line, timeline_scores
 from emo.video.streams import recordings_in
 from emo.video.sliding_window import TimelineSettings
@@ -51,14 +50,14 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
     workers = worker_count(timeline.workers, 1 << 16)
     metrics: dict = {"recordings": {}}
     scored, baseline_scored = [], []
-    landmarks = load_landmarks(artifacts.LANDMARKS)
-    baseline = BlendshapeBaseline(load_end_blendshapes(artifacts.END_BLENDSHAPES, landmarks), landmarks.y)
+    fits = ClipFits.of(settings, artifacts.LANDMARKS, artifacts.END_BLENDSHAPES)
+    baseline = fits.baseline or BlendshapeBaseline.of_files(artifacts.LANDMARKS, artifacts.END_BLENDSHAPES)
     with stage_run(f"timeline@{name}", timeline=timeline, recordings={"name": name, "root": root}) as run, \
             atomic_dir(where.folder) as tmp:
         models = (timeline_set_models(artifacts.TIMELINE_SET) if timeline.models == "timeline"
                   else choose_models(artifacts.FULL, artifacts.RETRAIN))
         with TimelineReader(extract, models, workers=workers,
-                            neutral_face=neutral_face_of(settings, artifacts.LANDMARKS)) as reader:
+                            fits=fits) as reader:
             for source in sources:
                 out = tmp / where.table(source.name).name
                 blendshapes = BlendshapeFrames()

@@ -11,6 +11,7 @@ described in issue 27, not a model tuned to win.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from emo.data.dataset import load_end_blendshapes, load_landmarks
 from emo.data.emotions import EMOTIONS
 from emo.data.landmarks import N_BLENDSHAPES
+from emo.errors import EmoError
 from emo.video.sliding_window import NONE, TIMELINE_COLUMNS, LandmarkRun
 
 CLASSES = (NONE, *EMOTIONS)
@@ -32,6 +35,19 @@ class BlendshapeBaseline:
         X = np.concatenate([end_blendshapes[:, 0], end_blendshapes[:, 1]])
         labels = np.concatenate([np.zeros(len(y), int), np.asarray(y) + 1])  # index into CLASSES
         self.model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(X, labels)
+
+    @classmethod
+    def of_files(cls, landmarks: Path, end_blendshapes: Path) -> BlendshapeBaseline:
+        """Trained on the extract stage's outputs: landmarks.npz (the labels) and blendshapes.npz."""
+        if not Path(landmarks).is_file():
+            raise EmoError(f"{landmarks} is missing, and the blendshape baseline is trained on its videos; run "
+                           "`dvc repro extract`, or set --absolute-weight 0 (timeline.absolute_weight).")
+        data = load_landmarks(landmarks)
+        return cls(load_end_blendshapes(end_blendshapes, data), data.y)
+
+    def emotion_probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """[n, 52] frames' blendshape scores -> [n, 6] each emotion's probability (none's is the rest)."""
+        return self.model.predict_proba(scores)[:, 1:]
 
     def table(self, frames: BlendshapeFrames) -> pd.DataFrame:
         """A recording's frames answered one by one, in the timeline table's columns: each

@@ -28,6 +28,7 @@ from emo.config import ExtractParams
 from emo.data.emotions import EMOTIONS
 from emo.data.face_model import resolve_face_model
 from emo.data.face_boxes import NO_BLENDSHAPES, NO_POINTS, FaceBoxes, FacesRead, restart_frames
+from emo.data.frames import Frame, VideoStream
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.files import atomic_file
@@ -35,12 +36,12 @@ from emo.models.backend import configure
 from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
 from emo.parallel import prefetch, process_pool
 from emo.video.annotation import AnnotatedVideo
+from emo.video.blendshape_baseline import BlendshapeBaseline
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
-from emo.video.spills import RunSpill, SpilledFrames
-from emo.data.frames import Frame, VideoStream
-from emo.video.streams import LiveFrames
 from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
+from emo.video.spills import RunSpill, SpilledFrames
+from emo.video.streams import LiveFrames
 
 OFFLINE_BATCH = 32  # windows per model call offline; live answers each frame at once
 TABLE_SUFFIXES = (".csv", ".parquet")
@@ -219,15 +220,26 @@ def read_table(path: Path) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ the models
 
 
-def neutral_face_of(settings: TimelineSettings, landmarks: Path) -> NeutralFace | None:
-    """The discriminant the estimated reference scores frames with, fitted on the training clips'
-    landmarks (the extract stage's landmarks.npz); None for another reference."""
-    if settings.reference != "estimated":
-        return None
-    if not Path(landmarks).is_file():
-        raise EmoError(f"{landmarks} is missing, and the estimated reference is fitted on it; run `dvc repro "
-                       "extract`, or choose another --reference (timeline.reference).")
-    return NeutralFace.of_landmarks(landmarks)
+@dataclass(frozen=True)
+class ClipFits:
+    """What a timeline fits on the training clips (the extract stage's outputs) before it reads:
+    the discriminant the estimated reference scores frames with, and the blendshape baseline
+    that each answer's absolute share comes from; None where the settings use neither."""
+
+    neutral_face: NeutralFace | None = None
+    baseline: BlendshapeBaseline | None = None
+
+    @classmethod
+    def of(cls, settings: TimelineSettings, landmarks: Path, end_blendshapes: Path) -> ClipFits:
+        """Fitted on landmarks.npz and blendshapes.npz, as `settings` need them."""
+        neutral_face = None
+        if settings.reference == "estimated":
+            if not Path(landmarks).is_file():
+                raise EmoError(f"{landmarks} is missing, and the estimated reference is fitted on it; run `dvc repro "
+                               "extract`, or choose another --reference (timeline.reference).")
+            neutral_face = NeutralFace.of_landmarks(landmarks)
+        baseline = BlendshapeBaseline.of_files(landmarks, end_blendshapes) if settings.absolute_weight > 0 else None
+        return cls(neutral_face, baseline)
 
 
 class TimelineReader:
@@ -238,12 +250,11 @@ class TimelineReader:
     which starts the workers; leaving it stops them and closes the face model."""
 
     def __init__(self, extract: ExtractParams, models: list[EmotionModels], live: bool = False, workers: int = 1,
-                 neutral_face: NeutralFace | None = None):
-        """`neutral_face`: what the estimated reference scores frames with (neutral_face_of)."""
+                 fits: ClipFits = ClipFits()):
         configure(single_threaded=False)
         e = self.extract = extract
         self.models = models
-        self.neutral_face = neutral_face
+        self.fits = fits
         keras_models = load_models(self.models)
         self.batch = 1 if live else OFFLINE_BATCH
         self.classify = CompiledEnsemble(self.models, keras_models, self.batch)
@@ -318,7 +329,8 @@ class TimelineReader:
                     bar.update(len(run))
                 runs = spill.runs()
                 summary.reference, summary.warning = estimate.describe(), estimate.warning()
-            engine = Timeline(settings, self.classify, self.batch, None if estimate is None else estimate.reference())
+            engine = Timeline(settings, self.classify, self.batch, None if estimate is None else estimate.reference(),
+                              absolute=self._absolute(settings))
             for run in runs:
                 summary.unreadable += run.unreadable
                 self._emit(engine.feed(run), writer, held, summary, draw, seen)
@@ -341,7 +353,7 @@ class TimelineReader:
         source.check()
         summary = RecordingSummary(source.spec)
         estimate = self._estimate(settings, source.fps())
-        engine = Timeline(settings, self.classify, batch=1, estimate=estimate)
+        engine = Timeline(settings, self.classify, batch=1, estimate=estimate, absolute=self._absolute(settings))
         held: list[pd.DataFrame] = []
         self.faces.reset()
         started = time.perf_counter()
@@ -368,10 +380,20 @@ class TimelineReader:
         """The estimated reference's pool (neutral_s seconds' worth of frames), or None for another reference."""
         if settings.reference != "estimated":
             return None
-        if self.neutral_face is None:
+        if self.fits.neutral_face is None:
             raise EmoError("the estimated reference needs the neutral-face discriminant, fitted on the extract "
                            "stage's landmarks; run `dvc repro extract`, or choose another --reference.")
-        return NeutralEstimate(self.neutral_face, round(settings.neutral_s * fps), settings.neutral_s)
+        return NeutralEstimate(self.fits.neutral_face, round(settings.neutral_s * fps), settings.neutral_s)
+
+    def _absolute(self, settings: TimelineSettings) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The blendshape baseline's emotion probabilities, for the answers' absolute share."""
+        if settings.absolute_weight == 0:
+            return None
+        if self.fits.baseline is None:
+            raise EmoError("an absolute share of the answers (timeline.absolute_weight, --absolute-weight) needs the "
+                           "blendshape baseline, trained on the extract stage's outputs; run `dvc repro extract`, "
+                           "or set it to 0.")
+        return self.fits.baseline.emotion_probabilities
 
     @staticmethod
     def _emit(rows: pd.DataFrame, writer: Callable | None, held: list, summary: RecordingSummary,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from emo.config import ExtractParams, TimelineParams
 from emo.data.emotions import EMOTIONS
+from emo.data.landmarks import N_BLENDSHAPES
 from emo.video.alignment import aligned
 from emo.video.reference import NeutralEstimate
 
@@ -46,13 +47,14 @@ class TimelineSettings:
     threshold: float
     stride: int
     min_face_fraction: float  # of a window's frames, for an answer
+    absolute_weight: float = 0.0  # share of each answer from the frame's blendshapes alone (0: the models alone)
 
     @classmethod
     def of(cls, timeline: TimelineParams, extract: ExtractParams, **overrides) -> TimelineSettings:
         values = dict(frames=extract.frames, window_s=timeline.window_s, reference=timeline.reference,
                       history_s=timeline.history_s, neutral_s=timeline.neutral_s, align=timeline.align,
                       threshold=timeline.threshold, stride=timeline.stride,
-                      min_face_fraction=extract.min_face_fraction)
+                      min_face_fraction=extract.min_face_fraction, absolute_weight=timeline.absolute_weight)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -87,12 +89,16 @@ class Timeline:
     computed (the models run on `batch` windows at a time)."""
 
     def __init__(self, settings: TimelineSettings, classify: Callable[[np.ndarray], np.ndarray], batch: int = 32,
-                 reference: np.ndarray | None = None, estimate: NeutralEstimate | None = None):
+                 reference: np.ndarray | None = None, estimate: NeutralEstimate | None = None,
+                 absolute: Callable[[np.ndarray], np.ndarray] | None = None):
         """With the estimated reference: offline, `reference` (estimated beforehand from the whole
         recording) holds throughout; live, `estimate` is fed every face frame and remade into the
-        reference now and then."""
+        reference now and then. `absolute`: frames' blendshape scores [n, 52] -> the six
+        emotions' probabilities [n, 6] (the blendshape baseline's), of which settings'
+        absolute_weight is mixed into each answer."""
         self.s = settings
         self.classify = classify
+        self.absolute = absolute if settings.absolute_weight > 0 else None
         self.batch = batch
         self.start: float | None = None
         self.reference: np.ndarray | None = reference  # [468, 2]
@@ -100,7 +106,7 @@ class Timeline:
         self._reference_time = -np.inf
         self._history: deque = deque()  # (time, aligned points) of face frames the reference is made of
         self._window: deque = deque()  # (time, aligned points or NaN) of the last window_s
-        self._pending: list = []  # (frame, time, face, model input or None) awaiting the next batch
+        self._pending: list = []  # (frame, time, face, due, model input or None, blendshapes) awaiting a batch
         self._last: np.ndarray | None = None  # the last answer, for frames between strides
         self._skipped = 1 << 30  # frames since the models last ran (none yet: run at the first chance)
 
@@ -108,6 +114,7 @@ class Timeline:
         """The rows that became ready: every frame's, in order, once its batch has run."""
         points = run.points
         found = ~np.isnan(points).any(axis=(1, 2))
+        shapes = run.blendshapes if run.blendshapes is not None else np.full((len(run), N_BLENDSHAPES), np.nan)
         for lo in range(0, len(run), 8):  # aligned 8 at a time: the reference may move in between
             hi = min(lo + 8, len(run))
             chunk = points[lo:hi]
@@ -116,13 +123,13 @@ class Timeline:
             if self.s.align == "similarity" and self.reference is not None:
                 chunk = aligned(chunk, self.reference)
             for i in range(lo, hi):
-                self._frame(int(run.index[i]), float(run.time_s[i]), bool(found[i]), chunk[i - lo])
+                self._frame(int(run.index[i]), float(run.time_s[i]), bool(found[i]), chunk[i - lo], shapes[i])
         return self._flush(final=False)
 
     def finish(self) -> pd.DataFrame:
         return self._flush(final=True)
 
-    def _frame(self, frame: int, t: float, face: bool, points: np.ndarray) -> None:
+    def _frame(self, frame: int, t: float, face: bool, points: np.ndarray, blendshapes: np.ndarray) -> None:
         if self.start is None:
             self.start = t
         self._window.append((t, points))
@@ -136,7 +143,7 @@ class Timeline:
         seen = self.s.reference == "estimated" or t - self.start >= self.s.window_s - 1e-6
         due = face and seen and self._skipped + 1 >= self.s.stride
         self._skipped = 0 if due else self._skipped + 1
-        self._pending.append((frame, t, face, due, self._model_input(t) if due else None))
+        self._pending.append((frame, t, face, due, self._model_input(t) if due else None, blendshapes))
 
     def _remember(self, t: float, points: np.ndarray) -> None:
         """Keep a face frame for the reference, and recompute the reference now and then."""
@@ -184,11 +191,17 @@ class Timeline:
         answers = iter(self.classify(np.stack(inputs)) if inputs else [])
         pending, self._pending = self._pending, []
         probabilities = np.full((len(pending), len(EMOTIONS)), np.nan)
-        for row, (_, _, face, due, x) in enumerate(pending):
+        for row, (_, _, face, due, x, _) in enumerate(pending):
             if due or not face:  # a new answer, or none: frames until the next stride repeat it
                 self._last = None if x is None else next(answers)
             if face and self._last is not None:
                 probabilities[row] = self._last
+        if self.absolute is not None:
+            shapes = np.stack([p[5] for p in pending])
+            both = ~np.isnan(probabilities).any(axis=1) & ~np.isnan(shapes).any(axis=1)
+            if both.any():
+                w = self.s.absolute_weight
+                probabilities[both] = (1 - w) * probabilities[both] + w * self.absolute(shapes[both])
         table = pd.DataFrame({"frame": [p[0] for p in pending], "time_s": np.round([p[1] for p in pending], 4),
                               "face": [p[2] for p in pending]})
         for e, column in zip(EMOTIONS, probabilities.T):

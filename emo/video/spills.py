@@ -10,14 +10,15 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from emo.data.frames import Frame, VideoStream
+from emo.data.landmarks import N_BLENDSHAPES
 from emo.data.mesh import N_LANDMARKS
 from emo.video.sliding_window import LandmarkRun
-from emo.data.frames import Frame, VideoStream
 
 
 class RunSpill:
     """Landmark runs kept on disk between an offline timeline's two passes (an hour at 30 frames/s
-    is 400 MB of landmarks), their frame numbers and times in memory."""
+    is 400 MB of landmarks, 22 MB of blendshape scores), their frame numbers and times in memory."""
 
     def __enter__(self) -> RunSpill:
         self._file = tempfile.TemporaryFile()
@@ -28,14 +29,18 @@ class RunSpill:
         self._file.close()
 
     def add(self, run: LandmarkRun) -> None:
+        shapes = run.blendshapes if run.blendshapes is not None else np.full((len(run), N_BLENDSHAPES), np.nan)
         self._file.write(np.ascontiguousarray(run.points, np.float32).tobytes())
+        self._file.write(np.ascontiguousarray(shapes, np.float32).tobytes())
         self._runs.append((run.index, run.time_s, run.unreadable))
 
     def runs(self) -> Iterator[LandmarkRun]:
         self._file.seek(0)
         for index, times, unreadable in self._runs:
-            points = np.frombuffer(self._file.read(len(index) * N_LANDMARKS * 2 * 4), np.float32)
-            yield LandmarkRun(index, times, points.reshape(len(index), N_LANDMARKS, 2).copy(), unreadable)
+            n = len(index)
+            points = np.frombuffer(self._file.read(n * N_LANDMARKS * 2 * 4), np.float32).reshape(n, N_LANDMARKS, 2)
+            shapes = np.frombuffer(self._file.read(n * N_BLENDSHAPES * 4), np.float32).reshape(n, N_BLENDSHAPES)
+            yield LandmarkRun(index, times, points.copy(), unreadable, shapes.copy())
 
 
 class SpilledFrames:
