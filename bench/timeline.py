@@ -67,14 +67,16 @@ def _setup(which: str | None = None):
 def child(mode: str, path: str, workers: int, cores: int, out: str) -> None:
     """One measurement, in a process pinned to `cores` cores."""
     os.sched_setaffinity(0, set(range(cores)))
+    from emo import artifacts
     from emo.data.frames import VideoStream
-    from emo.video.recording import table_writer
+    from emo.video.recording import ClipFits, table_writer
     from emo.video.sliding_window import TimelineSettings
 
     params, TimelineReader, models = _setup()
     settings = TimelineSettings.of(params.timeline, params.extract)
+    fits = ClipFits.of(settings, artifacts.LANDMARKS, artifacts.END_BLENDSHAPES)  # as `emo timeline` fits them
     result: dict = {}
-    with TimelineReader(params.extract, models, live=mode == "live", workers=workers) as reader:
+    with TimelineReader(params.extract, models, live=mode == "live", workers=workers, fits=fits) as reader:
         if mode == "live":
             _, s = reader.read_live(VideoStream(path), settings, realtime=True)
             result = {"answered_per_s": s.frames / s.seconds, "offered": s.frames + s.dropped, "dropped": s.dropped,
