@@ -126,6 +126,13 @@ def test_an_absolute_share_mixes_each_frames_blendshape_reading_into_its_answer(
     assert np.array_equal(mixed[40:], alone[40:], equal_nan=True)
 
 
+def test_a_threshold_or_absolute_weight_outside_0_to_1_is_one_sentence():
+    for name, option in (("threshold", "--threshold"), ("absolute_weight", "--absolute-weight")):
+        with pytest.raises(EmoError) as err:
+            settings(**{name: 1.5})
+        assert str(err.value) == f"{name} ({option}) is 1.5; give a number from 0 to 1."
+
+
 def test_spilled_runs_come_back_with_their_blendshapes():
     from emo.video.spills import RunSpill
 

@@ -39,9 +39,10 @@ class BlendshapeBaseline:
     @classmethod
     def of_files(cls, landmarks: Path, end_blendshapes: Path) -> BlendshapeBaseline:
         """Trained on the extract stage's outputs: landmarks.npz (the labels) and blendshapes.npz."""
-        if not Path(landmarks).is_file():
-            raise EmoError(f"{landmarks} is missing, and the blendshape baseline is trained on its videos; run "
-                           "`dvc repro extract`, or set --absolute-weight 0 (timeline.absolute_weight).")
+        for path in (landmarks, end_blendshapes):
+            if not Path(path).is_file():
+                raise EmoError(f"{path} is missing, and the blendshape baseline is trained on it; run `dvc repro "
+                               "extract`, or set --absolute-weight 0 (timeline.absolute_weight).")
         data = load_landmarks(landmarks)
         return cls(load_end_blendshapes(end_blendshapes, data), data.y)
 

@@ -27,6 +27,7 @@ import pandas as pd
 from emo.config import ExtractParams, TimelineParams
 from emo.data.emotions import EMOTIONS
 from emo.data.landmarks import N_BLENDSHAPES
+from emo.errors import EmoError
 from emo.video.alignment import aligned
 from emo.video.reference import NeutralEstimate
 
@@ -48,6 +49,13 @@ class TimelineSettings:
     stride: int
     min_face_fraction: float  # of a window's frames, for an answer
     absolute_weight: float = 0.0  # share of each answer from the frame's blendshapes alone (0: the models alone)
+
+    def __post_init__(self) -> None:
+        # params.yaml's values are checked on loading; these come from options and the Python API too
+        for name, option in (("threshold", "--threshold"), ("absolute_weight", "--absolute-weight")):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise EmoError(f"{name} ({option}) is {value:g}; give a number from 0 to 1.")
 
     @classmethod
     def of(cls, timeline: TimelineParams, extract: ExtractParams, **overrides) -> TimelineSettings:
