@@ -9,10 +9,10 @@ import pandas as pd
 
 from emo import artifacts
 from emo.config import Params
+from emo.data.frames import VideoStream
 from emo.predict.predictor import timeline_model_choice
 from emo.pipeline import pipeline_params
 from emo.video.recording import ClipFits, TimelineReader
-from emo.data.frames import VideoStream
 from emo.video.sliding_window import TIMELINE_COLUMNS, TimelineSettings
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from emo.data.action_units import EMOTION_ACTION_UNITS, action_unit_field
 from emo.data.emotions import EMOTIONS
+from emo.data.frames import VideoStream
 from emo.data.mesh import face_mesh
 from emo.errors import EmoError
 from emo.video.alignment import aligned
@@ -16,7 +17,6 @@ from emo.video.blendshape_baseline import BlendshapeBaseline, BlendshapeFrames
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
 from emo.video.scoring import confusion, opens_on_expression, timeline_scores
-from emo.data.frames import VideoStream
 from emo.video.streams import LiveFrames, recordings_in
 from emo.video.sliding_window import NONE, TIMELINE_COLUMNS, LandmarkRun, Timeline, TimelineSettings, emotion_of
 from tests.synthetic import expression_clips

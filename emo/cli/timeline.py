@@ -12,6 +12,7 @@ import pandas as pd
 
 from emo import artifacts
 from emo.cli.arguments import at_least_one, model_options
+from emo.data.frames import VideoStream
 from emo.errors import EmoError
 from emo.files import atomic_file
 from emo.parallel import worker_count
@@ -20,7 +21,6 @@ from emo.predict.predictor import timeline_model_choice
 from emo.video.recording import SUMMARY_COLUMNS, TABLE_SUFFIXES, ClipFits, TimelineReader, table_writer
 from emo.video.scoring import scores_line
 from emo.video.sliding_window import REFERENCES, TimelineSettings
-from emo.data.frames import VideoStream
 
 
 def add_parser(subparsers) -> None:

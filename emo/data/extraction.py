@@ -45,7 +45,7 @@ class SequenceOutcome:
     frames_read: int = 0
     frames_with_face: int = 0
     frames_filled: int = 0
-    size_changes: int = 0  # frames whose size differs from the previous frame's (the face box found again)
+    size_changes: int = 0  # frames whose size differs from the previous frame's (the face box found afresh)
     reason: str = ""  # "" when the sequence was kept
     points: np.ndarray | None = None  # [P, 2, 468]
     end_blendshapes: np.ndarray | None = None  # [2, 52] the first and the last face's blendshape scores

@@ -8,11 +8,13 @@ landmarker reads follows the face: it is found again when the face is lost, or w
 have drifted out of the box's middle (DRIFT) or changed size (RESIZE), as over a long recording.
 A frame of another size starts afresh (anchor included): a box found in a frame of one size
 crops the wrong part of another. `frame` (the paper's per-frame crop): every frame's own box,
-its points measured in it. Either way, a frame whose box shows no face is read whole.
+its points measured in it. Either way, once a box was found, a frame whose box shows no face
+is read whole.
 
 A recording is read in stretches of RESTART_S seconds, at whose starts the box is found afresh,
-so that a stretch read alone (by a timeline worker, or `emo explain --moment`) reads its frames
-as the whole recording's reading does.
+so that a stretch read alone (by a timeline worker, or `emo explain --moment`) finds the same
+points in its frames as the whole recording's reading does (the timeline measures each
+stretch in its own first box; a moment keeps its first box throughout).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ class FacesRead:
     points: list[np.ndarray]
     boxes: list[FaceBox | None]
     blendshapes: list[np.ndarray]
+
+    def add(self, points: np.ndarray | None, box: FaceBox | None, blendshapes: np.ndarray | None) -> None:
+        """One frame's face (points None: none found)."""
+        self.points.append(NO_POINTS if points is None else points)
+        self.boxes.append(box)
+        self.blendshapes.append(NO_BLENDSHAPES if points is None else blendshapes)
 
     def point_array(self) -> np.ndarray:
         """[n, 468, 2]"""
@@ -104,7 +112,8 @@ class FaceBoxes:
         """The face's landmarks [468, 2] in this frame, in self.anchor's [0, 1] coordinates; None
         when the frame is unreadable or shows no face. self.blendshapes: its face's scores."""
         points = self._landmarks(frame)
-        self.blendshapes = None if points is None else self.detector.blendshapes
+        scores = self.detector.blendshapes
+        self.blendshapes = None if points is None else NO_BLENDSHAPES if scores is None else scores
         return points
 
     def _landmarks(self, frame: Frame) -> np.ndarray | None:
@@ -174,10 +183,7 @@ class FaceBoxes:
             self.landmarks(frame)
         read = FacesRead([], [], [])
         for frame in prefetch(frames):
-            found = self.landmarks(frame)
-            read.points.append(NO_POINTS if found is None else found)
-            read.boxes.append(self.anchor)
-            read.blendshapes.append(NO_BLENDSHAPES if found is None else self.blendshapes)
+            read.add(self.landmarks(frame), self.anchor, self.blendshapes)
         return read
 
 

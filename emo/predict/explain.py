@@ -200,10 +200,11 @@ def _write_explanation_video(predictor: Predictor, result: VideoResult, explanat
     face = blank = np.zeros((size, size), np.uint8)
     # The video is read a second time, each frame cropped to the box its landmarks are measured
     # in, rather than held: a long one's frames would not fit in memory.
-    frames = itertools.islice(clip_frames(Path(result.path), result.moment).frames, n)
+    clip = clip_frames(Path(result.path), result.moment, predictor.params.timeline.frame_rate)
+    frames = itertools.islice(clip.frames, n)
     with atomic_file(path) as tmp, H264Writer(tmp, fps, (size * scale, size * scale)) as video:
         for i, (frame, box) in enumerate(zip(frames, result.frame_boxes)):
-            face = blank if box is None else box.crop(frame.gray, size)
+            face = blank if box is None or frame.gray is None else box.crop(frame.gray, size)
             # The model saw P frames resampled from n: each frame shows the nearest one's attribution.
             t = int(round(i * (P - 1) / max(n - 1, 1)))
             video.write(colour_points(face, result.frame_points[i] * size, explanation.per_frame[t] / peak, scale))

@@ -206,7 +206,7 @@ class Predictor:
         """A checked video's landmarks, or the reason it has none."""
         try:
             start = time.perf_counter()
-            clip = clip_frames(Path(result.path), result.moment)
+            clip = clip_frames(Path(result.path), result.moment, self.params.timeline.frame_rate)
             outcome = extract_sequence(self.faces, timed(clip.frames, result.timing, "decode"),
                                        settings_of(self.params.extract), keep_points, clip.warm_up, clip.restart_every)
             result.timing["landmarks"] = time.perf_counter() - start

@@ -13,8 +13,8 @@ import pandas as pd
 
 from emo.data.dataset import LandmarkData, load_landmarks
 from emo.data.emotions import EMOTIONS
-from emo.data.face_model import resolve_face_model
 from emo.data.face_boxes import FaceBoxes
+from emo.data.face_model import resolve_face_model
 from emo.data.landmarks import LandmarkDetector
 from emo.data.mesh import N_LANDMARKS
 from emo.data.sources import DatasetVideo

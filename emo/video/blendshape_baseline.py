@@ -48,7 +48,13 @@ class BlendshapeBaseline:
 
     def emotion_probabilities(self, scores: np.ndarray) -> np.ndarray:
         """[n, 52] frames' blendshape scores -> [n, 6] each emotion's probability (none's is the rest)."""
-        return self.model.predict_proba(scores)[:, 1:]
+        return self._probabilities(scores)[:, 1:]
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """[n, 7] over CLASSES (a class the training videos lack: 0)."""
+        out = np.zeros((len(scores), len(CLASSES)))
+        out[:, self.model.classes_] = self.model.predict_proba(scores)
+        return out
 
     def table(self, frames: BlendshapeFrames) -> pd.DataFrame:
         """A recording's frames answered one by one, in the timeline table's columns: each
@@ -57,7 +63,7 @@ class BlendshapeBaseline:
         face = ~np.isnan(scores).any(axis=1)
         probabilities = np.full((len(scores), len(CLASSES)), np.nan)
         if face.any():
-            probabilities[face] = self.model.predict_proba(scores[face])
+            probabilities[face] = self._probabilities(scores[face])
         said = np.array(CLASSES, dtype=object)[np.nan_to_num(probabilities).argmax(axis=1)]
         table = pd.DataFrame({"frame": _joined(frames.index, int), "time_s": _joined(frames.time_s, float),
                               "face": face, **{e: probabilities[:, i + 1] for i, e in enumerate(EMOTIONS)},

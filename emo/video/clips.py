@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from emo.data.face_boxes import restart_frames
 from emo.data.frames import Frame, VideoStream, check_video_path
 
@@ -44,19 +43,20 @@ class Moment:
 class ClipFrames:
     """A clip's frames as FaceBoxes.sequence reads them: a whole video from its first frame, or a
     moment of a recording from the face box's last fresh start before it (its warm-up), so that
-    the moment's frames get the landmarks the timeline reads in them."""
+    the moment's frames get the points the timeline finds in them."""
 
     frames: Iterator[Frame]
-    warm_up: Iterator[Frame] = iter(())
+    warm_up: Iterable[Frame] = ()
     restart_every: int | None = None
 
 
-def clip_frames(path: Path, moment: Moment | None = None) -> ClipFrames:
+def clip_frames(path: Path, moment: Moment | None = None, frame_rate: float = 30.0) -> ClipFrames:
     """A video's frames, read as they are used, never held; with `moment`, only that stretch of
     it (the recording is read to the stretch's start, then again from the box's last fresh
-    start). The path is checked at once; a file that cannot be opened raises when first read."""
+    start). `frame_rate`: a frame folder's (timeline.frame_rate, as the timeline reads it). The
+    path is checked at once; a file that cannot be opened raises when first read."""
     check_video_path(path)
-    stream = VideoStream(str(path))
+    stream = VideoStream(str(path), frame_rate)
     if moment is None:
         return ClipFrames(stream.frames())
     first = next((f.index for f in itertools.takewhile(lambda f: not moment.past(f), stream.frames())

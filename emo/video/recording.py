@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 from emo.config import ExtractParams
 from emo.data.emotions import EMOTIONS
+from emo.data.face_boxes import FaceBoxes, FacesRead, restart_frames
 from emo.data.face_model import resolve_face_model
-from emo.data.face_boxes import NO_BLENDSHAPES, NO_POINTS, FaceBoxes, FacesRead, restart_frames
 from emo.data.frames import Frame, VideoStream
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
@@ -127,9 +127,7 @@ def landmark_run(faces: FaceBoxes, frames, seen: deque | None = None) -> Landmar
             seen.append((frame.gray, None if found is None else faces.anchor.to_pixels(found)))
         index.append(frame.index)
         times.append(frame.time_s)
-        read.points.append(NO_POINTS if found is None else found)
-        read.boxes.append(faces.anchor)
-        read.blendshapes.append(NO_BLENDSHAPES if found is None else faces.blendshapes)
+        read.add(found, faces.anchor, faces.blendshapes)
     return LandmarkRun(np.array(index, int), np.array(times, float), read.point_array(), unreadable,
                        read.blendshape_array())
 

@@ -80,6 +80,10 @@ class LandmarkRun:
     def __len__(self) -> int:
         return len(self.index)
 
+    def blendshape_scores(self) -> np.ndarray:
+        """[n, 52], NaN where there are none."""
+        return self.blendshapes if self.blendshapes is not None else np.full((len(self), N_BLENDSHAPES), np.nan)
+
 
 def emotion_of(probabilities: np.ndarray, threshold: float) -> np.ndarray:
     """[n, 6] -> [n] the most probable emotion when it reaches `threshold`, else 'none'; '' where
@@ -104,6 +108,8 @@ class Timeline:
         reference now and then. `absolute`: frames' blendshape scores [n, 52] -> the six
         emotions' probabilities [n, 6] (the blendshape baseline's), of which settings'
         absolute_weight is mixed into each answer."""
+        if settings.absolute_weight > 0 and absolute is None:
+            raise ValueError("an absolute_weight above 0 needs `absolute`, the blendshape baseline's reading")
         self.s = settings
         self.classify = classify
         self.absolute = absolute if settings.absolute_weight > 0 else None
@@ -122,7 +128,7 @@ class Timeline:
         """The rows that became ready: every frame's, in order, once its batch has run."""
         points = run.points
         found = ~np.isnan(points).any(axis=(1, 2))
-        shapes = run.blendshapes if run.blendshapes is not None else np.full((len(run), N_BLENDSHAPES), np.nan)
+        shapes = run.blendshape_scores()
         for lo in range(0, len(run), 8):  # aligned 8 at a time: the reference may move in between
             hi = min(lo + 8, len(run))
             chunk = points[lo:hi]

@@ -29,9 +29,8 @@ class RunSpill:
         self._file.close()
 
     def add(self, run: LandmarkRun) -> None:
-        shapes = run.blendshapes if run.blendshapes is not None else np.full((len(run), N_BLENDSHAPES), np.nan)
         self._file.write(np.ascontiguousarray(run.points, np.float32).tobytes())
-        self._file.write(np.ascontiguousarray(shapes, np.float32).tobytes())
+        self._file.write(np.ascontiguousarray(run.blendshape_scores(), np.float32).tobytes())
         self._runs.append((run.index, run.time_s, run.unreadable))
 
     def runs(self) -> Iterator[LandmarkRun]:
