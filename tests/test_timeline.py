@@ -229,6 +229,10 @@ def test_corrupt_frames_in_the_middle_are_rows_without_a_face_and_counted(smoke_
     assert "2 unreadable" in done.stderr
     table = pd.read_csv(tmp_path / "t.csv")
     assert len(table) == 40 and not table.face[table.frame.isin([20, 21])].any()
+    # Explaining a stretch across them draws the frames that do not decode blank
+    explained = emo(["explain", folder, "--frames", "10:30", "--out", tmp_path / "x", "--steps", "4"], smoke_repo)
+    assert explained.returncode == 0, explained.stderr
+    assert len(list((tmp_path / "x").glob("*.mp4"))) == 1
 
 
 def test_explain_a_moment_of_a_recording(smoke_repo, recordings, tmp_path, emo):
