@@ -186,7 +186,8 @@ def hour(recording: Path) -> None:
 def accuracy(folders: dict[str, Path]) -> None:
     from emo import artifacts
     from emo.video.blendshape_baseline import BlendshapeFrames
-    from emo.video.recording import ClipFits, landmark_runs
+    from emo.video.landmark_runs import landmark_runs
+    from emo.video.recording import ClipFits
     from emo.video.reference import OPENING_NATS, NeutralEstimate
     from emo.video.scoring import opens_on_expression, read_truth, timeline_scores
     from emo.video.streams import recordings_in
@@ -310,7 +311,7 @@ def save_bundle(bundle: Path, recording: Path) -> None:
     from emo.data.face_boxes import FaceBoxes
     from emo.data.face_model import resolve_face_model
     from emo.data.frames import VideoStream
-    from emo.video.recording import landmark_runs
+    from emo.video.landmark_runs import landmark_runs
 
     params, _, models = _setup()
     manifest = []

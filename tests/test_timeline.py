@@ -269,7 +269,7 @@ def test_the_timeline_and_explain_a_moment_read_the_same_landmarks(smoke_repo, s
     from emo.data.frames import VideoStream
     from emo.predict.predictor import Predictor, checked
     from emo.video.clips import Moment
-    from emo.video.recording import landmark_runs
+    from emo.video.landmark_runs import landmark_runs
 
     source = VideoStream(str(recordings[0]))
     fps = source.fps()

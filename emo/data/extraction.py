@@ -20,7 +20,7 @@ from tqdm import tqdm
 from emo.config import DataParams, ExtractParams
 from emo.data.dataset import LandmarkData
 from emo.data.emotions import EMOTIONS
-from emo.data.face_boxes import FaceBoxes
+from emo.data.face_boxes import FaceBoxes, init_worker_faces, worker_faces
 from emo.data.frames import Frame, unreadable
 from emo.data.layouts import find_sequences
 from emo.data.mesh import face_mesh
@@ -127,18 +127,10 @@ def _bad_points(points: np.ndarray) -> str:
     return ""
 
 
-_faces: FaceBoxes | None = None  # one FaceLandmarker per worker process
-
-
-def _init_worker(model_path: str, params: ExtractParams) -> None:
-    global _faces
-    _faces = FaceBoxes.of(model_path, params)
-
-
 def _extract_one(args: tuple[DatasetVideo, SequenceSettings]) -> SequenceOutcome:
     source, settings = args
     try:
-        return extract_sequence(_faces, source.frames(), settings)
+        return extract_sequence(worker_faces(), source.frames(), settings)
     except EmoError as e:  # a video that cannot be opened, a folder that cannot be listed
         return SequenceOutcome(reason=f"unreadable: {e}")
 
@@ -150,7 +142,7 @@ def extract_sequences(
     settings = settings_of(params)
     workers = worker_count(params.workers, len(sources))
     init_args = (str(model_path), params)
-    with process_pool(workers, _init_worker, init_args) as pool:
+    with process_pool(workers, init_worker_faces, init_args) as pool:
         results = pool.map(_extract_one, [(s, settings) for s in sources])
         return list(tqdm(results, total=len(sources), desc="extract", unit="seq", disable=not progress))
 

@@ -187,6 +187,20 @@ class FaceBoxes:
         return read
 
 
+_worker_faces: FaceBoxes | None = None  # one FaceLandmarker per worker process
+
+
+def init_worker_faces(model_path: str, extract: ExtractParams) -> None:
+    """A process pool's initializer: the worker's own face boxes (worker_faces)."""
+    global _worker_faces
+    _worker_faces = FaceBoxes.of(model_path, extract)
+
+
+def worker_faces() -> FaceBoxes:
+    """This worker process's face boxes (init_worker_faces)."""
+    return _worker_faces
+
+
 def _extent(points: np.ndarray) -> np.ndarray:
     lo, hi = points.min(axis=0), points.max(axis=0)
     return np.array([*(lo + hi) / 2, hi[0] - lo[0]])

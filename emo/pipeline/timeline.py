@@ -83,10 +83,9 @@ def run(name: str, timeline: TimelineParams, extract: ExtractParams, progress: b
             metrics["confusion"] = confusion(table, truth)
             metrics["macro_f1_by_threshold"] = {str(t): timeline_scores(table, truth, t)["macro_f1"] for t in THRESHOLDS}
             metrics["baseline"] = pooled_scores(baseline_scored)
-            groups = {**{g: metrics[g] for g in SCORE_GROUPS if g in metrics},
-                      **{f"baseline.{g}": metrics["baseline"][g] for g in SCORE_GROUPS if g in metrics["baseline"]}}
-            run.log_metrics({metric_name(f"{group}.{k}"): v for group, scores in groups.items()
-                             for k, v in scores.items() if v is not None})
+            run.log_metrics({metric_name(f"{prefix}{group}.{k}"): v
+                             for prefix, document in (("", metrics), ("baseline.", metrics["baseline"]))
+                             for group in SCORE_GROUPS for k, v in document.get(group, {}).items() if v is not None})
         write_json(tmp / where.metrics.name, metrics)
     if scored:
         print(f"{name}: pooled over {len(scored)} recordings with truth: "

@@ -1,9 +1,9 @@
 """A recording's timeline, one row per frame: what `emo timeline` and the timeline stage run.
 
 A recording streams through: frames are decoded, the face is tracked and its landmarks read
-(in worker processes, each taking a stretch of a file, when there are several), and the
-six emotions' models (each emotion's chosen K, every seed's model averaged, as `emo
-predict` chooses them) answer on the window of recent frames. Tables are written as rows
+(emo.video.landmark_runs: in worker processes, each taking a stretch of a file, when there
+are several), and the six emotions' models (each emotion's chosen K, every seed's model
+averaged, as `emo predict` chooses them) answer on the window of recent frames. Tables are written as rows
 come, so memory does not grow with the recording's length. Live sources (a camera, a
 stream URL, or a file with `realtime`) are read as frames arrive, the newest first; frames
 the models had no time for are dropped and counted.
@@ -26,17 +26,18 @@ from tqdm import tqdm
 
 from emo.config import ExtractParams
 from emo.data.emotions import EMOTIONS
-from emo.data.face_boxes import FaceBoxes, FacesRead, restart_frames
+from emo.data.face_boxes import FaceBoxes, init_worker_faces
 from emo.data.face_model import resolve_face_model
-from emo.data.frames import Frame, VideoStream
+from emo.data.frames import VideoStream
 from emo.data.mesh import N_LANDMARKS
 from emo.errors import EmoError
 from emo.files import atomic_file
 from emo.models.backend import configure
 from emo.models.ensemble import CompiledEnsemble, EmotionModels, load_models
-from emo.parallel import prefetch, process_pool
+from emo.parallel import process_pool
 from emo.video.annotation import AnnotatedVideo
 from emo.video.blendshape_baseline import BlendshapeBaseline
+from emo.video.landmark_runs import landmark_run, landmark_runs
 from emo.video.onset import NeutralFace
 from emo.video.reference import NeutralEstimate
 from emo.video.sliding_window import LandmarkRun, Timeline, TimelineSettings
@@ -97,84 +98,6 @@ class RecordingSummary:
         if self.reference:
             text += f"; reference {self.reference}"
         return text
-
-
-# ------------------------------------------------------------------------------ landmarks
-
-_faces: FaceBoxes | None = None  # one per worker process
-
-
-def _init_worker(model_path: str, extract: ExtractParams) -> None:
-    global _faces
-    _faces = FaceBoxes.of(model_path, extract)
-
-
-def _landmark_run(args: tuple[VideoStream, int, int | None, int]) -> LandmarkRun:
-    """Frames start..stop of a file, read afresh (the box is found on its first face)."""
-    source, start, stop, restart_every = args
-    _faces.reset(restart_every)
-    return landmark_run(_faces, source.frames(start, stop))
-
-
-def landmark_run(faces: FaceBoxes, frames, seen: deque | None = None) -> LandmarkRun:
-    """The frames' landmarks; `seen` (for drawing) gets each frame and its landmarks in pixels."""
-    index, times, unreadable = [], [], 0
-    read = FacesRead([], [], [])
-    for frame in frames:
-        found = faces.landmarks(frame)
-        unreadable += frame.gray is None
-        if seen is not None:
-            seen.append((frame.gray, None if found is None else faces.anchor.to_pixels(found)))
-        index.append(frame.index)
-        times.append(frame.time_s)
-        read.add(found, faces.anchor, faces.blendshapes)
-    return LandmarkRun(np.array(index, int), np.array(times, float), read.point_array(), unreadable,
-                       read.blendshape_array())
-
-
-def landmark_runs(source: VideoStream, pool, workers: int, faces: FaceBoxes, fps: float,
-                  seen: deque | None = None) -> Iterator[LandmarkRun]:
-    """The recording's landmarks, in order, a stretch between the face box's fresh starts
-    (restart_frames) at a time, each read afresh, so that the numbers do not depend on the
-    number of workers: read by
-    `workers` processes, or (one worker, or frames kept in `seen`) here, decoding ahead in a
-    thread."""
-    chunk = restart_frames(fps)
-    starts = list(range(0, max(source.frame_count(), 1), chunk))
-    if pool is None or workers < 2 or seen is not None:
-        frames = prefetch(source.frames(), depth=8)
-        for first in starts:
-            faces.reset(chunk)
-            left = chunk if first != starts[-1] else None  # the last stretch runs to the end
-            while left is None or left > 0:
-                run = landmark_run(faces, _take(frames, 16 if left is None else min(16, left)), seen)
-                if not len(run):
-                    return
-                left = None if left is None else left - len(run)
-                yield run
-        return
-    jobs = [(source, s, None if s == starts[-1] else s + chunk, chunk) for s in starts]
-    in_flight: deque = deque()
-    for job in jobs:
-        in_flight.append(pool.submit(_landmark_run, job))
-        if len(in_flight) > 2 * workers:
-            yield in_flight.popleft().result()
-    while in_flight:
-        yield in_flight.popleft().result()
-
-
-def _tapped(runs: Iterator[LandmarkRun], tap: Callable[[LandmarkRun], None]) -> Iterator[LandmarkRun]:
-    for run in runs:
-        tap(run)
-        yield run
-
-
-def _take(frames: Iterator[Frame], n: int) -> Iterator[Frame]:
-    for _ in range(n):
-        frame = next(frames, None)
-        if frame is None:
-            return
-        yield frame
 
 
 # ------------------------------------------------------------------------------ output
@@ -240,6 +163,12 @@ class ClipFits:
         return cls(neutral_face, baseline)
 
 
+def _tapped(runs: Iterator[LandmarkRun], tap: Callable[[LandmarkRun], None]) -> Iterator[LandmarkRun]:
+    for run in runs:
+        tap(run)
+        yield run
+
+
 class TimelineReader:
     """The one timeline set-up that `emo timeline`, emo.timeline_api and the timeline stage share:
     the face model and the chosen binary models, loaded once for many recordings, and, offline
@@ -285,7 +214,7 @@ class TimelineReader:
         """Worker processes reading landmarks (None for one worker: read here)."""
         if self.workers < 2:
             return contextlib.nullcontext(None)
-        return process_pool(self.workers, _init_worker, (str(self.model_path), self.extract))
+        return process_pool(self.workers, init_worker_faces, (str(self.model_path), self.extract))
 
     def read(self, source: VideoStream, settings: TimelineSettings, writer: Callable | None = None, *,
              progress: bool = False, video: Path | None = None, realtime: bool = False,
